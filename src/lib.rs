@@ -1,0 +1,23 @@
+//! staticd: an HTTP/1.1 static file server.
+//!
+//! Data flows one way: [`server`] accepts connections, [`connection`] turns
+//! bytes into [`request::Request`]s and writes responses, [`handler`] maps a
+//! request to a [`response::Response`] without touching sockets, and [`fs`]
+//! resolves paths safely inside the document root.
+
+pub mod config;
+pub mod connection;
+pub mod date;
+pub mod fs;
+pub mod handler;
+pub mod limits;
+pub mod listing;
+pub mod mime;
+pub mod request;
+pub mod response;
+pub mod server;
+pub mod status;
+pub mod target;
+
+pub use config::{Autoindex, Config};
+pub use server::Server;

@@ -1,0 +1,31 @@
+//! Every protocol limit in one place, so each can be found, documented and
+//! tested by going over it.
+
+/// Longest request line (method, target, version) we accept; longer answers 414.
+pub const MAX_REQUEST_LINE: usize = 8 * 1024;
+
+/// Largest request head (request line plus header fields plus the blank line);
+/// larger answers 431.
+pub const MAX_HEAD: usize = 16 * 1024;
+
+/// Most header fields in one request; more answers 431.
+pub const MAX_HEADERS: usize = 100;
+
+/// Files up to this size are read in one go and written together with the
+/// head; larger files are streamed in [`STREAM_CHUNK`] pieces.
+pub const INLINE_BODY: u64 = 64 * 1024;
+
+/// Buffer size for streaming large file bodies; memory per download is
+/// bounded by this, not by the file size.
+pub const STREAM_CHUNK: usize = 128 * 1024;
+
+/// Initial capacity of a connection's read buffer.
+pub const READ_BUFFER: usize = 4 * 1024;
+
+/// After answering and deciding to close, how long we keep reading and
+/// discarding what the client still sends, so the answer is not lost to a
+/// TCP reset.
+pub const LINGER_TIME: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// ... and how many bytes at most we discard in that time.
+pub const LINGER_BYTES: usize = 256 * 1024;

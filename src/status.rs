@@ -1,0 +1,58 @@
+//! The status codes staticd sends, with their reason phrases.
+
+/// An HTTP status code staticd can answer with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Status {
+    Ok,
+    MovedPermanently,
+    BadRequest,
+    Forbidden,
+    NotFound,
+    MethodNotAllowed,
+    UriTooLong,
+    HeaderFieldsTooLarge,
+    InternalServerError,
+    NotImplemented,
+    VersionNotSupported,
+}
+
+impl Status {
+    /// The numeric code.
+    pub fn code(self) -> u16 {
+        self.parts().0
+    }
+
+    /// The reason phrase sent in the status line.
+    pub fn reason(self) -> &'static str {
+        self.parts().1
+    }
+
+    /// Whether the response must not carry on the connection: after these
+    /// the framing of what the client sent next is in doubt.
+    pub fn closes_connection(self) -> bool {
+        matches!(
+            self,
+            Status::BadRequest
+                | Status::UriTooLong
+                | Status::HeaderFieldsTooLarge
+                | Status::NotImplemented
+                | Status::VersionNotSupported
+        )
+    }
+
+    fn parts(self) -> (u16, &'static str) {
+        match self {
+            Status::Ok => (200, "OK"),
+            Status::MovedPermanently => (301, "Moved Permanently"),
+            Status::BadRequest => (400, "Bad Request"),
+            Status::Forbidden => (403, "Forbidden"),
+            Status::NotFound => (404, "Not Found"),
+            Status::MethodNotAllowed => (405, "Method Not Allowed"),
+            Status::UriTooLong => (414, "URI Too Long"),
+            Status::HeaderFieldsTooLarge => (431, "Request Header Fields Too Large"),
+            Status::InternalServerError => (500, "Internal Server Error"),
+            Status::NotImplemented => (501, "Not Implemented"),
+            Status::VersionNotSupported => (505, "HTTP Version Not Supported"),
+        }
+    }
+}
