@@ -1,0 +1,207 @@
+//! Shared helpers for integration tests: an in-process server on an
+//! ephemeral loopback port, a fixture document root, and raw-TCP clients.
+#![allow(dead_code)] // each test file uses a different subset
+
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::path::Path;
+use std::time::{Duration, SystemTime};
+
+use staticd::{Autoindex, Config, Server};
+
+/// Safety net so a broken server fails a test instead of hanging it.
+pub const IO_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Fixed mtime for fixture files, so `Last-Modified` is known exactly.
+pub const MTIME_SECS: u64 = 1_700_000_000;
+pub const MTIME_HTTP: &str = "Tue, 14 Nov 2023 22:13:20 GMT";
+
+/// A running in-process server and the temp root it serves.
+pub struct TestServer {
+    pub addr: SocketAddr,
+    pub root: tempfile::TempDir,
+}
+
+/// Starts a server on `127.0.0.1:0` over a fresh fixture root.
+pub fn start(autoindex: Autoindex) -> TestServer {
+    let root = fixture();
+    let addr = start_on(root.path(), autoindex);
+    TestServer { addr, root }
+}
+
+/// Starts a server for `root` on its own runtime thread and returns the
+/// bound address once it is accepting.
+pub fn start_on(root: &Path, autoindex: Autoindex) -> SocketAddr {
+    let mut config = Config::for_root(root);
+    config.autoindex = autoindex;
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .expect("runtime");
+        runtime.block_on(async move {
+            let server = Server::bind(&config).await.expect("bind");
+            tx.send(server.local_addr().expect("addr")).expect("send addr");
+            server.run().await;
+        });
+    });
+    rx.recv().expect("server started")
+}
+
+/// Builds the fixture document root.
+pub fn fixture() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let root = dir.path();
+    let files: &[(&str, &[u8])] = &[
+        ("index.html", b"<html>root</html>\n"),
+        ("dir1/dir12/dir123/deep.txt", b"bingo, you found it\n"),
+        ("dir2/index.html", b"<html>Directory index file</html>\n"),
+        ("dir2/page.html", b"<html><body>Page Sample</body></html>\n"),
+        ("space in name.txt", b"letters and spaces\n"),
+        ("text..txt", b"hello"),
+        ("%20", b"literal percent name\n"),
+        ("a.htm", b"htm"),
+        ("a.css", b"css"),
+        ("a.js", b"js"),
+        ("a.jpg", b"jpg"),
+        ("a.jpeg", b"jpeg"),
+        ("a.png", b"png"),
+        ("a.gif", b"gif"),
+        ("a.swf", b"swf"),
+        ("a.txt", b"txt"),
+        ("a.unknownext", b"unknown"),
+        ("noext", b"none"),
+        ("empty/.keep", b""),
+    ];
+    for (name, content) in files {
+        let path = root.join(name);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(&path, content).unwrap();
+        set_mtime(&path);
+    }
+    dir
+}
+
+pub fn set_mtime(path: &Path) {
+    let when = SystemTime::UNIX_EPOCH + Duration::from_secs(MTIME_SECS);
+    let file = std::fs::File::options().write(true).open(path).unwrap();
+    file.set_modified(when).unwrap();
+}
+
+pub fn connect(addr: SocketAddr) -> TcpStream {
+    let stream = TcpStream::connect(addr).expect("connect");
+    stream.set_read_timeout(Some(IO_TIMEOUT)).unwrap();
+    stream.set_write_timeout(Some(IO_TIMEOUT)).unwrap();
+    stream
+}
+
+/// Sends `raw` on a new connection and reads until the server closes it.
+pub fn exchange(addr: SocketAddr, raw: &[u8]) -> Vec<u8> {
+    let mut stream = connect(addr);
+    stream.write_all(raw).unwrap();
+    read_to_close(&mut stream)
+}
+
+/// Reads until EOF; a reset after some bytes counts as the end too.
+pub fn read_to_close(stream: &mut TcpStream) -> Vec<u8> {
+    let mut out = Vec::new();
+    let mut buf = [0u8; 16 * 1024];
+    loop {
+        match stream.read(&mut buf) {
+            Ok(0) => return out,
+            Ok(n) => out.extend_from_slice(&buf[..n]),
+            Err(e) if e.kind() == std::io::ErrorKind::ConnectionReset => return out,
+            Err(e) => panic!("read failed after {} bytes: {e}", out.len()),
+        }
+    }
+}
+
+/// One parsed response.
+#[derive(Debug)]
+pub struct Reply {
+    pub status: u16,
+    /// The head exactly as received, without the blank line.
+    pub head: String,
+    pub body: Vec<u8>,
+}
+
+impl Reply {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.head.split("\r\n").skip(1).find_map(|line| {
+            let (n, v) = line.split_once(": ")?;
+            n.eq_ignore_ascii_case(name).then_some(v)
+        })
+    }
+
+    /// The head with the Date value replaced, for exact comparison.
+    pub fn head_without_date(&self) -> String {
+        self.head
+            .split("\r\n")
+            .map(|l| if l.starts_with("Date: ") { "Date: <date>" } else { l })
+            .collect::<Vec<_>>()
+            .join("\r\n")
+    }
+}
+
+/// Reads one response from `stream`, whose body length comes from
+/// Content-Length (HEAD responses: pass `head_only`).
+pub fn read_reply(stream: &mut TcpStream, head_only: bool) -> Reply {
+    let mut raw = Vec::new();
+    let mut byte = [0u8; 1];
+    while !raw.ends_with(b"\r\n\r\n") {
+        let n = stream.read(&mut byte).expect("read head");
+        assert!(n == 1, "connection closed inside a head: {:?}", String::from_utf8_lossy(&raw));
+        raw.push(byte[0]);
+    }
+    let head = String::from_utf8(raw[..raw.len() - 4].to_vec()).expect("utf-8 head");
+    let mut reply = Reply { status: status_of(&head), head, body: Vec::new() };
+    if !head_only {
+        let len: usize = reply.header("Content-Length").expect("Content-Length").parse().unwrap();
+        reply.body = vec![0u8; len];
+        stream.read_exact(&mut reply.body).expect("read body");
+    }
+    reply
+}
+
+/// Parses every response in `raw` (read to close), in order.
+pub fn parse_all(mut raw: &[u8], head_only: bool) -> Vec<Reply> {
+    let mut replies = Vec::new();
+    while !raw.is_empty() {
+        let end = find(raw, b"\r\n\r\n").expect("complete head") + 4;
+        let head = String::from_utf8(raw[..end - 4].to_vec()).unwrap();
+        let mut reply = Reply { status: status_of(&head), head, body: Vec::new() };
+        let len: usize = if head_only {
+            0
+        } else {
+            reply.header("Content-Length").unwrap().parse().unwrap()
+        };
+        reply.body = raw[end..end + len].to_vec();
+        raw = &raw[end + len..];
+        replies.push(reply);
+    }
+    replies
+}
+
+/// Sends one request on a fresh connection and returns the only reply,
+/// asserting that nothing follows it.
+pub fn get(addr: SocketAddr, raw: &str) -> Reply {
+    let head_only = raw.starts_with("HEAD ");
+    let mut replies = parse_all(&exchange(addr, raw.as_bytes()), head_only);
+    assert_eq!(replies.len(), 1, "expected exactly one reply to {raw:?}");
+    replies.remove(0)
+}
+
+/// A one-shot HTTP/1.1 request for `target` with `Connection: close`.
+pub fn request(method: &str, target: &str) -> String {
+    format!("{method} {target} HTTP/1.1\r\nHost: test\r\nConnection: close\r\n\r\n")
+}
+
+fn status_of(head: &str) -> u16 {
+    head.split(' ').nth(1).and_then(|s| s.parse().ok()).expect("status code")
+}
+
+pub fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
+    haystack.windows(needle.len()).position(|w| w == needle)
+}
