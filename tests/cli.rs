@@ -1,0 +1,215 @@
+//! The built binary as a person or a script runs it: startup errors, the
+//! listening line, worker threads, the access log, and a 3 GiB download
+//! that must not grow the server's memory.
+
+mod common;
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{SocketAddr, TcpListener};
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc::{Receiver, channel};
+
+const BIN: &str = env!("CARGO_BIN_EXE_staticd");
+
+/// A running `staticd` process, killed on drop.
+struct Process {
+    child: Child,
+    addr: SocketAddr,
+    stderr: Receiver<String>,
+}
+
+impl Drop for Process {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Process {
+    /// Starts the binary on port 0 and waits for its `listening on` line.
+    fn start(args: &[&str], env: &[(&str, &str)]) -> Process {
+        let mut child = Command::new(BIN)
+            .args(["--bind", "127.0.0.1", "--port", "0"])
+            .args(args)
+            .env_remove("RUST_LOG")
+            .envs(env.iter().copied())
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn staticd");
+        let (tx, stderr) = channel();
+        let pipe = BufReader::new(child.stderr.take().unwrap());
+        std::thread::spawn(move || {
+            for line in pipe.lines().map_while(Result::ok) {
+                let _ = tx.send(line);
+            }
+        });
+        let addr = loop {
+            let line = stderr.recv_timeout(common::IO_TIMEOUT).expect("listening line");
+            if let Some((_, addr)) = line.split_once("listening on http://") {
+                break addr.trim().parse().expect("address in listening line");
+            }
+        };
+        Process { child, addr, stderr }
+    }
+
+    /// The next stderr line containing `needle`.
+    fn line_with(&self, needle: &str) -> String {
+        loop {
+            let line = self.stderr.recv_timeout(common::IO_TIMEOUT).expect("log line");
+            if line.contains(needle) {
+                return line;
+            }
+        }
+    }
+
+    fn proc_status(&self, field: &str) -> u64 {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id())).unwrap();
+        let line = status.lines().find(|l| l.starts_with(field)).expect(field);
+        line.split_whitespace().nth(1).unwrap().parse().unwrap()
+    }
+}
+
+/// Runs the binary to completion with `args`, returning (exit code, stderr).
+fn run_failing(args: &[&str]) -> (i32, String) {
+    let out = Command::new(BIN)
+        .args(args)
+        .env_remove("RUST_LOG")
+        .stdin(Stdio::null())
+        .output()
+        .expect("run staticd");
+    (out.status.code().unwrap_or(-1), String::from_utf8_lossy(&out.stderr).into_owned())
+}
+
+fn assert_clean_failure(args: &[&str], expected: &str) {
+    let (code, stderr) = run_failing(args);
+    assert_ne!(code, 0, "{args:?} must fail");
+    assert!(stderr.starts_with("error: "), "{stderr}");
+    assert!(stderr.contains(expected), "{args:?}: {stderr}");
+    assert!(!stderr.contains("panicked") && !stderr.contains("backtrace"), "{stderr}");
+}
+
+#[test]
+fn startup_errors_are_one_clear_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let missing = dir.path().join("missing");
+    let file = dir.path().join("file");
+    std::fs::write(&file, "x").unwrap();
+    let root_arg = |root: &'static str| ["--bind", "127.0.0.1", "--port", "0", "--root", root];
+    let missing: &'static str = missing.to_str().unwrap().to_owned().leak();
+    let file: &'static str = file.to_str().unwrap().to_owned().leak();
+    assert_clean_failure(&root_arg(missing), "No such file or directory");
+    assert_clean_failure(&root_arg(file), "is not a directory");
+    assert_clean_failure(&["--port", "http"], "invalid value 'http' for '--port <PORT>'");
+    assert_clean_failure(&["--autoindex", "sometimes"], "invalid value 'sometimes'");
+    assert_clean_failure(&["--workers", "0"], "invalid value '0'");
+
+    let taken = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = taken.local_addr().unwrap().port().to_string();
+    let root = dir.path().to_str().unwrap();
+    let (code, stderr) = run_failing(&["--root", root, "--bind", "127.0.0.1", "--port", &port]);
+    assert_ne!(code, 0);
+    assert_eq!(
+        stderr.trim_end(),
+        format!("error: cannot listen on 127.0.0.1:{port}: Address already in use")
+    );
+}
+
+#[test]
+fn options_come_from_the_environment_too() {
+    let dir = common::fixture();
+    let root = dir.path().to_str().unwrap();
+    let server = Process::start(&[], &[("STATICD_ROOT", root), ("STATICD_AUTOINDEX", "forbid")]);
+    let reply = common::get(server.addr, &common::request("GET", "/dir1/"));
+    assert_eq!(reply.status, 403);
+    assert_eq!(common::get(server.addr, &common::request("GET", "/a.txt")).body, b"txt");
+}
+
+#[test]
+fn workers_flag_sets_the_thread_count() {
+    let dir = tempfile::tempdir().unwrap();
+    for workers in ["1", "3"] {
+        let server = Process::start(&["--root", dir.path().to_str().unwrap(), "-w", workers], &[]);
+        let tasks = std::fs::read_dir(format!("/proc/{}/task", server.child.id())).unwrap();
+        let count = tasks
+            .filter_map(Result::ok)
+            .filter(|t| {
+                std::fs::read_to_string(t.path().join("comm"))
+                    .is_ok_and(|c| c.starts_with("tokio-r"))
+            })
+            .count();
+        assert_eq!(count.to_string(), workers);
+    }
+}
+
+#[test]
+fn one_access_log_line_per_request() {
+    let dir = common::fixture();
+    let server = Process::start(&["--root", dir.path().to_str().unwrap()], &[]);
+    common::get(server.addr, &common::request("GET", "/dir2/page.html?x=1"));
+    let line = server.line_with("staticd::access");
+    for field in ["peer=127.0.0.1:", "method=\"GET\"", "target=\"/dir2/page.html?x=1\"", "status=200", "duration_us="] {
+        assert!(line.contains(field), "{field} missing in {line}");
+    }
+    common::get(server.addr, &common::request("DELETE", "/x"));
+    assert!(server.line_with("staticd::access").contains("status=405"));
+}
+
+#[test]
+fn rust_log_controls_the_level() {
+    let dir = common::fixture();
+    let mut server = Process::start(
+        &["--root", dir.path().to_str().unwrap()],
+        &[("RUST_LOG", "info,staticd::access=off")],
+    );
+    // A connection logs each request before reading the next one, so once
+    // the second reply is in, the first request's line would be written.
+    let mut stream = common::connect(server.addr);
+    for target in ["/a.txt", "/text..txt"] {
+        stream.write_all(format!("GET {target} HTTP/1.1\r\nHost: t\r\n\r\n").as_bytes()).unwrap();
+        assert_eq!(common::read_reply(&mut stream, false).status, 200);
+    }
+    server.child.kill().unwrap();
+    server.child.wait().unwrap();
+    let rest: Vec<String> = server.stderr.iter().collect();
+    assert!(rest.iter().all(|l| !l.contains("staticd::access")), "{rest:?}");
+}
+
+#[test]
+fn a_3gib_sparse_file_streams_in_bounded_memory() {
+    const SIZE: u64 = 3 << 30;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("big.bin");
+    let mut file = std::fs::File::create(&path).unwrap();
+    file.set_len(SIZE).unwrap();
+    std::io::Seek::seek(&mut file, std::io::SeekFrom::Start(SIZE - 8)).unwrap();
+    file.write_all(b"THE-END!").unwrap();
+    drop(file);
+
+    let server = Process::start(&["--root", dir.path().to_str().unwrap(), "-w", "1"], &[]);
+    let rss_before = server.proc_status("VmRSS:");
+    let mut stream = common::connect(server.addr);
+    stream.write_all(b"GET /big.bin HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n").unwrap();
+    let reply = common::read_reply(&mut stream, true);
+    assert_eq!(reply.header("Content-Length"), Some("3221225472"));
+    let mut total = 0u64;
+    let mut tail = Vec::new();
+    let mut buf = vec![0u8; 1 << 20];
+    loop {
+        let n = stream.read(&mut buf).unwrap();
+        if n == 0 {
+            break;
+        }
+        total += n as u64;
+        tail.extend_from_slice(&buf[..n]);
+        tail.drain(..tail.len().saturating_sub(8));
+    }
+    assert_eq!(total, SIZE);
+    assert_eq!(tail, b"THE-END!");
+    let peak_kib = server.proc_status("VmHWM:");
+    assert!(
+        peak_kib < rss_before + 32 * 1024,
+        "peak RSS {peak_kib} KiB after streaming vs {rss_before} KiB before"
+    );
+}
