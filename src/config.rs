@@ -23,15 +23,33 @@ pub enum Autoindex {
 #[command(name = "staticd", version, about, max_term_width = 100)]
 pub struct Config {
     /// Document root to serve
-    #[arg(short = 'r', long, env = "STATICD_ROOT", default_value = ".", value_name = "DIR")]
+    #[arg(
+        short = 'r',
+        long,
+        env = "STATICD_ROOT",
+        default_value = ".",
+        value_name = "DIR"
+    )]
     pub root: PathBuf,
 
     /// Address to listen on (IPv4 or IPv6)
-    #[arg(short = 'b', long, env = "STATICD_BIND", default_value = "0.0.0.0", value_name = "ADDR")]
+    #[arg(
+        short = 'b',
+        long,
+        env = "STATICD_BIND",
+        default_value = "0.0.0.0",
+        value_name = "ADDR"
+    )]
     pub bind: IpAddr,
 
     /// Port to listen on; 0 picks a free one (the log line says which)
-    #[arg(short = 'p', long, env = "STATICD_PORT", default_value_t = 8080, value_name = "PORT")]
+    #[arg(
+        short = 'p',
+        long,
+        env = "STATICD_PORT",
+        default_value_t = 8080,
+        value_name = "PORT"
+    )]
     pub port: u16,
 
     /// Worker threads [default: number of CPUs]
@@ -122,7 +140,17 @@ mod tests {
     #[test]
     fn command_line_names() {
         let c = Config::try_parse_from([
-            "staticd", "-r", "/srv", "-b", "::1", "-p", "0", "-w", "3", "--autoindex", "forbid",
+            "staticd",
+            "-r",
+            "/srv",
+            "-b",
+            "::1",
+            "-p",
+            "0",
+            "-w",
+            "3",
+            "--autoindex",
+            "forbid",
         ])
         .unwrap();
         assert_eq!(c.root, PathBuf::from("/srv"));
@@ -152,7 +180,9 @@ mod tests {
         assert!(canonical_root(dir.path()).is_ok());
         let err = canonical_root(&file).unwrap_err().to_string();
         assert!(err.ends_with("is not a directory"), "{err}");
-        let err = canonical_root(&dir.path().join("missing")).unwrap_err().to_string();
+        let err = canonical_root(&dir.path().join("missing"))
+            .unwrap_err()
+            .to_string();
         assert!(err.ends_with("No such file or directory"), "{err}");
     }
 }

@@ -67,7 +67,13 @@ impl Connection {
             let status = response.status;
             let head_only = request.method == Method::Head;
             let sent = self.write_response(response, head_only, keep_alive).await;
-            log_request(self.peer, Some(&request), status, sent.as_ref().ok(), started);
+            log_request(
+                self.peer,
+                Some(&request),
+                status,
+                sent.as_ref().ok(),
+                started,
+            );
             sent?;
             if !keep_alive {
                 return self.close().await;
@@ -78,7 +84,9 @@ impl Connection {
     /// Answers a request head that could not be parsed, then closes.
     async fn refuse(&mut self, status: Status) -> io::Result<()> {
         let started = Instant::now();
-        let sent = self.write_response(Response::error(status), false, false).await;
+        let sent = self
+            .write_response(Response::error(status), false, false)
+            .await;
         log_request(self.peer, None, status, sent.as_ref().ok(), started);
         sent?;
         self.close().await
@@ -148,7 +156,10 @@ async fn stream_file(stream: &mut TcpStream, file: std::fs::File, len: u64) -> i
     while sent < len {
         let n = file.read(&mut chunk).await?;
         if n == 0 {
-            return Err(io::Error::new(io::ErrorKind::UnexpectedEof, "file shrank while sending"));
+            return Err(io::Error::new(
+                io::ErrorKind::UnexpectedEof,
+                "file shrank while sending",
+            ));
         }
         stream.write_all(&chunk[..n]).await?;
         sent += n as u64;

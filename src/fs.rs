@@ -60,7 +60,11 @@ pub fn resolve(root: &Path, target: &Target) -> Result<Resolved, Status> {
         }
         let index = real.join(INDEX_FILE);
         return match open_regular(root, &index) {
-            Ok((file, meta)) => Ok(Resolved::File { file, meta, name: index }),
+            Ok((file, meta)) => Ok(Resolved::File {
+                file,
+                meta,
+                name: index,
+            }),
             Err(Status::NotFound) => Ok(Resolved::DirectoryWithoutIndex { dir: real, meta }),
             Err(status) => Err(status),
         };
@@ -70,7 +74,11 @@ pub fn resolve(root: &Path, target: &Target) -> Result<Resolved, Status> {
         return Err(Status::NotFound);
     }
     let (file, meta) = open_regular(root, &real)?;
-    Ok(Resolved::File { file, meta, name: path })
+    Ok(Resolved::File {
+        file,
+        meta,
+        name: path,
+    })
 }
 
 /// The real path of `path` and its metadata, refusing anything that
@@ -90,7 +98,11 @@ fn real_inside(root: &Path, path: &Path) -> Result<(PathBuf, Metadata), Status> 
 fn open_regular(root: &Path, path: &Path) -> Result<(File, Metadata), Status> {
     let (real, meta) = real_inside(root, path)?;
     if !meta.is_file() {
-        return Err(if meta.is_dir() { Status::NotFound } else { Status::Forbidden });
+        return Err(if meta.is_dir() {
+            Status::NotFound
+        } else {
+            Status::Forbidden
+        });
     }
     let file = OpenOptions::new()
         .read(true)
@@ -125,7 +137,10 @@ mod tests {
         symlink(outside.path(), root.join("outdir")).unwrap();
         symlink(root.join("a.txt"), root.join("in.txt")).unwrap();
         let root = std::fs::canonicalize(root).unwrap();
-        Fixture { _outside: outside, root }
+        Fixture {
+            _outside: outside,
+            root,
+        }
     }
 
     fn resolve_raw(fx: &Fixture, raw: &str) -> Result<Resolved, Status> {
@@ -147,23 +162,44 @@ mod tests {
     #[test]
     fn directories() {
         let fx = fixture();
-        assert!(matches!(resolve_raw(&fx, "/dir"), Ok(Resolved::DirectoryWithoutSlash)));
-        assert!(matches!(resolve_raw(&fx, "/dir/"), Ok(Resolved::File { .. })));
+        assert!(matches!(
+            resolve_raw(&fx, "/dir"),
+            Ok(Resolved::DirectoryWithoutSlash)
+        ));
+        assert!(matches!(
+            resolve_raw(&fx, "/dir/"),
+            Ok(Resolved::File { .. })
+        ));
         assert!(matches!(
             resolve_raw(&fx, "/dir/sub/"),
             Ok(Resolved::DirectoryWithoutIndex { .. })
         ));
         assert!(matches!(resolve_raw(&fx, "/a.txt/"), Err(Status::NotFound)));
-        assert!(matches!(resolve_raw(&fx, "/missing"), Err(Status::NotFound)));
-        assert!(matches!(resolve_raw(&fx, "/a.txt/x"), Err(Status::NotFound)));
+        assert!(matches!(
+            resolve_raw(&fx, "/missing"),
+            Err(Status::NotFound)
+        ));
+        assert!(matches!(
+            resolve_raw(&fx, "/a.txt/x"),
+            Err(Status::NotFound)
+        ));
     }
 
     #[test]
     fn symlinks_out_of_the_root_are_refused() {
         let fx = fixture();
-        assert!(matches!(resolve_raw(&fx, "/out.txt"), Err(Status::Forbidden)));
-        assert!(matches!(resolve_raw(&fx, "/outdir/secret.txt"), Err(Status::Forbidden)));
-        assert!(matches!(resolve_raw(&fx, "/outdir/"), Err(Status::Forbidden)));
+        assert!(matches!(
+            resolve_raw(&fx, "/out.txt"),
+            Err(Status::Forbidden)
+        ));
+        assert!(matches!(
+            resolve_raw(&fx, "/outdir/secret.txt"),
+            Err(Status::Forbidden)
+        ));
+        assert!(matches!(
+            resolve_raw(&fx, "/outdir/"),
+            Err(Status::Forbidden)
+        ));
     }
 
     #[test]
@@ -180,9 +216,21 @@ mod tests {
     fn io_error_table() {
         let e = |kind| io::Error::from(kind);
         assert_eq!(status_for(&e(io::ErrorKind::NotFound)), Status::NotFound);
-        assert_eq!(status_for(&e(io::ErrorKind::PermissionDenied)), Status::Forbidden);
-        assert_eq!(status_for(&io::Error::from_raw_os_error(libc::ELOOP)), Status::Forbidden);
-        assert_eq!(status_for(&io::Error::from_raw_os_error(libc::ENOTDIR)), Status::NotFound);
-        assert_eq!(status_for(&io::Error::from_raw_os_error(libc::EIO)), Status::InternalServerError);
+        assert_eq!(
+            status_for(&e(io::ErrorKind::PermissionDenied)),
+            Status::Forbidden
+        );
+        assert_eq!(
+            status_for(&io::Error::from_raw_os_error(libc::ELOOP)),
+            Status::Forbidden
+        );
+        assert_eq!(
+            status_for(&io::Error::from_raw_os_error(libc::ENOTDIR)),
+            Status::NotFound
+        );
+        assert_eq!(
+            status_for(&io::Error::from_raw_os_error(libc::EIO)),
+            Status::InternalServerError
+        );
     }
 }

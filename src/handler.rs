@@ -35,7 +35,10 @@ impl Site {
                 let mut response = Response {
                     status: Status::Ok,
                     headers: vec![("Content-Type", mime::content_type(&name).to_owned())],
-                    body: Body::File { file, len: meta.len() },
+                    body: Body::File {
+                        file,
+                        len: meta.len(),
+                    },
                 };
                 add_last_modified(&mut response, &meta);
                 response

@@ -37,9 +37,7 @@ pub fn content_type(path: &Path) -> &'static str {
     if let Some((_, ty)) = TABLE.iter().find(|(e, _)| e.eq_ignore_ascii_case(ext)) {
         return ty;
     }
-    mime_guess::from_ext(ext)
-        .first_raw()
-        .unwrap_or(FALLBACK)
+    mime_guess::from_ext(ext).first_raw().unwrap_or(FALLBACK)
 }
 
 #[cfg(test)]

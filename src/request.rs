@@ -102,7 +102,11 @@ pub fn parse(buf: &[u8]) -> Result<Option<(Request, usize)>, ParseError> {
     let (Some(method), Some(target), Some(minor)) = (req.method, req.path, req.version) else {
         return Err(ParseError::Malformed);
     };
-    let version = if minor == 0 { Version::Http10 } else { Version::Http11 };
+    let version = if minor == 0 {
+        Version::Http10
+    } else {
+        Version::Http11
+    };
     let fields = Fields::read(req.headers)?;
     let keep_alive = match version {
         Version::Http11 => !fields.close,
@@ -205,10 +209,22 @@ mod tests {
 
     #[test]
     fn persistence_rules() {
-        assert!(!ok(b"GET / HTTP/1.1\r\nConnection: close\r\n\r\n").0.keep_alive);
+        assert!(
+            !ok(b"GET / HTTP/1.1\r\nConnection: close\r\n\r\n")
+                .0
+                .keep_alive
+        );
         assert!(!ok(b"GET / HTTP/1.0\r\n\r\n").0.keep_alive);
-        assert!(ok(b"GET / HTTP/1.0\r\nConnection: Keep-Alive\r\n\r\n").0.keep_alive);
-        assert!(!ok(b"GET / HTTP/1.1\r\nConnection: te, CLOSE\r\n\r\n").0.keep_alive);
+        assert!(
+            ok(b"GET / HTTP/1.0\r\nConnection: Keep-Alive\r\n\r\n")
+                .0
+                .keep_alive
+        );
+        assert!(
+            !ok(b"GET / HTTP/1.1\r\nConnection: te, CLOSE\r\n\r\n")
+                .0
+                .keep_alive
+        );
     }
 
     #[test]
@@ -220,9 +236,21 @@ mod tests {
 
     #[test]
     fn bodies_are_noticed() {
-        assert!(ok(b"POST / HTTP/1.1\r\nContent-Length: 5\r\n\r\n").0.has_body);
-        assert!(ok(b"POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n").0.has_body);
-        assert!(!ok(b"GET / HTTP/1.1\r\nContent-Length: 0\r\n\r\n").0.has_body);
+        assert!(
+            ok(b"POST / HTTP/1.1\r\nContent-Length: 5\r\n\r\n")
+                .0
+                .has_body
+        );
+        assert!(
+            ok(b"POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n")
+                .0
+                .has_body
+        );
+        assert!(
+            !ok(b"GET / HTTP/1.1\r\nContent-Length: 0\r\n\r\n")
+                .0
+                .has_body
+        );
         assert_eq!(
             parse(b"GET / HTTP/1.1\r\nContent-Length: -1\r\n\r\n"),
             Err(ParseError::Malformed)
@@ -245,7 +273,10 @@ mod tests {
 
     #[test]
     fn request_line_limit_is_414() {
-        let fits = format!("GET /{} HTTP/1.1\r\n\r\n", "a".repeat(MAX_REQUEST_LINE - 16));
+        let fits = format!(
+            "GET /{} HTTP/1.1\r\n\r\n",
+            "a".repeat(MAX_REQUEST_LINE - 16)
+        );
         assert!(ok(fits.as_bytes()).1 > 0);
         let long = format!("GET /{} HTTP/1.1\r\n\r\n", "a".repeat(MAX_REQUEST_LINE));
         assert_eq!(parse(long.as_bytes()), Err(ParseError::LineTooLong));
@@ -263,14 +294,20 @@ mod tests {
         assert_eq!(parse(head.as_bytes()), Err(ParseError::HeadTooLarge));
         let unfinished = &head.as_bytes()[..head.len() - 2];
         assert_eq!(parse(unfinished), Err(ParseError::HeadTooLarge));
-        assert_eq!(ParseError::HeadTooLarge.status(), Status::HeaderFieldsTooLarge);
+        assert_eq!(
+            ParseError::HeadTooLarge.status(),
+            Status::HeaderFieldsTooLarge
+        );
     }
 
     #[test]
     fn header_count_limit_is_431() {
         let at_limit = format!("GET / HTTP/1.1\r\n{}\r\n", "A: b\r\n".repeat(MAX_HEADERS));
         assert!(ok(at_limit.as_bytes()).1 > 0);
-        let over = format!("GET / HTTP/1.1\r\n{}\r\n", "A: b\r\n".repeat(MAX_HEADERS + 1));
+        let over = format!(
+            "GET / HTTP/1.1\r\n{}\r\n",
+            "A: b\r\n".repeat(MAX_HEADERS + 1)
+        );
         assert_eq!(parse(over.as_bytes()), Err(ParseError::HeadTooLarge));
     }
 }

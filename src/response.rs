@@ -93,7 +93,11 @@ pub fn encode_head(response: &Response, keep_alive: bool, date: &str, out: &mut 
         push_field(out, name, value);
     }
     push_field(out, "Content-Length", &response.body.len().to_string());
-    push_field(out, "Connection", if keep_alive { "keep-alive" } else { "close" });
+    push_field(
+        out,
+        "Connection",
+        if keep_alive { "keep-alive" } else { "close" },
+    );
     out.extend_from_slice(b"\r\n");
 }
 
@@ -110,7 +114,12 @@ mod tests {
 
     fn head(response: &Response, keep_alive: bool) -> String {
         let mut out = Vec::new();
-        encode_head(response, keep_alive, "Thu, 01 Jan 1970 00:00:00 GMT", &mut out);
+        encode_head(
+            response,
+            keep_alive,
+            "Thu, 01 Jan 1970 00:00:00 GMT",
+            &mut out,
+        );
         String::from_utf8(out).unwrap()
     }
 

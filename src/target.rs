@@ -98,9 +98,7 @@ fn origin_form(raw: &str) -> Result<&str, InvalidTarget> {
     let after_scheme = strip_prefix_ignore_case(raw, "http://")
         .or_else(|| strip_prefix_ignore_case(raw, "https://"))
         .ok_or(InvalidTarget)?;
-    let authority_end = after_scheme
-        .find(['/', '?'])
-        .unwrap_or(after_scheme.len());
+    let authority_end = after_scheme.find(['/', '?']).unwrap_or(after_scheme.len());
     if authority_end == 0 {
         return Err(InvalidTarget);
     }
@@ -113,7 +111,8 @@ fn origin_form(raw: &str) -> Result<&str, InvalidTarget> {
 
 fn strip_prefix_ignore_case<'a>(s: &'a str, prefix: &str) -> Option<&'a str> {
     let head = s.get(..prefix.len())?;
-    head.eq_ignore_ascii_case(prefix).then(|| &s[prefix.len()..])
+    head.eq_ignore_ascii_case(prefix)
+        .then(|| &s[prefix.len()..])
 }
 
 /// Decodes `%XX` escapes once. Malformed escapes, and escapes or bytes that
@@ -194,7 +193,13 @@ mod tests {
 
     #[test]
     fn structure_changing_bytes_are_invalid() {
-        for raw in ["/..%2f..%2fetc/passwd", "/a%2Fb", "/a%5cb", "/a\\b", "/x#frag"] {
+        for raw in [
+            "/..%2f..%2fetc/passwd",
+            "/a%2Fb",
+            "/a%5cb",
+            "/a\\b",
+            "/x#frag",
+        ] {
             assert_eq!(Target::parse(raw), Err(InvalidTarget), "{raw}");
         }
     }
@@ -204,7 +209,12 @@ mod tests {
         assert_eq!(segs("/a/./b/../c"), ["a", "c"]);
         assert_eq!(segs("/a/%2e%2e/c"), ["c"]);
         assert!(Target::parse("/a/..").unwrap().trailing_slash);
-        for raw in ["/..", "/../etc/passwd", "/a/../../etc", "/%2e%2e/%2E%2E/etc"] {
+        for raw in [
+            "/..",
+            "/../etc/passwd",
+            "/a/../../etc",
+            "/%2e%2e/%2E%2E/etc",
+        ] {
             assert_eq!(Target::parse(raw), Err(InvalidTarget), "{raw}");
         }
     }
@@ -218,7 +228,10 @@ mod tests {
 
     #[test]
     fn absolute_form_uses_only_the_path() {
-        assert_eq!(segs("http://127.0.0.1/dir2/page.html"), ["dir2", "page.html"]);
+        assert_eq!(
+            segs("http://127.0.0.1/dir2/page.html"),
+            ["dir2", "page.html"]
+        );
         assert_eq!(segs("HTTPS://host:8080/a?b"), ["a"]);
         assert_eq!(segs("http://host"), Vec::<String>::new());
         let t = Target::parse("http://host?q").unwrap();

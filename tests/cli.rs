@@ -46,18 +46,27 @@ impl Process {
             }
         });
         let addr = loop {
-            let line = stderr.recv_timeout(common::IO_TIMEOUT).expect("listening line");
+            let line = stderr
+                .recv_timeout(common::IO_TIMEOUT)
+                .expect("listening line");
             if let Some((_, addr)) = line.split_once("listening on http://") {
                 break addr.trim().parse().expect("address in listening line");
             }
         };
-        Process { child, addr, stderr }
+        Process {
+            child,
+            addr,
+            stderr,
+        }
     }
 
     /// The next stderr line containing `needle`.
     fn line_with(&self, needle: &str) -> String {
         loop {
-            let line = self.stderr.recv_timeout(common::IO_TIMEOUT).expect("log line");
+            let line = self
+                .stderr
+                .recv_timeout(common::IO_TIMEOUT)
+                .expect("log line");
             if line.contains(needle) {
                 return line;
             }
@@ -79,7 +88,10 @@ fn run_failing(args: &[&str]) -> (i32, String) {
         .stdin(Stdio::null())
         .output()
         .expect("run staticd");
-    (out.status.code().unwrap_or(-1), String::from_utf8_lossy(&out.stderr).into_owned())
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
 }
 
 fn assert_clean_failure(args: &[&str], expected: &str) {
@@ -87,7 +99,10 @@ fn assert_clean_failure(args: &[&str], expected: &str) {
     assert_ne!(code, 0, "{args:?} must fail");
     assert!(stderr.starts_with("error: "), "{stderr}");
     assert!(stderr.contains(expected), "{args:?}: {stderr}");
-    assert!(!stderr.contains("panicked") && !stderr.contains("backtrace"), "{stderr}");
+    assert!(
+        !stderr.contains("panicked") && !stderr.contains("backtrace"),
+        "{stderr}"
+    );
 }
 
 #[test]
@@ -101,7 +116,10 @@ fn startup_errors_are_one_clear_line() {
     let file: &'static str = file.to_str().unwrap().to_owned().leak();
     assert_clean_failure(&root_arg(missing), "No such file or directory");
     assert_clean_failure(&root_arg(file), "is not a directory");
-    assert_clean_failure(&["--port", "http"], "invalid value 'http' for '--port <PORT>'");
+    assert_clean_failure(
+        &["--port", "http"],
+        "invalid value 'http' for '--port <PORT>'",
+    );
     assert_clean_failure(&["--autoindex", "sometimes"], "invalid value 'sometimes'");
     assert_clean_failure(&["--workers", "0"], "invalid value '0'");
 
@@ -120,17 +138,26 @@ fn startup_errors_are_one_clear_line() {
 fn options_come_from_the_environment_too() {
     let dir = common::fixture();
     let root = dir.path().to_str().unwrap();
-    let server = Process::start(&[], &[("STATICD_ROOT", root), ("STATICD_AUTOINDEX", "forbid")]);
+    let server = Process::start(
+        &[],
+        &[("STATICD_ROOT", root), ("STATICD_AUTOINDEX", "forbid")],
+    );
     let reply = common::get(server.addr, &common::request("GET", "/dir1/"));
     assert_eq!(reply.status, 403);
-    assert_eq!(common::get(server.addr, &common::request("GET", "/a.txt")).body, b"txt");
+    assert_eq!(
+        common::get(server.addr, &common::request("GET", "/a.txt")).body,
+        b"txt"
+    );
 }
 
 #[test]
 fn workers_flag_sets_the_thread_count() {
     let dir = tempfile::tempdir().unwrap();
     for workers in ["1", "3"] {
-        let server = Process::start(&["--root", dir.path().to_str().unwrap(), "-w", workers], &[]);
+        let server = Process::start(
+            &["--root", dir.path().to_str().unwrap(), "-w", workers],
+            &[],
+        );
         let tasks = std::fs::read_dir(format!("/proc/{}/task", server.child.id())).unwrap();
         let count = tasks
             .filter_map(Result::ok)
@@ -149,7 +176,13 @@ fn one_access_log_line_per_request() {
     let server = Process::start(&["--root", dir.path().to_str().unwrap()], &[]);
     common::get(server.addr, &common::request("GET", "/dir2/page.html?x=1"));
     let line = server.line_with("staticd::access");
-    for field in ["peer=127.0.0.1:", "method=\"GET\"", "target=\"/dir2/page.html?x=1\"", "status=200", "duration_us="] {
+    for field in [
+        "peer=127.0.0.1:",
+        "method=\"GET\"",
+        "target=\"/dir2/page.html?x=1\"",
+        "status=200",
+        "duration_us=",
+    ] {
         assert!(line.contains(field), "{field} missing in {line}");
     }
     common::get(server.addr, &common::request("DELETE", "/x"));
@@ -167,13 +200,18 @@ fn rust_log_controls_the_level() {
     // the second reply is in, the first request's line would be written.
     let mut stream = common::connect(server.addr);
     for target in ["/a.txt", "/text..txt"] {
-        stream.write_all(format!("GET {target} HTTP/1.1\r\nHost: t\r\n\r\n").as_bytes()).unwrap();
+        stream
+            .write_all(format!("GET {target} HTTP/1.1\r\nHost: t\r\n\r\n").as_bytes())
+            .unwrap();
         assert_eq!(common::read_reply(&mut stream, false).status, 200);
     }
     server.child.kill().unwrap();
     server.child.wait().unwrap();
     let rest: Vec<String> = server.stderr.iter().collect();
-    assert!(rest.iter().all(|l| !l.contains("staticd::access")), "{rest:?}");
+    assert!(
+        rest.iter().all(|l| !l.contains("staticd::access")),
+        "{rest:?}"
+    );
 }
 
 #[test]
@@ -190,7 +228,9 @@ fn a_3gib_sparse_file_streams_in_bounded_memory() {
     let server = Process::start(&["--root", dir.path().to_str().unwrap(), "-w", "1"], &[]);
     let rss_before = server.proc_status("VmRSS:");
     let mut stream = common::connect(server.addr);
-    stream.write_all(b"GET /big.bin HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n").unwrap();
+    stream
+        .write_all(b"GET /big.bin HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n")
+        .unwrap();
     let reply = common::read_reply(&mut stream, true);
     assert_eq!(reply.header("Content-Length"), Some("3221225472"));
     let mut total = 0u64;

@@ -9,9 +9,15 @@ use staticd::limits::{MAX_HEAD, MAX_HEADERS, MAX_REQUEST_LINE};
 #[test]
 fn request_line_over_the_limit_is_414() {
     let srv = start(Autoindex::Off);
-    let fits = format!("GET /{} HTTP/1.1\r\nConnection: close\r\n\r\n", "a".repeat(MAX_REQUEST_LINE - 16));
+    let fits = format!(
+        "GET /{} HTTP/1.1\r\nConnection: close\r\n\r\n",
+        "a".repeat(MAX_REQUEST_LINE - 16)
+    );
     assert_eq!(get(srv.addr, &fits).status, 404);
-    let long = format!("GET /{} HTTP/1.1\r\nConnection: close\r\n\r\n", "a".repeat(MAX_REQUEST_LINE));
+    let long = format!(
+        "GET /{} HTTP/1.1\r\nConnection: close\r\n\r\n",
+        "a".repeat(MAX_REQUEST_LINE)
+    );
     let reply = get(srv.addr, &long);
     assert_eq!(reply.status, 414);
     assert_eq!(reply.header("Connection"), Some("close"));
@@ -21,17 +27,29 @@ fn request_line_over_the_limit_is_414() {
 fn head_over_the_limit_is_431() {
     let srv = start(Autoindex::Off);
     let field = format!("X-Pad: {}\r\n", "p".repeat(500));
-    let fits = format!("GET /a.txt HTTP/1.1\r\n{}Connection: close\r\n\r\n", field.repeat(MAX_HEAD / 600));
+    let fits = format!(
+        "GET /a.txt HTTP/1.1\r\n{}Connection: close\r\n\r\n",
+        field.repeat(MAX_HEAD / 600)
+    );
     assert_eq!(get(srv.addr, &fits).status, 200);
-    let big = format!("GET /a.txt HTTP/1.1\r\n{}Connection: close\r\n\r\n", field.repeat(MAX_HEAD / 500 + 1));
+    let big = format!(
+        "GET /a.txt HTTP/1.1\r\n{}Connection: close\r\n\r\n",
+        field.repeat(MAX_HEAD / 500 + 1)
+    );
     assert_eq!(get(srv.addr, &big).status, 431);
 }
 
 #[test]
 fn too_many_header_fields_is_431() {
     let srv = start(Autoindex::Off);
-    let fits = format!("GET /a.txt HTTP/1.1\r\n{}Connection: close\r\n\r\n", "A: b\r\n".repeat(MAX_HEADERS - 1));
+    let fits = format!(
+        "GET /a.txt HTTP/1.1\r\n{}Connection: close\r\n\r\n",
+        "A: b\r\n".repeat(MAX_HEADERS - 1)
+    );
     assert_eq!(get(srv.addr, &fits).status, 200);
-    let over = format!("GET /a.txt HTTP/1.1\r\n{}Connection: close\r\n\r\n", "A: b\r\n".repeat(MAX_HEADERS));
+    let over = format!(
+        "GET /a.txt HTTP/1.1\r\n{}Connection: close\r\n\r\n",
+        "A: b\r\n".repeat(MAX_HEADERS)
+    );
     assert_eq!(get(srv.addr, &over).status, 431);
 }

@@ -12,8 +12,16 @@ fn percent_decoding_happens_exactly_once() {
     let srv = start(Autoindex::Off);
     for (target, status, body) in [
         ("/space%20in%20name.txt", 200, &b"letters and spaces\n"[..]),
-        ("/dir2/%70%61%67%65%2e%68%74%6d%6c", 200, b"<html><body>Page Sample</body></html>\n"),
-        ("/dir2/%70%61%67%65%2E%68%74%6D%6C", 200, b"<html><body>Page Sample</body></html>\n"),
+        (
+            "/dir2/%70%61%67%65%2e%68%74%6d%6c",
+            200,
+            b"<html><body>Page Sample</body></html>\n",
+        ),
+        (
+            "/dir2/%70%61%67%65%2E%68%74%6D%6C",
+            200,
+            b"<html><body>Page Sample</body></html>\n",
+        ),
         ("/text..txt", 200, b"hello"),
         ("/%2520", 200, b"literal percent name\n"),
         ("/space%2520in%2520name.txt", 404, b""),
@@ -29,8 +37,21 @@ fn percent_decoding_happens_exactly_once() {
 #[test]
 fn invalid_targets_are_400() {
     let srv = start(Autoindex::Off);
-    for target in ["/%ZZ", "/abc%", "/abc%2", "/a%00.txt", "abc", "*", "/a%2fb", "/x#y"] {
-        assert_eq!(get(srv.addr, &request("GET", target)).status, 400, "{target}");
+    for target in [
+        "/%ZZ",
+        "/abc%",
+        "/abc%2",
+        "/a%00.txt",
+        "abc",
+        "*",
+        "/a%2fb",
+        "/x#y",
+    ] {
+        assert_eq!(
+            get(srv.addr, &request("GET", target)).status,
+            400,
+            "{target}"
+        );
     }
 }
 
@@ -44,10 +65,12 @@ fn absolute_form_is_served() {
 #[test]
 fn the_root_is_a_wall() {
     let srv = start(Autoindex::Off);
-    let outside = srv.root.path().parent().unwrap().join(format!(
-        "staticd-secret-{}",
-        std::process::id()
-    ));
+    let outside = srv
+        .root
+        .path()
+        .parent()
+        .unwrap()
+        .join(format!("staticd-secret-{}", std::process::id()));
     std::fs::write(&outside, "TOP SECRET").unwrap();
     symlink(&outside, srv.root.path().join("leak.txt")).unwrap();
     symlink("/etc", srv.root.path().join("etc")).unwrap();
@@ -64,9 +87,16 @@ fn the_root_is_a_wall() {
         "/etc/",
     ] {
         let reply = get(srv.addr, &request("GET", target));
-        assert!([400, 403, 404].contains(&reply.status), "{target}: {}", reply.status);
+        assert!(
+            [400, 403, 404].contains(&reply.status),
+            "{target}: {}",
+            reply.status
+        );
         let body = String::from_utf8_lossy(&reply.body);
-        assert!(!body.contains("TOP SECRET") && !body.contains("root:"), "{target}");
+        assert!(
+            !body.contains("TOP SECRET") && !body.contains("root:"),
+            "{target}"
+        );
     }
     std::fs::remove_file(outside).unwrap();
 }
@@ -74,10 +104,17 @@ fn the_root_is_a_wall() {
 #[test]
 fn symlinks_inside_the_root_are_followed() {
     let srv = start(Autoindex::Off);
-    symlink(srv.root.path().join("text..txt"), srv.root.path().join("alias.txt")).unwrap();
+    symlink(
+        srv.root.path().join("text..txt"),
+        srv.root.path().join("alias.txt"),
+    )
+    .unwrap();
     symlink("dir2", srv.root.path().join("dir2-alias")).unwrap();
     assert_eq!(get(srv.addr, &request("GET", "/alias.txt")).body, b"hello");
-    assert_eq!(get(srv.addr, &request("GET", "/dir2-alias/")).body.len(), 34);
+    assert_eq!(
+        get(srv.addr, &request("GET", "/dir2-alias/")).body.len(),
+        34
+    );
 }
 
 #[test]
@@ -96,19 +133,36 @@ fn directory_index_and_redirects() {
     assert_eq!(index.header("Content-Type"), Some("text/html"));
 
     let moved = get(srv.addr, &request("GET", "/dir2"));
-    assert_eq!((moved.status, moved.header("Location")), (301, Some("/dir2/")));
+    assert_eq!(
+        (moved.status, moved.header("Location")),
+        (301, Some("/dir2/"))
+    );
     let moved = get(srv.addr, &request("GET", "/dir2?x=1&y"));
     assert_eq!(moved.header("Location"), Some("/dir2/?x=1&y"));
     let moved = get(srv.addr, &request("GET", "//dir2"));
-    assert_eq!(moved.header("Location"), Some("/dir2/"), "never a //host location");
+    assert_eq!(
+        moved.header("Location"),
+        Some("/dir2/"),
+        "never a //host location"
+    );
 
-    assert_eq!(get(srv.addr, &request("GET", "/dir2/page.html/")).status, 404);
-    assert_eq!(get(srv.addr, &request("GET", "/")).body, b"<html>root</html>\n");
+    assert_eq!(
+        get(srv.addr, &request("GET", "/dir2/page.html/")).status,
+        404
+    );
+    assert_eq!(
+        get(srv.addr, &request("GET", "/")).body,
+        b"<html>root</html>\n"
+    );
 }
 
 #[test]
 fn autoindex_modes() {
-    for (mode, status) in [(Autoindex::Off, 404), (Autoindex::Forbid, 403), (Autoindex::On, 200)] {
+    for (mode, status) in [
+        (Autoindex::Off, 404),
+        (Autoindex::Forbid, 403),
+        (Autoindex::On, 200),
+    ] {
         let srv = start(mode);
         let reply = get(srv.addr, &request("GET", "/dir1/"));
         assert_eq!(reply.status, status, "{mode:?}");

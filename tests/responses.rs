@@ -27,7 +27,11 @@ fn head_sends_the_get_headers_and_no_body() {
     for target in ["/dir2/page.html", "/missing", "/dir2"] {
         let got = get(srv.addr, &request("GET", target));
         let head = get(srv.addr, &request("HEAD", target));
-        assert_eq!(head.head_without_date(), got.head_without_date(), "{target}");
+        assert_eq!(
+            head.head_without_date(),
+            got.head_without_date(),
+            "{target}"
+        );
         assert!(head.body.is_empty());
     }
 }
@@ -39,13 +43,18 @@ fn head_over_http10_reads_to_close() {
     let text = String::from_utf8(raw).unwrap();
     assert!(text.starts_with("HTTP/1.1 200 OK\r\n"), "{text}");
     assert!(text.contains("\r\nContent-Length: 38\r\n"));
-    assert!(text.ends_with("\r\nConnection: close\r\n\r\n"), "no body after the head");
+    assert!(
+        text.ends_with("\r\nConnection: close\r\n\r\n"),
+        "no body after the head"
+    );
 }
 
 #[test]
 fn other_methods_are_405_with_allow() {
     let srv = start(Autoindex::Off);
-    for method in ["POST", "PUT", "DELETE", "OPTIONS", "PATCH", "TRACE", "CONNECT", "BREW"] {
+    for method in [
+        "POST", "PUT", "DELETE", "OPTIONS", "PATCH", "TRACE", "CONNECT", "BREW",
+    ] {
         let reply = get(srv.addr, &request(method, "/dir2/page.html"));
         assert_eq!(reply.status, 405, "{method}");
         assert_eq!(reply.header("Allow"), Some("GET, HEAD"), "{method}");
@@ -79,7 +88,12 @@ fn malformed_heads_are_400_and_close() {
 #[test]
 fn every_response_has_date_server_connection() {
     let srv = start(Autoindex::Off);
-    for (method, target) in [("GET", "/a.txt"), ("GET", "/nope"), ("POST", "/"), ("GET", "/dir2")] {
+    for (method, target) in [
+        ("GET", "/a.txt"),
+        ("GET", "/nope"),
+        ("POST", "/"),
+        ("GET", "/dir2"),
+    ] {
         let reply = get(srv.addr, &request(method, target));
         let date = reply.header("Date").expect("Date");
         assert_eq!(date.len(), 29, "{date}");
@@ -110,7 +124,11 @@ fn content_types_are_exact() {
         assert_eq!(reply.status, 200, "{target}");
         assert_eq!(reply.header("Content-Type"), Some(ty), "{target}");
         assert!(reply.head.contains("\r\nContent-Length: "));
-        assert!(reply.head.contains(&format!("\r\nLast-Modified: {MTIME_HTTP}\r\n")));
+        assert!(
+            reply
+                .head
+                .contains(&format!("\r\nLast-Modified: {MTIME_HTTP}\r\n"))
+        );
     }
 }
 
@@ -135,7 +153,10 @@ fn error_pages_are_html_with_their_own_length() {
 #[test]
 fn query_string_is_ignored() {
     let srv = start(Autoindex::Off);
-    let reply = get(srv.addr, &request("GET", "/dir2/page.html?arg1=value&arg2=value"));
+    let reply = get(
+        srv.addr,
+        &request("GET", "/dir2/page.html?arg1=value&arg2=value"),
+    );
     assert_eq!(reply.status, 200);
     assert_eq!(reply.body, b"<html><body>Page Sample</body></html>\n");
 }
@@ -144,5 +165,8 @@ fn query_string_is_ignored() {
 fn nested_files_are_served() {
     let srv = start(Autoindex::Off);
     let reply = get(srv.addr, &request("GET", "/dir1/dir12/dir123/deep.txt"));
-    assert_eq!((reply.status, reply.body.as_slice()), (200, &b"bingo, you found it\n"[..]));
+    assert_eq!(
+        (reply.status, reply.body.as_slice()),
+        (200, &b"bingo, you found it\n"[..])
+    );
 }

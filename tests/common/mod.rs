@@ -43,7 +43,8 @@ pub fn start_on(root: &Path, autoindex: Autoindex) -> SocketAddr {
             .expect("runtime");
         runtime.block_on(async move {
             let server = Server::bind(&config).await.expect("bind");
-            tx.send(server.local_addr().expect("addr")).expect("send addr");
+            tx.send(server.local_addr().expect("addr"))
+                .expect("send addr");
             server.run().await;
         });
     });
@@ -139,7 +140,13 @@ impl Reply {
     pub fn head_without_date(&self) -> String {
         self.head
             .split("\r\n")
-            .map(|l| if l.starts_with("Date: ") { "Date: <date>" } else { l })
+            .map(|l| {
+                if l.starts_with("Date: ") {
+                    "Date: <date>"
+                } else {
+                    l
+                }
+            })
             .collect::<Vec<_>>()
             .join("\r\n")
     }
@@ -152,13 +159,25 @@ pub fn read_reply(stream: &mut TcpStream, head_only: bool) -> Reply {
     let mut byte = [0u8; 1];
     while !raw.ends_with(b"\r\n\r\n") {
         let n = stream.read(&mut byte).expect("read head");
-        assert!(n == 1, "connection closed inside a head: {:?}", String::from_utf8_lossy(&raw));
+        assert!(
+            n == 1,
+            "connection closed inside a head: {:?}",
+            String::from_utf8_lossy(&raw)
+        );
         raw.push(byte[0]);
     }
     let head = String::from_utf8(raw[..raw.len() - 4].to_vec()).expect("utf-8 head");
-    let mut reply = Reply { status: status_of(&head), head, body: Vec::new() };
+    let mut reply = Reply {
+        status: status_of(&head),
+        head,
+        body: Vec::new(),
+    };
     if !head_only {
-        let len: usize = reply.header("Content-Length").expect("Content-Length").parse().unwrap();
+        let len: usize = reply
+            .header("Content-Length")
+            .expect("Content-Length")
+            .parse()
+            .unwrap();
         reply.body = vec![0u8; len];
         stream.read_exact(&mut reply.body).expect("read body");
     }
@@ -171,7 +190,11 @@ pub fn parse_all(mut raw: &[u8], head_only: bool) -> Vec<Reply> {
     while !raw.is_empty() {
         let end = find(raw, b"\r\n\r\n").expect("complete head") + 4;
         let head = String::from_utf8(raw[..end - 4].to_vec()).unwrap();
-        let mut reply = Reply { status: status_of(&head), head, body: Vec::new() };
+        let mut reply = Reply {
+            status: status_of(&head),
+            head,
+            body: Vec::new(),
+        };
         let len: usize = if head_only {
             0
         } else {
@@ -199,7 +222,10 @@ pub fn request(method: &str, target: &str) -> String {
 }
 
 fn status_of(head: &str) -> u16 {
-    head.split(' ').nth(1).and_then(|s| s.parse().ok()).expect("status code")
+    head.split(' ')
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .expect("status code")
 }
 
 pub fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
