@@ -1,0 +1,372 @@
+"""Process and wire helpers for the staticd functional suite (stdlib only).
+
+Nothing here knows about individual checks: this module starts and stops
+server processes, speaks raw HTTP/1.x over sockets, and holds the assertions
+that many checks share.
+"""
+
+import email.utils
+import os
+import queue
+import re
+import socket
+import subprocess
+import threading
+import time
+
+LISTEN_RE = re.compile(r"listening on http://([0-9.]+):([0-9]+)")
+DATE_RE = re.compile(r"^[A-Z][a-z]{2}, \d{2} [A-Z][a-z]{2} \d{4} \d{2}:\d{2}:\d{2} GMT$")
+STATUS_RE = re.compile(rb"^HTTP/(1\.[01]) (\d{3})(?: (.*))?$")
+TOKEN_RE = re.compile(rb"^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$")
+
+START_TIMEOUT = 10.0   # seconds for a server to print its listening line
+IO_TIMEOUT = 5.0       # every socket operation
+CLOSE_WAIT = 3.0       # how long we wait for the server to close a connection
+CONN_DEADLINE = 30.0   # whole life of one raw connection
+CLI_TIMEOUT = 10.0     # a command that should exit by itself
+
+
+class CheckFailed(AssertionError):
+    pass
+
+
+def fail(msg):
+    raise CheckFailed(msg)
+
+
+def eq(actual, expected, what):
+    if actual != expected:
+        fail(f"{what}: expected {expected!r}, got {actual!r}")
+
+
+def short(data, n=120):
+    """A printable, one-line excerpt of some bytes or text."""
+    if isinstance(data, (bytes, bytearray)):
+        data = bytes(data)
+        text = repr(data[:n]) + ("..." if len(data) > n else "")
+    else:
+        text = repr(data[:n]) + ("..." if len(data) > n else "")
+    return text
+
+
+def clean_env(extra=None):
+    """The caller's environment without any STATICD_* variable, plus extra."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("STATICD_")}
+    env.update(extra or {})
+    return env
+
+
+# --------------------------------------------------------------------------
+# server processes
+
+class ServerError(Exception):
+    pass
+
+
+class Server:
+    """One staticd process that has announced its listening address."""
+
+    def __init__(self, binary, args, env=None, start_timeout=START_TIMEOUT):
+        self.cmd = [str(binary)] + [str(a) for a in args]
+        self.stderr_lines = []
+        self.stdout_lines = []
+        self.host = None
+        self.port = None
+        try:
+            self.proc = subprocess.Popen(
+                self.cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE, env=clean_env(env))
+        except OSError as e:
+            raise ServerError(f"cannot run {binary}: {e}") from None
+        found = queue.Queue()
+        threading.Thread(target=self._drain, daemon=True,
+                         args=(self.proc.stderr, self.stderr_lines, found)).start()
+        threading.Thread(target=self._drain, daemon=True,
+                         args=(self.proc.stdout, self.stdout_lines, None)).start()
+        try:
+            item = found.get(timeout=start_timeout)
+        except queue.Empty:
+            self.stop()
+            raise ServerError(
+                f"no 'listening on http://HOST:PORT' line on stderr within "
+                f"{start_timeout:.0f} s{self._output_hint()}") from None
+        if item is None:
+            try:
+                rc = self.proc.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                rc = "?"
+            self.stop()
+            raise ServerError(f"exited (status {rc}) before listening{self._output_hint()}")
+        self.host, self.port = item[0], int(item[1])
+
+    def _drain(self, pipe, lines, found):
+        announced = False
+        for raw in iter(pipe.readline, b""):
+            line = raw.decode("utf-8", "replace").rstrip("\r\n")
+            lines.append(line)
+            if found is not None and not announced:
+                m = LISTEN_RE.search(line)
+                if m:
+                    announced = True
+                    found.put((m.group(1), m.group(2)))
+        if found is not None and not announced:
+            found.put(None)
+
+    def _output_hint(self):
+        time.sleep(0.1)  # let the drain threads catch the last lines
+        parts = []
+        if self.stderr_lines:
+            parts.append("stderr: " + " | ".join(self.stderr_lines[-4:]))
+        if self.stdout_lines:
+            parts.append("stdout: " + " | ".join(self.stdout_lines[-4:]))
+        return ("; " + "; ".join(parts)) if parts else "; no output at all"
+
+    def alive(self):
+        return self.proc.poll() is None
+
+    def stderr_text(self):
+        return "\n".join(self.stderr_lines)
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.kill()
+        try:
+            self.proc.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            pass
+
+
+def run_cli(binary, args, env=None, timeout=CLI_TIMEOUT):
+    """Run staticd expecting it to exit by itself; returns (rc, stdout, stderr)."""
+    try:
+        p = subprocess.run([str(binary)] + [str(a) for a in args], stdin=subprocess.DEVNULL,
+                           capture_output=True, env=clean_env(env), timeout=timeout)
+    except subprocess.TimeoutExpired as e:
+        err = (e.stderr or b"").decode("utf-8", "replace").strip().splitlines()
+        fail(f"{' '.join(map(str, args))}: still running after {timeout:.0f} s "
+             f"(stderr: {' | '.join(err[-3:])})")
+    except OSError as e:
+        fail(f"cannot run {binary}: {e}")
+    return (p.returncode, p.stdout.decode("utf-8", "replace"),
+            p.stderr.decode("utf-8", "replace"))
+
+
+# --------------------------------------------------------------------------
+# raw HTTP over sockets
+
+class Closed(CheckFailed):
+    pass
+
+
+class Response:
+    def __init__(self, version, status, reason, fields, head):
+        self.version = version      # "1.1"
+        self.status = status        # int
+        self.reason = reason        # str
+        self.fields = fields        # [(name, value)] as sent
+        self.head = head            # raw bytes, status line to the empty line
+        self.headers = {}
+        for name, value in fields:
+            self.headers[name.lower()] = value
+        self.body = b""
+
+    def h(self, name):
+        return self.headers.get(name.lower())
+
+    def count(self, name):
+        return sum(1 for n, _ in self.fields if n.lower() == name.lower())
+
+    def __repr__(self):
+        return f"<{self.status} {short(self.head, 60)}>"
+
+
+def parse_head(raw):
+    lines = raw[:-4].split(b"\r\n")
+    m = STATUS_RE.match(lines[0])
+    if not m:
+        fail(f"bad status line {short(lines[0])}")
+    fields = []
+    for line in lines[1:]:
+        name, sep, value = line.partition(b":")
+        if not sep or not TOKEN_RE.match(name):
+            fail(f"bad header line {short(line)}")
+        fields.append((name.decode("latin-1"), value.strip(b" \t").decode("latin-1")))
+    return Response(m.group(1).decode(), int(m.group(2)),
+                    (m.group(3) or b"").decode("latin-1"), fields, raw)
+
+
+class RawConn:
+    """A client socket with a receive buffer; every wait is bounded."""
+
+    def __init__(self, port, host="127.0.0.1", timeout=IO_TIMEOUT):
+        self.sock = socket.create_connection((host, port), timeout=timeout)
+        self.timeout = timeout
+        self.buf = bytearray()
+        self.eof = False
+        self.deadline = time.monotonic() + CONN_DEADLINE
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    def close(self):
+        try:
+            self.sock.close()
+        except OSError:
+            pass
+
+    def send(self, data):
+        if isinstance(data, str):
+            data = data.encode("latin-1")
+        self.sock.sendall(data)
+
+    def _recv(self):
+        """Read more into buf; False at end of stream (FIN or reset)."""
+        if self.eof:
+            return False
+        if time.monotonic() > self.deadline:
+            fail(f"connection open longer than {CONN_DEADLINE:.0f} s")
+        try:
+            chunk = self.sock.recv(65536)
+        except (ConnectionResetError, ConnectionAbortedError):
+            chunk = b""
+        except TimeoutError:
+            fail(f"no data from the server for {self.sock.gettimeout():.0f} s "
+                 f"(have {short(self.buf, 60)})")
+        if not chunk:
+            self.eof = True
+            return False
+        self.buf += chunk
+        return True
+
+    def read_exact(self, n):
+        while len(self.buf) < n:
+            if not self._recv():
+                fail(f"connection closed after {len(self.buf)} of {n} body bytes")
+        data = bytes(self.buf[:n])
+        del self.buf[:n]
+        return data
+
+    def read_until_close(self):
+        while self._recv():
+            pass
+        data = bytes(self.buf)
+        self.buf.clear()
+        return data
+
+    def read_response(self, head=False, body=True):
+        """One response; head=True for the answer to a HEAD request;
+        body=False stops after the head and leaves the body unread."""
+        while True:
+            i = self.buf.find(b"\r\n\r\n")
+            if i >= 0:
+                break
+            if len(self.buf) > 65536:
+                fail(f"no end of response head in 64 KiB: {short(self.buf)}")
+            if not self._recv():
+                if self.buf:
+                    fail(f"connection closed inside a response head: {short(self.buf)}")
+                raise Closed("connection closed without a response")
+        raw = bytes(self.buf[:i + 4])
+        del self.buf[:i + 4]
+        resp = parse_head(raw)
+        if not body or head or resp.status in (204, 304) or 100 <= resp.status < 200:
+            return resp
+        cl = resp.h("Content-Length")
+        if cl is not None:
+            if not cl.isdigit():
+                fail(f"bad Content-Length {cl!r}")
+            resp.body = self.read_exact(int(cl))
+        else:
+            resp.body = self.read_until_close()
+        return resp
+
+    def expect_closed(self, wait=CLOSE_WAIT):
+        """The server sends nothing more and closes the connection."""
+        if self.buf:
+            fail(f"unexpected bytes after the response: {short(self.buf)}")
+        self.sock.settimeout(wait)
+        try:
+            got = self._recv()
+        except CheckFailed:
+            fail(f"connection still open {wait:.0f} s after the response")
+        finally:
+            self.sock.settimeout(self.timeout)
+        if got:
+            time.sleep(0.2)
+            try:
+                self.sock.settimeout(0.5)
+                self._recv()
+            except CheckFailed:
+                pass
+            fail(f"unexpected bytes after the response: {short(self.buf)}")
+
+
+def req(method, target, *headers, version="HTTP/1.1", host=True, body=b""):
+    """Build raw request bytes; headers are 'Name: value' strings."""
+    lines = [f"{method} {target} {version}"]
+    if host:
+        lines.append("Host: 127.0.0.1")
+    lines.extend(headers)
+    return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + body
+
+
+def request(port, raw, head=False):
+    """Send raw bytes on a new connection and read one response."""
+    with RawConn(port) as c:
+        c.send(raw)
+        return c.read_response(head=head)
+
+
+# --------------------------------------------------------------------------
+# shared assertions
+
+def check_date(value, what="Date"):
+    if value is None:
+        fail(f"no {what} header")
+    if not DATE_RE.match(value):
+        fail(f"{what} is not an IMF-fixdate: {value!r}")
+    try:
+        email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError) as e:
+        fail(f"{what} does not parse: {value!r} ({e})")
+
+
+def assert_common(resp, what=""):
+    """Headers that every response carries (200s carry more)."""
+    where = f"{what} -> {resp.status}: " if what else f"{resp.status}: "
+    for name in ("Date", "Server", "Connection", "Content-Length"):
+        if resp.h(name) is None:
+            fail(f"{where}no {name} header (head {short(resp.head, 200)})")
+    for name in ("Date", "Server", "Connection", "Content-Length", "Content-Type",
+                 "Last-Modified", "Location", "Allow"):
+        if resp.count(name) > 1:
+            fail(f"{where}{name} sent {resp.count(name)} times")
+    check_date(resp.h("Date"))
+    date = email.utils.parsedate_to_datetime(resp.h("Date"))
+    if abs(date.timestamp() - time.time()) > 300:
+        fail(f"{where}Date {resp.h('Date')!r} is far from now")
+    if not resp.h("Server").startswith("staticd/"):
+        fail(f"{where}Server {resp.h('Server')!r} does not start with 'staticd/'")
+    if resp.status == 200:
+        for name in ("Content-Type", "Last-Modified"):
+            if resp.h(name) is None:
+                fail(f"{where}no {name} header")
+        check_date(resp.h("Last-Modified"), "Last-Modified")
+
+
+def media_type(value):
+    return (value or "").split(";")[0].strip().lower()
+
+
+# --------------------------------------------------------------------------
+# check registry: run.py runs these in the order they were defined
+
+CHECKS = []
+
+
+def check(fn):
+    CHECKS.append(fn)
+    return fn
