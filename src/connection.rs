@@ -53,6 +53,10 @@ impl Connection {
             let (request, used) = match parsed {
                 Ok(Some(found)) => found,
                 Ok(None) => {
+                    // Without room, tokio's read_buf would read a few bytes at a time.
+                    if self.read_buf.capacity() - self.read_buf.len() < READ_BUFFER / 4 {
+                        self.read_buf.reserve(READ_BUFFER);
+                    }
                     if self.stream.read_buf(&mut self.read_buf).await? == 0 {
                         return Ok(()); // closed by the client, maybe mid-request
                     }

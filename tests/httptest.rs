@@ -16,7 +16,11 @@ fn functional_suite_passes() {
     let stdout = String::from_utf8_lossy(&out.stdout);
     let stderr = String::from_utf8_lossy(&out.stderr);
     println!("{stdout}");
-    let summary = stdout.lines().rev().find(|l| l.ends_with(" failed")).unwrap_or("");
+    let summary = stdout
+        .lines()
+        .rev()
+        .find(|l| l.ends_with(" failed"))
+        .unwrap_or("");
     assert!(
         out.status.success() && summary.ends_with(" 0 failed"),
         "functional suite failed ({summary}):\n{stdout}\n{stderr}"
