@@ -4,12 +4,19 @@ use std::io::IsTerminal;
 use std::process::ExitCode;
 
 use clap::Parser;
+use staticd::server::StopSignal;
 use staticd::{Config, Server};
 use tracing_subscriber::EnvFilter;
 
+/// Lifecycle lines (listening, stopping) are logged whatever `RUST_LOG` says.
+const LIFECYCLE_DIRECTIVE: &str = "staticd::lifecycle=info";
+
 fn main() -> ExitCode {
     let config = Config::parse();
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    let filter = EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| EnvFilter::new("info"))
+        // Scripts using `--port 0` need the listening line at any RUST_LOG.
+        .add_directive(LIFECYCLE_DIRECTIVE.parse().expect("static directive"));
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
@@ -25,15 +32,22 @@ fn main() -> ExitCode {
         Err(err) => return fail(&format!("cannot start the runtime: {err}")),
     };
     runtime.block_on(async {
+        let mut stop = match StopSignal::install() {
+            Ok(stop) => stop,
+            Err(err) => return fail(&format!("cannot install signal handlers: {err}")),
+        };
         let server = match Server::bind(&config).await {
             Ok(server) => server,
             Err(err) => return fail(&err.to_string()),
         };
         match server.local_addr() {
-            Ok(addr) => tracing::info!("listening on http://{addr}"),
+            Ok(addr) => tracing::info!(target: "staticd::lifecycle", "listening on http://{addr}"),
             Err(err) => return fail(&format!("cannot read the bound address: {err}")),
         }
-        server.run().await;
+        tokio::select! {
+            () = server.run() => {}
+            () = stop.recv() => tracing::info!(target: "staticd::lifecycle", "stopping on signal"),
+        }
         ExitCode::SUCCESS
     })
 }

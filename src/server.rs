@@ -6,6 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::net::TcpListener;
+use tokio::signal::unix::{Signal, SignalKind, signal};
 
 use crate::config::{Config, StartError, canonical_root};
 use crate::connection;
@@ -14,6 +15,33 @@ use crate::handler::Site;
 /// Pause after an accept error such as EMFILE, so a full descriptor table
 /// does not turn the accept loop into a busy spin.
 pub const ACCEPT_BACKOFF: Duration = Duration::from_millis(50);
+
+/// SIGTERM and SIGINT, caught. Without a handler SIGTERM would be ignored
+/// when staticd runs as PID 1 in a container. Install it before announcing
+/// the listening address, so a signal sent right after is never lost.
+/// In-flight requests are not drained yet.
+pub struct StopSignal {
+    term: Signal,
+    int: Signal,
+}
+
+impl StopSignal {
+    /// Installs the handlers; must run inside the tokio runtime.
+    pub fn install() -> io::Result<StopSignal> {
+        Ok(StopSignal {
+            term: signal(SignalKind::terminate())?,
+            int: signal(SignalKind::interrupt())?,
+        })
+    }
+
+    /// Resolves when either signal arrives.
+    pub async fn recv(&mut self) {
+        tokio::select! {
+            _ = self.term.recv() => {}
+            _ = self.int.recv() => {}
+        }
+    }
+}
 
 /// A bound server, ready to run.
 pub struct Server {

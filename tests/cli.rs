@@ -194,8 +194,9 @@ fn rust_log_controls_the_level() {
     let dir = common::fixture();
     let mut server = Process::start(
         &["--root", dir.path().to_str().unwrap()],
-        &[("RUST_LOG", "info,staticd::access=off")],
+        &[("RUST_LOG", "warn")],
     );
+    // The listening line was still printed (start() waited for it).
     // A connection logs each request before reading the next one, so once
     // the second reply is in, the first request's line would be written.
     let mut stream = common::connect(server.addr);
@@ -252,4 +253,24 @@ fn a_3gib_sparse_file_streams_in_bounded_memory() {
         peak_kib < rss_before + 32 * 1024,
         "peak RSS {peak_kib} KiB after streaming vs {rss_before} KiB before"
     );
+}
+
+#[test]
+fn sigterm_and_sigint_stop_the_server_cleanly() {
+    let dir = tempfile::tempdir().unwrap();
+    for signal in [libc::SIGTERM, libc::SIGINT] {
+        let mut server = Process::start(&["--root", dir.path().to_str().unwrap()], &[]);
+        let pid = server.child.id() as libc::pid_t;
+        // SAFETY: signalling our own child process.
+        assert_eq!(unsafe { libc::kill(pid, signal) }, 0);
+        let (tx, rx) = channel();
+        let mut child = std::mem::replace(&mut server.child, Command::new("true").spawn().unwrap());
+        std::thread::spawn(move || tx.send(child.wait()));
+        let status = rx
+            .recv_timeout(common::IO_TIMEOUT)
+            .expect("exited")
+            .unwrap();
+        assert!(status.success(), "signal {signal}: {status:?}");
+        assert!(server.line_with("stopping").contains("stopping on signal"));
+    }
 }
