@@ -4,7 +4,7 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{BufRead, BufReader, Write};
 use std::net::{SocketAddr, TcpListener};
 use std::process::{Child, Command, Stdio};
 use std::sync::mpsc::{Receiver, channel};
@@ -238,7 +238,7 @@ fn a_3gib_sparse_file_streams_in_bounded_memory() {
     let mut tail = Vec::new();
     let mut buf = vec![0u8; 1 << 20];
     loop {
-        let n = stream.read(&mut buf).unwrap();
+        let n = common::read_some(&mut stream, &mut buf).unwrap();
         if n == 0 {
             break;
         }

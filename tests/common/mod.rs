@@ -105,12 +105,23 @@ pub fn exchange(addr: SocketAddr, raw: &[u8]) -> Vec<u8> {
     read_to_close(&mut stream)
 }
 
+/// One `read`, retried when a signal interrupts it (as `read_exact` does);
+/// the test harness's own child processes make that happen.
+pub fn read_some(stream: &mut TcpStream, buf: &mut [u8]) -> std::io::Result<usize> {
+    loop {
+        match stream.read(buf) {
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            other => return other,
+        }
+    }
+}
+
 /// Reads until EOF; a reset after some bytes counts as the end too.
 pub fn read_to_close(stream: &mut TcpStream) -> Vec<u8> {
     let mut out = Vec::new();
     let mut buf = [0u8; 16 * 1024];
     loop {
-        match stream.read(&mut buf) {
+        match read_some(stream, &mut buf) {
             Ok(0) => return out,
             Ok(n) => out.extend_from_slice(&buf[..n]),
             Err(e) if e.kind() == std::io::ErrorKind::ConnectionReset => return out,
@@ -158,7 +169,7 @@ pub fn read_reply(stream: &mut TcpStream, head_only: bool) -> Reply {
     let mut raw = Vec::new();
     let mut byte = [0u8; 1];
     while !raw.ends_with(b"\r\n\r\n") {
-        let n = stream.read(&mut byte).expect("read head");
+        let n = read_some(stream, &mut byte).expect("read head");
         assert!(
             n == 1,
             "connection closed inside a head: {:?}",
