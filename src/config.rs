@@ -18,6 +18,17 @@ pub enum Autoindex {
     On,
 }
 
+/// Which symlinks below the root may be followed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Symlinks {
+    /// Only those whose target resolves inside the root.
+    Inside,
+    /// None: any symlink on the path answers 403.
+    Never,
+    /// All, wherever they point (the root is then no wall for symlinks).
+    Any,
+}
+
 /// staticd: a small, fast, careful HTTP/1.1 static file server.
 #[derive(Debug, Clone, Parser)]
 #[command(name = "staticd", version, about, max_term_width = 100)]
@@ -61,6 +72,11 @@ pub struct Config {
     #[arg(long, env = "STATICD_AUTOINDEX", value_enum, default_value_t = Autoindex::Off,
           value_name = "MODE")]
     pub autoindex: Autoindex,
+
+    /// Symlinks followed: inside = only those resolving inside the root, never, any
+    #[arg(long, env = "STATICD_SYMLINKS", value_enum, default_value_t = Symlinks::Inside,
+          value_name = "POLICY")]
+    pub symlinks: Symlinks,
 }
 
 impl Config {
@@ -73,6 +89,7 @@ impl Config {
             port: 0,
             workers: None,
             autoindex: Autoindex::Off,
+            symlinks: Symlinks::Inside,
         }
     }
 

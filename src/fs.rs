@@ -1,28 +1,38 @@
 //! Mapping a parsed [`Target`] to something in the document root.
 //!
-//! The root is a wall: every candidate path is resolved to its real path
-//! (following symlinks) and must still lie inside the canonical root; the
-//! final open refuses a symlink swapped in after that check (`O_NOFOLLOW`),
-//! and only regular files are ever opened for reading.
+//! The root is a wall. Every open is relative to a directory descriptor
+//! held on the root and, on Linux 5.6+, done with `openat2(2)` so the kernel
+//! itself refuses to resolve outside it (`RESOLVE_BENEATH`) or through any
+//! symlink (`RESOLVE_NO_SYMLINKS`), with no window between check and open.
+//! Where `openat2` is unavailable (old kernels, seccomp filters) a fallback
+//! resolves the real path first and opens it with `O_NOFOLLOW`.
 
-use std::ffi::OsStr;
+use std::ffi::CString;
 use std::fs::{File, Metadata, OpenOptions};
 use std::io;
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 
+pub use crate::config::Symlinks;
 use crate::status::Status;
 use crate::target::Target;
 
 /// The name served for a directory requested with a trailing slash.
 pub const INDEX_FILE: &str = "index.html";
 
+/// Flags for every open: never block on a FIFO, never become a
+/// controlling terminal, never leak into child processes.
+const OPEN_FLAGS: libc::c_int =
+    libc::O_RDONLY | libc::O_NONBLOCK | libc::O_NOCTTY | libc::O_CLOEXEC;
+
 /// What a target names inside the root.
 #[derive(Debug)]
 pub enum Resolved {
-    /// An open regular file; `name` is the requested path, whose extension
-    /// decides the content type.
+    /// An open regular file; `name` is the requested path (relative to the
+    /// root), whose extension decides the content type.
     File {
         file: File,
         meta: Metadata,
@@ -30,8 +40,8 @@ pub enum Resolved {
     },
     /// A directory named without its trailing slash.
     DirectoryWithoutSlash,
-    /// A directory (real path) with no index file.
-    DirectoryWithoutIndex { dir: PathBuf, meta: Metadata },
+    /// An open directory with no index file.
+    DirectoryWithoutIndex { dir: File, meta: Metadata },
 }
 
 /// The one table from filesystem errors to response status.
@@ -41,31 +51,176 @@ pub fn status_for(err: &io::Error) -> Status {
         io::ErrorKind::PermissionDenied => Status::Forbidden,
         _ => match err.raw_os_error() {
             Some(libc::ENAMETOOLONG) => Status::NotFound,
-            Some(libc::ELOOP) => Status::Forbidden,
+            // A symlink refused by policy, a path escaping the root, a socket.
+            Some(libc::ELOOP | libc::EXDEV | libc::ENXIO) => Status::Forbidden,
             _ => Status::InternalServerError,
         },
     }
 }
 
-/// Resolves `target` below `root`, which must already be canonical.
-pub fn resolve(root: &Path, target: &Target) -> Result<Resolved, Status> {
-    let mut path = root.to_path_buf();
-    for segment in &target.segments {
-        path.push(OsStr::from_bytes(segment));
+/// The document root: its canonical path, a descriptor held on it, and the
+/// symlink policy every open below it obeys.
+#[derive(Debug)]
+pub struct Root {
+    dir: OwnedFd,
+    path: PathBuf,
+    symlinks: Symlinks,
+    /// Cleared the first time the kernel refuses `openat2` itself.
+    openat2: AtomicBool,
+}
+
+impl Root {
+    /// Opens the root directory, which must exist.
+    pub fn open(path: &Path, symlinks: Symlinks) -> io::Result<Root> {
+        let path = std::fs::canonicalize(path)?;
+        let dir = OpenOptions::new()
+            .read(true)
+            .custom_flags(libc::O_DIRECTORY | libc::O_CLOEXEC)
+            .open(&path)?;
+        Ok(Root {
+            dir: dir.into(),
+            path,
+            symlinks,
+            openat2: AtomicBool::new(true),
+        })
     }
-    let (real, meta) = real_inside(root, &path)?;
+
+    /// The canonical path of the root.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Uses the fallback resolver from now on, as if `openat2` were missing.
+    #[doc(hidden)]
+    pub fn disable_openat2(&self) {
+        self.openat2.store(false, Ordering::Relaxed);
+    }
+
+    /// Opens `rel` (no `.`/`..` components, as [`Target`] guarantees) below
+    /// the root under the symlink policy.
+    pub fn open_beneath(&self, rel: &Path) -> io::Result<File> {
+        if self.openat2.load(Ordering::Relaxed) {
+            match self.openat2(rel, self.resolve_flags()) {
+                Err(e) if matches!(e.raw_os_error(), Some(libc::ENOSYS | libc::EPERM)) => {
+                    self.openat2.store(false, Ordering::Relaxed);
+                }
+                // The kernel refuses absolute symlinks and `..` in links
+                // under RESOLVE_BENEATH, even when they land inside the root.
+                // Resolve the real path; if it is inside, open that exact
+                // symlink-free path, still beneath the root, so a swap in
+                // between can only fail the open, never escape.
+                Err(e)
+                    if e.raw_os_error() == Some(libc::EXDEV)
+                        && self.symlinks == Symlinks::Inside =>
+                {
+                    let real = std::fs::canonicalize(self.path.join(rel))?;
+                    let inside = real.strip_prefix(&self.path).map_err(|_| e)?;
+                    let strict = libc::RESOLVE_BENEATH | libc::RESOLVE_NO_SYMLINKS;
+                    return self.openat2(inside, strict);
+                }
+                result => return result,
+            }
+        }
+        self.open_resolved(rel)
+    }
+
+    fn resolve_flags(&self) -> u64 {
+        libc::RESOLVE_NO_MAGICLINKS
+            | match self.symlinks {
+                Symlinks::Inside => libc::RESOLVE_BENEATH,
+                Symlinks::Never => libc::RESOLVE_BENEATH | libc::RESOLVE_NO_SYMLINKS,
+                Symlinks::Any => 0,
+            }
+    }
+
+    fn openat2(&self, rel: &Path, resolve: u64) -> io::Result<File> {
+        let rel = if rel.as_os_str().is_empty() {
+            Path::new(".")
+        } else {
+            rel
+        };
+        let c_path = CString::new(rel.as_os_str().as_bytes())
+            .map_err(|_| io::Error::from(io::ErrorKind::InvalidInput))?;
+        // SAFETY: open_how is plain data; all-zero is its documented default.
+        let mut how: libc::open_how = unsafe { std::mem::zeroed() };
+        how.flags = OPEN_FLAGS as u64;
+        how.resolve = resolve;
+        // SAFETY: valid descriptor, NUL-terminated path, and a pointer to an
+        // open_how of the size we pass.
+        let fd = unsafe {
+            libc::syscall(
+                libc::SYS_openat2,
+                self.dir.as_raw_fd(),
+                c_path.as_ptr(),
+                &how as *const libc::open_how,
+                std::mem::size_of::<libc::open_how>(),
+            )
+        };
+        if fd < 0 {
+            return Err(io::Error::last_os_error());
+        }
+        // SAFETY: the kernel just returned this descriptor to us alone.
+        Ok(unsafe { File::from_raw_fd(fd as libc::c_int) })
+    }
+
+    /// The fallback: resolve the real path, check it against the policy,
+    /// then open it refusing a symlink swapped in at the last component.
+    fn open_resolved(&self, rel: &Path) -> io::Result<File> {
+        let joined = self.path.join(rel);
+        let real = match self.symlinks {
+            Symlinks::Any => joined,
+            Symlinks::Inside => {
+                let real = std::fs::canonicalize(&joined)?;
+                if !real.starts_with(&self.path) {
+                    return Err(io::Error::from_raw_os_error(libc::EXDEV));
+                }
+                real
+            }
+            Symlinks::Never => {
+                let real = std::fs::canonicalize(&joined)?;
+                if real != joined {
+                    return Err(io::Error::from_raw_os_error(libc::ELOOP));
+                }
+                real
+            }
+        };
+        let nofollow = if self.symlinks == Symlinks::Any {
+            0
+        } else {
+            libc::O_NOFOLLOW
+        };
+        OpenOptions::new()
+            .read(true)
+            .custom_flags(OPEN_FLAGS | nofollow)
+            .open(real)
+    }
+}
+
+/// Resolves `target` below `root`. Only regular files and directories are
+/// ever answered; anything else (FIFO, socket, device) is 403 and was
+/// opened non-blocking, so it cannot stall a worker.
+pub fn resolve(root: &Root, target: &Target) -> Result<Resolved, Status> {
+    let rel: PathBuf = target
+        .segments
+        .iter()
+        .map(|s| std::ffi::OsStr::from_bytes(s))
+        .collect();
+    let (file, meta) = open_with_meta(root, &rel)?;
     if meta.is_dir() {
         if !target.trailing_slash {
             return Ok(Resolved::DirectoryWithoutSlash);
         }
-        let index = real.join(INDEX_FILE);
-        return match open_regular(root, &index) {
-            Ok((file, meta)) => Ok(Resolved::File {
+        let index = rel.join(INDEX_FILE);
+        return match open_with_meta(root, &index) {
+            Ok((file, meta)) if meta.is_file() => Ok(Resolved::File {
                 file,
                 meta,
                 name: index,
             }),
-            Err(Status::NotFound) => Ok(Resolved::DirectoryWithoutIndex { dir: real, meta }),
+            Ok((_, meta)) if !meta.is_dir() => Err(Status::Forbidden),
+            Ok(_) | Err(Status::NotFound) => {
+                Ok(Resolved::DirectoryWithoutIndex { dir: file, meta })
+            }
             Err(status) => Err(status),
         };
     }
@@ -73,164 +228,22 @@ pub fn resolve(root: &Path, target: &Target) -> Result<Resolved, Status> {
         // `/file.html/` names a directory that does not exist.
         return Err(Status::NotFound);
     }
-    let (file, meta) = open_regular(root, &real)?;
+    if !meta.is_file() {
+        return Err(Status::Forbidden);
+    }
     Ok(Resolved::File {
         file,
         meta,
-        name: path,
+        name: rel,
     })
 }
 
-/// The real path of `path` and its metadata, refusing anything that
-/// resolves outside `root` (a symlink pointing out of it).
-fn real_inside(root: &Path, path: &Path) -> Result<(PathBuf, Metadata), Status> {
-    let real = std::fs::canonicalize(path).map_err(|e| status_for(&e))?;
-    if !real.starts_with(root) {
-        return Err(Status::Forbidden);
-    }
-    let meta = std::fs::metadata(&real).map_err(|e| status_for(&e))?;
-    Ok((real, meta))
-}
-
-/// Opens a regular file inside `root`. Anything else (FIFO, socket, device)
-/// is refused before it is opened, so opening can never block or trigger a
-/// device's side effects; the opened file is checked again with `fstat`.
-fn open_regular(root: &Path, path: &Path) -> Result<(File, Metadata), Status> {
-    let (real, meta) = real_inside(root, path)?;
-    if !meta.is_file() {
-        return Err(if meta.is_dir() {
-            Status::NotFound
-        } else {
-            Status::Forbidden
-        });
-    }
-    let file = OpenOptions::new()
-        .read(true)
-        .custom_flags(libc::O_NONBLOCK | libc::O_NOFOLLOW)
-        .open(&real)
-        .map_err(|e| status_for(&e))?;
+fn open_with_meta(root: &Root, rel: &Path) -> Result<(File, Metadata), Status> {
+    let file = root.open_beneath(rel).map_err(|e| status_for(&e))?;
     let meta = file.metadata().map_err(|e| status_for(&e))?;
-    if !meta.is_file() {
-        return Err(Status::Forbidden);
-    }
     Ok((file, meta))
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use std::os::unix::fs::symlink;
-
-    struct Fixture {
-        _outside: tempfile::TempDir,
-        root: PathBuf,
-    }
-
-    fn fixture() -> Fixture {
-        let outside = tempfile::tempdir().unwrap();
-        let root = outside.path().join("root");
-        std::fs::create_dir_all(root.join("dir/sub")).unwrap();
-        std::fs::write(root.join("a.txt"), "a").unwrap();
-        std::fs::write(root.join("dir/index.html"), "index").unwrap();
-        std::fs::write(outside.path().join("secret.txt"), "secret").unwrap();
-        symlink(outside.path().join("secret.txt"), root.join("out.txt")).unwrap();
-        symlink(outside.path(), root.join("outdir")).unwrap();
-        symlink(root.join("a.txt"), root.join("in.txt")).unwrap();
-        let root = std::fs::canonicalize(root).unwrap();
-        Fixture {
-            _outside: outside,
-            root,
-        }
-    }
-
-    fn resolve_raw(fx: &Fixture, raw: &str) -> Result<Resolved, Status> {
-        resolve(&fx.root, &Target::parse(raw).unwrap())
-    }
-
-    #[test]
-    fn files_resolve_with_requested_name() {
-        let fx = fixture();
-        match resolve_raw(&fx, "/in.txt") {
-            Ok(Resolved::File { meta, name, .. }) => {
-                assert_eq!(meta.len(), 1);
-                assert!(name.ends_with("in.txt"));
-            }
-            other => panic!("{other:?}"),
-        }
-    }
-
-    #[test]
-    fn directories() {
-        let fx = fixture();
-        assert!(matches!(
-            resolve_raw(&fx, "/dir"),
-            Ok(Resolved::DirectoryWithoutSlash)
-        ));
-        assert!(matches!(
-            resolve_raw(&fx, "/dir/"),
-            Ok(Resolved::File { .. })
-        ));
-        assert!(matches!(
-            resolve_raw(&fx, "/dir/sub/"),
-            Ok(Resolved::DirectoryWithoutIndex { .. })
-        ));
-        assert!(matches!(resolve_raw(&fx, "/a.txt/"), Err(Status::NotFound)));
-        assert!(matches!(
-            resolve_raw(&fx, "/missing"),
-            Err(Status::NotFound)
-        ));
-        assert!(matches!(
-            resolve_raw(&fx, "/a.txt/x"),
-            Err(Status::NotFound)
-        ));
-    }
-
-    #[test]
-    fn symlinks_out_of_the_root_are_refused() {
-        let fx = fixture();
-        assert!(matches!(
-            resolve_raw(&fx, "/out.txt"),
-            Err(Status::Forbidden)
-        ));
-        assert!(matches!(
-            resolve_raw(&fx, "/outdir/secret.txt"),
-            Err(Status::Forbidden)
-        ));
-        assert!(matches!(
-            resolve_raw(&fx, "/outdir/"),
-            Err(Status::Forbidden)
-        ));
-    }
-
-    #[test]
-    fn special_files_are_forbidden() {
-        let fx = fixture();
-        let fifo = fx.root.join("fifo");
-        let c_path = std::ffi::CString::new(fifo.as_os_str().as_bytes()).unwrap();
-        // SAFETY: c_path is a valid NUL-terminated path.
-        assert_eq!(unsafe { libc::mkfifo(c_path.as_ptr(), 0o644) }, 0);
-        assert!(matches!(resolve_raw(&fx, "/fifo"), Err(Status::Forbidden)));
-    }
-
-    #[test]
-    fn io_error_table() {
-        let e = |kind| io::Error::from(kind);
-        assert_eq!(status_for(&e(io::ErrorKind::NotFound)), Status::NotFound);
-        assert_eq!(
-            status_for(&e(io::ErrorKind::PermissionDenied)),
-            Status::Forbidden
-        );
-        assert_eq!(
-            status_for(&io::Error::from_raw_os_error(libc::ELOOP)),
-            Status::Forbidden
-        );
-        assert_eq!(
-            status_for(&io::Error::from_raw_os_error(libc::ENOTDIR)),
-            Status::NotFound
-        );
-        assert_eq!(
-            status_for(&io::Error::from_raw_os_error(libc::EIO)),
-            Status::InternalServerError
-        );
-    }
-}
+#[path = "fs_tests.rs"]
+mod tests;

@@ -1,10 +1,8 @@
 //! Request to response, with no sockets: method check, target parsing, file
 //! resolution and the `--autoindex` policy.
 
-use std::path::PathBuf;
-
 use crate::config::Autoindex;
-use crate::fs::{self, Resolved};
+use crate::fs::{self, Resolved, Root};
 use crate::listing;
 use crate::mime;
 use crate::request::{Method, Request};
@@ -13,10 +11,9 @@ use crate::status::Status;
 use crate::target::Target;
 
 /// Everything needed to answer requests for one document root.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct Site {
-    /// Canonical document root.
-    pub root: PathBuf,
+    pub root: Root,
     pub autoindex: Autoindex,
 }
 

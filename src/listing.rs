@@ -3,9 +3,10 @@
 //! Names come from the filesystem and are hostile input: every name is
 //! HTML-escaped where shown and percent-encoded where linked.
 
+use std::fs::File;
 use std::io;
+use std::os::fd::AsRawFd;
 use std::os::unix::ffi::OsStrExt;
-use std::path::Path;
 
 use crate::target::encode_segment;
 
@@ -14,11 +15,15 @@ struct Entry {
     is_dir: bool,
 }
 
-/// Renders the listing of `dir`, whose URL path (percent-encoded, ending in
-/// `/`) is `url_path`. Directories come first, then files, each by name.
-pub fn render(dir: &Path, url_path: &str) -> io::Result<Vec<u8>> {
+/// Renders the listing of the open directory `dir`, whose URL path
+/// (percent-encoded, ending in `/`) is `url_path`. Directories come first,
+/// then files, each by name. The directory is read through its descriptor
+/// (`/proc/self/fd`), so it is the one that was checked, not whatever its
+/// path names by now.
+pub fn render(dir: &File, url_path: &str) -> io::Result<Vec<u8>> {
     let mut entries = Vec::new();
-    for entry in std::fs::read_dir(dir)? {
+    let fd_path = format!("/proc/self/fd/{}", dir.as_raw_fd());
+    for entry in std::fs::read_dir(fd_path)? {
         let entry = entry?;
         let is_dir = entry.file_type().is_ok_and(|t| t.is_dir());
         entries.push(Entry {
@@ -83,7 +88,8 @@ mod tests {
         std::fs::write(dir.path().join("<img src=x onerror=alert(1)>.txt"), "x").unwrap();
         std::fs::write(dir.path().join("a b.txt"), "x").unwrap();
         std::fs::create_dir(dir.path().join("zdir")).unwrap();
-        let page = String::from_utf8(render(dir.path(), "/some%20dir/").unwrap()).unwrap();
+        let open = File::open(dir.path()).unwrap();
+        let page = String::from_utf8(render(&open, "/some%20dir/").unwrap()).unwrap();
         assert!(page.contains("<title>Index of /some dir/</title>"));
         assert!(!page.contains("<img"));
         assert!(page.contains(

@@ -10,6 +10,7 @@ use tokio::signal::unix::{Signal, SignalKind, signal};
 
 use crate::config::{Config, StartError, canonical_root};
 use crate::connection;
+use crate::fs::Root;
 use crate::handler::Site;
 
 /// Pause after an accept error such as EMFILE, so a full descriptor table
@@ -52,7 +53,9 @@ pub struct Server {
 impl Server {
     /// Checks the document root and binds the listening socket.
     pub async fn bind(config: &Config) -> Result<Server, StartError> {
-        let root = canonical_root(&config.root)?;
+        let canonical = canonical_root(&config.root)?;
+        let root = Root::open(&canonical, config.symlinks)
+            .map_err(|e| StartError::Root(config.root.clone(), e))?;
         let addr = config.addr();
         let listener = TcpListener::bind(addr)
             .await
