@@ -4,6 +4,7 @@ use std::fmt;
 use std::io;
 use std::net::{IpAddr, SocketAddr};
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use clap::{Parser, ValueEnum};
 
@@ -77,6 +78,61 @@ pub struct Config {
     #[arg(long, env = "STATICD_SYMLINKS", value_enum, default_value_t = Symlinks::Inside,
           value_name = "POLICY")]
     pub symlinks: Symlinks,
+
+    /// Time for a whole request head to arrive, counted from its first byte (from the accept for a connection's first request); then 408
+    #[arg(long, env = "STATICD_HEADER_TIMEOUT", default_value = "10s", value_name = "DURATION",
+          value_parser = parse_duration, help_heading = "Limits")]
+    pub header_timeout: Duration,
+
+    /// Idle time allowed between requests on a kept-alive connection
+    #[arg(long, env = "STATICD_KEEPALIVE_TIMEOUT", default_value = "5s", value_name = "DURATION",
+          value_parser = parse_duration, help_heading = "Limits")]
+    pub keepalive_timeout: Duration,
+
+    /// Time a write may wait for a client that stopped reading before the connection is dropped
+    #[arg(long, env = "STATICD_SEND_TIMEOUT", default_value = "30s", value_name = "DURATION",
+          value_parser = parse_duration, help_heading = "Limits")]
+    pub send_timeout: Duration,
+
+    /// Connections served at once; more wait in the listen backlog
+    #[arg(long, env = "STATICD_MAX_CONNECTIONS", default_value_t = 10_000, value_name = "N",
+          value_parser = clap::value_parser!(u32).range(1..=1_000_000), help_heading = "Limits")]
+    pub max_connections: u32,
+
+    /// Requests served on one keep-alive connection before it is closed
+    #[arg(long, env = "STATICD_MAX_REQUESTS", default_value_t = 10_000, value_name = "N",
+          value_parser = clap::value_parser!(u32).range(1..), help_heading = "Limits")]
+    pub max_requests: u32,
+
+    /// On SIGTERM/SIGINT, time allowed for requests in flight to finish
+    #[arg(long, env = "STATICD_GRACE_PERIOD", default_value = "10s", value_name = "DURATION",
+          value_parser = parse_duration, help_heading = "Limits")]
+    pub grace_period: Duration,
+}
+
+/// Parses `500ms`, `10s`, `2m` or a bare number of seconds.
+pub fn parse_duration(text: &str) -> Result<Duration, String> {
+    let text = text.trim();
+    let split = text
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(text.len());
+    let (number, unit) = text.split_at(split);
+    let number: u64 = number
+        .parse()
+        .map_err(|_| format!("'{text}' is not a duration (try 500ms, 10s or 2m)"))?;
+    let millis = match unit {
+        "ms" => Some(number),
+        "" | "s" => number.checked_mul(1_000),
+        "m" => number.checked_mul(60_000),
+        _ => {
+            return Err(format!(
+                "unknown unit '{unit}' in '{text}' (use ms, s or m)"
+            ));
+        }
+    };
+    millis
+        .map(Duration::from_millis)
+        .ok_or_else(|| format!("'{text}' is too long"))
 }
 
 impl Config {
@@ -90,6 +146,12 @@ impl Config {
             workers: None,
             autoindex: Autoindex::Off,
             symlinks: Symlinks::Inside,
+            header_timeout: Duration::from_secs(10),
+            keepalive_timeout: Duration::from_secs(5),
+            send_timeout: Duration::from_secs(30),
+            max_connections: 10_000,
+            max_requests: 10_000,
+            grace_period: Duration::from_secs(10),
         }
     }
 
@@ -177,6 +239,43 @@ mod tests {
     }
 
     #[test]
+    fn durations() {
+        assert_eq!(parse_duration("500ms"), Ok(Duration::from_millis(500)));
+        assert_eq!(parse_duration("10s"), Ok(Duration::from_secs(10)));
+        assert_eq!(parse_duration("10"), Ok(Duration::from_secs(10)));
+        assert_eq!(parse_duration("2m"), Ok(Duration::from_secs(120)));
+        for bad in [
+            "",
+            "s",
+            "-1s",
+            "1h",
+            "1.5s",
+            "99999999999999999999s",
+            "18446744073709551615m",
+        ] {
+            assert!(parse_duration(bad).is_err(), "{bad}");
+        }
+        let c = Config::try_parse_from([
+            "staticd",
+            "--header-timeout",
+            "250ms",
+            "--max-requests",
+            "3",
+        ])
+        .unwrap();
+        assert_eq!(
+            (c.header_timeout, c.max_requests),
+            (Duration::from_millis(250), 3)
+        );
+        let d = Config::try_parse_from(["staticd"]).unwrap();
+        assert_eq!(d.send_timeout, Duration::from_secs(30));
+        assert_eq!(
+            (d.max_connections, d.grace_period),
+            (10_000, Duration::from_secs(10))
+        );
+    }
+
+    #[test]
     fn bad_values_are_refused() {
         for args in [
             &["staticd", "--port", "70000"][..],
@@ -184,6 +283,9 @@ mod tests {
             &["staticd", "--bind", "nowhere"],
             &["staticd", "--autoindex", "maybe"],
             &["staticd", "--bogus"],
+            &["staticd", "--keepalive-timeout", "soon"],
+            &["staticd", "--max-connections", "0"],
+            &["staticd", "--symlinks", "sometimes"],
         ] {
             assert!(Config::try_parse_from(args).is_err(), "{args:?}");
         }

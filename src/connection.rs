@@ -1,5 +1,8 @@
 //! One client connection: bytes in, requests out, responses written, and
-//! the keep-alive decision.
+//! the keep-alive decision. Every wait here has a deadline: a head must
+//! arrive within the header timeout, an idle connection is closed after the
+//! keep-alive timeout, and a client that stops reading is dropped after the
+//! send timeout.
 
 use std::io;
 use std::net::SocketAddr;
@@ -9,23 +12,74 @@ use std::time::{Duration, Instant};
 use bytes::{Buf, BytesMut};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
+use tokio::sync::{OwnedSemaphorePermit, watch};
+use tokio::time::timeout_at;
 
+use crate::config::Config;
 use crate::date;
+use crate::fields::Framing;
 use crate::handler::Site;
-use crate::limits::{INLINE_BODY, LINGER_BYTES, LINGER_TIME, READ_BUFFER, STREAM_CHUNK};
+use crate::limits::{
+    INLINE_BODY, LINGER_BYTES, LINGER_TIME, MAX_DISCARD_BODY, READ_BUFFER, STREAM_CHUNK,
+};
 use crate::request::{self, Method, Request};
 use crate::response::{Body, Response, encode_head};
 use crate::status::Status;
 
-/// Serves requests on `stream` until the client or the protocol ends the
-/// connection. I/O errors end only this connection.
-pub async fn serve(stream: TcpStream, peer: SocketAddr, site: Arc<Site>) {
+/// The per-connection limits, from the configuration.
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    pub header_timeout: Duration,
+    pub keepalive_timeout: Duration,
+    pub send_timeout: Duration,
+    pub max_requests: u32,
+}
+
+impl Limits {
+    pub fn from_config(config: &Config) -> Limits {
+        Limits {
+            header_timeout: config.header_timeout,
+            keepalive_timeout: config.keepalive_timeout,
+            send_timeout: config.send_timeout,
+            max_requests: config.max_requests,
+        }
+    }
+}
+
+/// What all connections share.
+#[derive(Debug)]
+pub struct Shared {
+    pub site: Site,
+    pub limits: Limits,
+}
+
+/// What waiting for the next request ended with.
+enum Next {
+    Request(Request),
+    /// The client closed, stayed idle too long, or we are shutting down.
+    Close,
+    /// The head could not be accepted; answer with this status and close.
+    Refuse(Status),
+}
+
+/// Serves requests on `stream` until the client, a limit or shutdown ends
+/// the connection. Holding `_permit` counts it against `--max-connections`.
+pub async fn serve(
+    stream: TcpStream,
+    peer: SocketAddr,
+    shared: Arc<Shared>,
+    shutdown: watch::Receiver<bool>,
+    _permit: OwnedSemaphorePermit,
+) {
     let mut conn = Connection {
         stream,
         peer,
-        site,
-        read_buf: BytesMut::with_capacity(READ_BUFFER),
+        limits: shared.limits,
+        shared,
+        shutdown,
+        read_buf: BytesMut::new(),
         write_buf: Vec::new(),
+        served: 0,
     };
     if let Err(err) = conn.run().await {
         tracing::debug!(%peer, error = %err, "connection ended");
@@ -35,41 +89,29 @@ pub async fn serve(stream: TcpStream, peer: SocketAddr, site: Arc<Site>) {
 struct Connection {
     stream: TcpStream,
     peer: SocketAddr,
-    site: Arc<Site>,
+    shared: Arc<Shared>,
+    limits: Limits,
+    shutdown: watch::Receiver<bool>,
     read_buf: BytesMut,
     write_buf: Vec<u8>,
-}
-
-/// Whether the connection stays open after this exchange: the one place
-/// that decides, and what the `Connection` header then says.
-fn persists(request: &Request, response: &Response) -> bool {
-    request.keep_alive && !request.has_body && !response.status.closes_connection()
+    served: u32,
 }
 
 impl Connection {
     async fn run(&mut self) -> io::Result<()> {
+        let mut idle_limit = self.limits.header_timeout; // first request: from accept
         loop {
-            let parsed = request::parse(&self.read_buf);
-            let (request, used) = match parsed {
-                Ok(Some(found)) => found,
-                Ok(None) => {
-                    // Without room, tokio's read_buf would read a few bytes at a time.
-                    if self.read_buf.capacity() - self.read_buf.len() < READ_BUFFER / 4 {
-                        self.read_buf.reserve(READ_BUFFER);
-                    }
-                    if self.stream.read_buf(&mut self.read_buf).await? == 0 {
-                        return Ok(()); // closed by the client, maybe mid-request
-                    }
-                    continue;
-                }
-                Err(err) => return self.refuse(err.status()).await,
+            let request = match self.next_request(idle_limit).await? {
+                Next::Request(request) => request,
+                Next::Close => return Ok(()),
+                Next::Refuse(status) => return self.refuse(status).await,
             };
-            self.read_buf.advance(used);
+            self.served += 1;
             let started = Instant::now();
-            let response = self.site.handle(&request);
-            let keep_alive = persists(&request, &response);
-            let status = response.status;
             let head_only = request.method == Method::Head;
+            let response = load_small_body(self.shared.site.handle(&request), head_only);
+            let keep_alive = self.persists(&request, &response);
+            let status = response.status;
             let sent = self.write_response(response, head_only, keep_alive).await;
             log_request(
                 self.peer,
@@ -82,10 +124,93 @@ impl Connection {
             if !keep_alive {
                 return self.close().await;
             }
+            if let Framing::Length(len) = request.framing {
+                if !self.discard_body(len).await? {
+                    return Ok(());
+                }
+            }
+            idle_limit = self.limits.keepalive_timeout;
         }
     }
 
-    /// Answers a request head that could not be parsed, then closes.
+    /// Whether the connection stays open after this exchange: the one place
+    /// that decides, and what the `Connection` header then says.
+    fn persists(&self, request: &Request, response: &Response) -> bool {
+        let body_discardable = match request.framing {
+            Framing::None => true,
+            // A client waiting for 100 Continue may never send the body.
+            Framing::Length(len) => len <= MAX_DISCARD_BODY && !request.expect_continue,
+            Framing::Chunked => false,
+        };
+        request.keep_alive
+            && body_discardable
+            && !response.status.closes_connection()
+            && self.served < self.limits.max_requests
+            && !*self.shutdown.borrow()
+    }
+
+    /// Reads until a whole request head is buffered. With nothing buffered,
+    /// waits at most `idle_limit` (and not at all once shutting down); from
+    /// the first byte of a head, the whole head gets the header timeout.
+    async fn next_request(&mut self, idle_limit: Duration) -> io::Result<Next> {
+        let now = tokio::time::Instant::now();
+        let mut deadline = now + idle_limit;
+        let mut in_head = !self.read_buf.is_empty();
+        if in_head {
+            deadline = now + self.limits.header_timeout;
+        }
+        loop {
+            match request::parse(&self.read_buf) {
+                Ok(Some((request, used))) => {
+                    self.read_buf.advance(used);
+                    return Ok(Next::Request(request));
+                }
+                Ok(None) => {}
+                Err(err) => return Ok(Next::Refuse(err.status())),
+            }
+            if self.read_buf.capacity() - self.read_buf.len() < READ_BUFFER / 4 {
+                self.read_buf.reserve(READ_BUFFER);
+            }
+            let read = tokio::select! {
+                read = timeout_at(deadline, self.stream.read_buf(&mut self.read_buf)) => read,
+                _ = self.shutdown.wait_for(|&stop| stop), if !in_head => return Ok(Next::Close),
+            };
+            match read {
+                Err(_) if in_head => return Ok(Next::Refuse(Status::RequestTimeout)),
+                Err(_) | Ok(Ok(0)) => return Ok(Next::Close),
+                Ok(Ok(_)) if !in_head => {
+                    in_head = true;
+                    deadline = tokio::time::Instant::now() + self.limits.header_timeout;
+                }
+                Ok(Ok(_)) => {}
+                Ok(Err(err)) => return Err(err),
+            }
+        }
+    }
+
+    /// Reads and drops a small request body so the next request starts
+    /// where it should. False when the client did not deliver it in time.
+    async fn discard_body(&mut self, len: u64) -> io::Result<bool> {
+        let buffered =
+            usize::try_from(len).map_or(self.read_buf.len(), |l| l.min(self.read_buf.len()));
+        self.read_buf.advance(buffered);
+        let mut left = len - buffered as u64;
+        let deadline = tokio::time::Instant::now() + self.limits.header_timeout;
+        let mut scratch = [0u8; 4096];
+        while left > 0 {
+            let want = scratch
+                .len()
+                .min(usize::try_from(left).unwrap_or(usize::MAX));
+            match timeout_at(deadline, self.stream.read(&mut scratch[..want])).await {
+                Ok(Ok(n)) if n > 0 => left -= n as u64,
+                Ok(Err(err)) => return Err(err),
+                _ => return Ok(false),
+            }
+        }
+        Ok(true)
+    }
+
+    /// Answers a request head that could not be accepted, then closes.
     async fn refuse(&mut self, status: Status) -> io::Result<()> {
         let started = Instant::now();
         let sent = self
@@ -109,18 +234,43 @@ impl Connection {
         match response.body {
             _ if head_only => {}
             Body::Bytes(bytes) => self.write_buf.extend_from_slice(&bytes),
-            Body::File { mut file, len } if len <= INLINE_BODY => {
-                read_into(&mut file, len, &mut self.write_buf)?;
-            }
             Body::File { file, len } => {
-                self.stream.write_all(&self.write_buf).await?;
-                self.write_buf.clear();
-                stream_file(&mut self.stream, file, len).await?;
+                self.send(head_len as usize).await?;
+                self.stream_file(file, len).await?;
                 return Ok(head_len + len);
             }
         }
-        self.stream.write_all(&self.write_buf).await?;
+        self.send(self.write_buf.len()).await?;
         Ok(self.write_buf.len() as u64)
+    }
+
+    /// Writes the first `len` bytes of the write buffer within the send timeout.
+    async fn send(&mut self, len: usize) -> io::Result<()> {
+        let write = self.stream.write_all(&self.write_buf[..len]);
+        tokio::time::timeout(self.limits.send_timeout, write)
+            .await
+            .map_err(|_| io::Error::new(io::ErrorKind::TimedOut, "client stopped reading"))?
+    }
+
+    /// Streams `len` bytes of a large file in bounded chunks. A file that
+    /// shrank ends the connection after what exists: never padded, and the
+    /// connection is never reused, since the framing is broken.
+    async fn stream_file(&mut self, file: std::fs::File, len: u64) -> io::Result<()> {
+        let mut file = tokio::fs::File::from_std(file).take(len);
+        self.write_buf.resize(STREAM_CHUNK, 0);
+        let mut sent = 0u64;
+        while sent < len {
+            let n = file.read(&mut self.write_buf).await?;
+            if n == 0 {
+                return Err(io::Error::new(
+                    io::ErrorKind::UnexpectedEof,
+                    "file shrank while sending",
+                ));
+            }
+            self.send(n).await?;
+            sent += n as u64;
+        }
+        Ok(())
     }
 
     /// Closes without losing the response: shut down our side, then read
@@ -133,7 +283,7 @@ impl Connection {
         let mut scratch = [0u8; 4096];
         let deadline = tokio::time::Instant::now() + LINGER_TIME;
         while drained < LINGER_BYTES {
-            match tokio::time::timeout_at(deadline, self.stream.read(&mut scratch)).await {
+            match timeout_at(deadline, self.stream.read(&mut scratch)).await {
                 Ok(Ok(n)) if n > 0 => drained += n,
                 _ => break,
             }
@@ -142,33 +292,25 @@ impl Connection {
     }
 }
 
-/// Reads exactly `len` bytes of a small file; a file that shrank since it
-/// was stat'ed is an error, so a short body is never sent as complete.
-fn read_into(file: &mut std::fs::File, len: u64, out: &mut Vec<u8>) -> io::Result<()> {
-    use std::io::Read;
-    let start = out.len();
-    let len = len as usize; // len <= INLINE_BODY
-    out.resize(start + len, 0);
-    file.read_exact(&mut out[start..])
-}
-
-/// Streams `len` bytes of a large file in bounded chunks.
-async fn stream_file(stream: &mut TcpStream, file: std::fs::File, len: u64) -> io::Result<()> {
-    let mut file = tokio::fs::File::from_std(file).take(len);
-    let mut chunk = vec![0u8; STREAM_CHUNK];
-    let mut sent = 0u64;
-    while sent < len {
-        let n = file.read(&mut chunk).await?;
-        if n == 0 {
-            return Err(io::Error::new(
-                io::ErrorKind::UnexpectedEof,
-                "file shrank while sending",
-            ));
+/// Reads a small file body into memory before the head is sent, so a read
+/// error (or a file that shrank since it was stat'ed) can still be answered
+/// with 500 instead of a broken response.
+fn load_small_body(response: Response, head_only: bool) -> Response {
+    match response.body {
+        Body::File { file, len } if len <= INLINE_BODY && !head_only => {
+            match crate::fs::read_exactly(file, len) {
+                Ok(bytes) => Response {
+                    body: Body::Bytes(bytes),
+                    ..response
+                },
+                Err(err) => {
+                    tracing::warn!(error = %err, "reading a file failed before its head was sent");
+                    Response::error(Status::InternalServerError)
+                }
+            }
         }
-        stream.write_all(&chunk[..n]).await?;
-        sent += n as u64;
+        _ => response,
     }
-    Ok(())
 }
 
 /// The one access-log line per request.
@@ -187,11 +329,7 @@ fn log_request(
         target = ?target,
         status = status.code(),
         bytes = sent.copied().unwrap_or(0),
-        duration_us = elapsed_us(started.elapsed()),
+        duration_us = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX),
         completed = sent.is_some(),
     );
-}
-
-fn elapsed_us(d: Duration) -> u64 {
-    u64::try_from(d.as_micros()).unwrap_or(u64::MAX)
 }

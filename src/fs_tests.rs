@@ -151,3 +151,24 @@ fn io_error_table() {
     assert_eq!(status_for(&os(libc::ENOTDIR)), Status::NotFound);
     assert_eq!(status_for(&os(libc::EIO)), Status::InternalServerError);
 }
+
+#[test]
+fn read_exactly_refuses_a_file_that_shrank() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("f");
+    std::fs::write(&path, "0123456789").unwrap();
+    let file = File::open(&path).unwrap();
+    let len = file.metadata().unwrap().len();
+    assert_eq!(
+        read_exactly(File::open(&path).unwrap(), len).unwrap(),
+        b"0123456789"
+    );
+    std::fs::write(&path, "0123").unwrap();
+    let err = read_exactly(file, len).unwrap_err();
+    assert_eq!(err.kind(), io::ErrorKind::UnexpectedEof);
+    std::fs::write(&path, "0123456789abcdef").unwrap();
+    assert_eq!(
+        read_exactly(File::open(&path).unwrap(), len).unwrap(),
+        b"0123456789"
+    );
+}

@@ -8,6 +8,7 @@
 pub mod config;
 pub mod connection;
 pub mod date;
+pub mod fields;
 pub mod fs;
 pub mod handler;
 pub mod limits;

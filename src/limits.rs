@@ -29,3 +29,8 @@ pub const LINGER_TIME: std::time::Duration = std::time::Duration::from_secs(2);
 
 /// ... and how many bytes at most we discard in that time.
 pub const LINGER_BYTES: usize = 256 * 1024;
+
+/// A body announced with Content-Length up to this size is read and
+/// discarded so the connection can carry on; a larger one (or a chunked
+/// one) is not read: the response is sent and the connection closed.
+pub const MAX_DISCARD_BODY: u64 = 64 * 1024;

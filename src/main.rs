@@ -4,7 +4,7 @@ use std::io::IsTerminal;
 use std::process::ExitCode;
 
 use clap::Parser;
-use staticd::server::StopSignal;
+use staticd::server::{Drained, StopSignal};
 use staticd::{Config, Server};
 use tracing_subscriber::EnvFilter;
 
@@ -31,25 +31,58 @@ fn main() -> ExitCode {
         Ok(runtime) => runtime,
         Err(err) => return fail(&format!("cannot start the runtime: {err}")),
     };
-    runtime.block_on(async {
-        let mut stop = match StopSignal::install() {
-            Ok(stop) => stop,
-            Err(err) => return fail(&format!("cannot install signal handlers: {err}")),
-        };
-        let server = match Server::bind(&config).await {
-            Ok(server) => server,
-            Err(err) => return fail(&err.to_string()),
-        };
-        match server.local_addr() {
-            Ok(addr) => tracing::info!(target: "staticd::lifecycle", "listening on http://{addr}"),
-            Err(err) => return fail(&format!("cannot read the bound address: {err}")),
+    let code = runtime.block_on(serve(config));
+    // Do not wait for blocking file reads of connections cut short.
+    runtime.shutdown_background();
+    code
+}
+
+/// Binds, announces, serves; the first signal starts a graceful shutdown,
+/// a second one exits at once.
+async fn serve(config: Config) -> ExitCode {
+    let mut stop = match StopSignal::install() {
+        Ok(stop) => stop,
+        Err(err) => return fail(&format!("cannot install signal handlers: {err}")),
+    };
+    let server = match Server::bind(&config).await {
+        Ok(server) => server,
+        Err(err) => return fail(&err.to_string()),
+    };
+    match server.local_addr() {
+        Ok(addr) => tracing::info!(target: "staticd::lifecycle", "listening on http://{addr}"),
+        Err(err) => return fail(&format!("cannot read the bound address: {err}")),
+    }
+    let (begin_tx, begin_rx) = tokio::sync::oneshot::channel::<()>();
+    let run = server.run(async {
+        let _ = begin_rx.await;
+    });
+    tokio::pin!(run);
+    tokio::select! {
+        _ = &mut run => return ExitCode::SUCCESS,
+        () = stop.recv() => {}
+    }
+    tracing::info!(
+        target: "staticd::lifecycle",
+        "stopping on signal: finishing requests in flight for up to {:?}",
+        config.grace_period
+    );
+    let _ = begin_tx.send(());
+    tokio::select! {
+        drained = &mut run => {
+            match drained {
+                Drained::All => tracing::info!(target: "staticd::lifecycle", "stopped"),
+                Drained::TimedOut { open } => tracing::warn!(
+                    target: "staticd::lifecycle",
+                    "grace period over: stopped with {open} connections cut"
+                ),
+            }
+            ExitCode::SUCCESS
         }
-        tokio::select! {
-            () = server.run() => {}
-            () = stop.recv() => tracing::info!(target: "staticd::lifecycle", "stopping on signal"),
+        () = stop.recv() => {
+            tracing::warn!(target: "staticd::lifecycle", "second signal: exiting at once");
+            ExitCode::FAILURE
         }
-        ExitCode::SUCCESS
-    })
+    }
 }
 
 fn fail(message: &str) -> ExitCode {

@@ -2,6 +2,7 @@
 //! used out. `httparse` tokenizes; the limits, persistence and body rules
 //! around it are ours.
 
+use crate::fields::{Fields, Framing};
 use crate::limits::{MAX_HEAD, MAX_HEADERS, MAX_REQUEST_LINE};
 use crate::status::Status;
 
@@ -50,10 +51,12 @@ pub struct Request {
     /// Whether the client wants the connection kept open afterwards
     /// (RFC 9112 §9.3: HTTP/1.1 unless `close`, HTTP/1.0 only with `keep-alive`).
     pub keep_alive: bool,
-    /// Whether the client announced a body. staticd never reads bodies, so
-    /// such a connection is closed after the response rather than risk
-    /// reading body bytes as the next request.
-    pub has_body: bool,
+    /// How the body that follows the head, if any, is delimited. staticd
+    /// never uses a body; the connection discards or refuses it.
+    pub framing: Framing,
+    /// `Expect: 100-continue` was sent. We never send 100: the final
+    /// status goes out at once (RFC 9110 §10.1.1 allows it).
+    pub expect_continue: bool,
 }
 
 /// Why a request head was refused; each maps to exactly one status.
@@ -65,6 +68,10 @@ pub enum ParseError {
     LineTooLong,
     /// The head is longer than [`MAX_HEAD`] or has more than [`MAX_HEADERS`] fields.
     HeadTooLarge,
+    /// A Transfer-Encoding we do not know.
+    UnknownCoding,
+    /// A well-formed request line for HTTP/2 or later.
+    UnsupportedVersion,
 }
 
 impl ParseError {
@@ -74,6 +81,8 @@ impl ParseError {
             ParseError::Malformed => Status::BadRequest,
             ParseError::LineTooLong => Status::UriTooLong,
             ParseError::HeadTooLarge => Status::HeaderFieldsTooLarge,
+            ParseError::UnknownCoding => Status::NotImplemented,
+            ParseError::UnsupportedVersion => Status::VersionNotSupported,
         }
     }
 }
@@ -94,6 +103,9 @@ pub fn parse(buf: &[u8]) -> Result<Option<(Request, usize)>, ParseError> {
         }
         Ok(httparse::Status::Partial) => return Ok(None),
         Err(httparse::Error::TooManyHeaders) => return Err(ParseError::HeadTooLarge),
+        Err(httparse::Error::Version) if names_later_version(buf) => {
+            return Err(ParseError::UnsupportedVersion);
+        }
         Err(_) => return Err(ParseError::Malformed),
     };
     if used > MAX_HEAD {
@@ -107,7 +119,7 @@ pub fn parse(buf: &[u8]) -> Result<Option<(Request, usize)>, ParseError> {
     } else {
         Version::Http11
     };
-    let fields = Fields::read(req.headers)?;
+    let fields = Fields::read(req.headers, version)?;
     let keep_alive = match version {
         Version::Http11 => !fields.close,
         Version::Http10 => fields.keep_alive && !fields.close,
@@ -117,7 +129,8 @@ pub fn parse(buf: &[u8]) -> Result<Option<(Request, usize)>, ParseError> {
         target: target.to_owned(),
         version,
         keep_alive,
-        has_body: fields.has_body,
+        framing: fields.framing,
+        expect_continue: fields.expect_continue,
     };
     Ok(Some((request, used)))
 }
@@ -137,35 +150,25 @@ fn check_request_line(buf: &[u8]) -> Result<(), ParseError> {
     Ok(())
 }
 
-/// The header fields that change how the server answers.
-#[derive(Default)]
-struct Fields {
-    close: bool,
-    keep_alive: bool,
-    has_body: bool,
-}
-
-impl Fields {
-    fn read(headers: &[httparse::Header<'_>]) -> Result<Fields, ParseError> {
-        let mut fields = Fields::default();
-        for header in headers {
-            if header.name.eq_ignore_ascii_case("connection") {
-                for option in header.value.split(|&b| b == b',') {
-                    let option = option.trim_ascii();
-                    fields.close |= option.eq_ignore_ascii_case(b"close");
-                    fields.keep_alive |= option.eq_ignore_ascii_case(b"keep-alive");
-                }
-            } else if header.name.eq_ignore_ascii_case("content-length") {
-                let value = header.value.trim_ascii();
-                if value.is_empty() || !value.iter().all(u8::is_ascii_digit) {
-                    return Err(ParseError::Malformed);
-                }
-                fields.has_body |= value.iter().any(|&b| b != b'0');
-            } else if header.name.eq_ignore_ascii_case("transfer-encoding") {
-                fields.has_body = true;
-            }
+/// Whether the request line ends in `HTTP/x.y` with x of 2 or more (the
+/// HTTP/2 preface `PRI * HTTP/2.0` included): 505 rather than 400.
+fn names_later_version(buf: &[u8]) -> bool {
+    let start = buf
+        .iter()
+        .position(|&b| b != b'\r' && b != b'\n')
+        .unwrap_or(buf.len());
+    let rest = &buf[start..];
+    let line = rest.split(|&b| b == b'\n').next().unwrap_or_default();
+    let line = line.strip_suffix(b"\r").unwrap_or(line);
+    let Some(version) = line.rsplit(|&b| b == b' ').next() else {
+        return false;
+    };
+    match version.strip_prefix(b"HTTP/") {
+        Some([major, b'.', minor]) => {
+            major.is_ascii_digit() && *major >= b'2' && minor.is_ascii_digit()
         }
-        Ok(fields)
+        Some([major]) => major.is_ascii_digit() && *major >= b'2',
+        _ => false,
     }
 }
 
@@ -186,7 +189,7 @@ mod tests {
         assert_eq!(req.target, "/a.html?x=1");
         assert_eq!(req.version, Version::Http11);
         assert!(req.keep_alive);
-        assert!(!req.has_body);
+        assert_eq!(req.framing, Framing::None);
     }
 
     #[test]
@@ -198,9 +201,9 @@ mod tests {
 
     #[test]
     fn consumes_exactly_one_of_pipelined_requests() {
-        let first = b"GET /1 HTTP/1.1\r\n\r\n";
+        let first = b"GET /1 HTTP/1.1\r\nHost: h\r\n\r\n";
         let mut raw = first.to_vec();
-        raw.extend_from_slice(b"HEAD /2 HTTP/1.1\r\n\r\n");
+        raw.extend_from_slice(b"HEAD /2 HTTP/1.1\r\nHost: h\r\n\r\n");
         let (req, used) = ok(&raw);
         assert_eq!((req.target.as_str(), used), ("/1", first.len()));
         let (req, _) = ok(&raw[used..]);
@@ -210,7 +213,7 @@ mod tests {
     #[test]
     fn persistence_rules() {
         assert!(
-            !ok(b"GET / HTTP/1.1\r\nConnection: close\r\n\r\n")
+            !ok(b"GET / HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n")
                 .0
                 .keep_alive
         );
@@ -221,7 +224,7 @@ mod tests {
                 .keep_alive
         );
         assert!(
-            !ok(b"GET / HTTP/1.1\r\nConnection: te, CLOSE\r\n\r\n")
+            !ok(b"GET / HTTP/1.1\r\nHost: h\r\nConnection: te, CLOSE\r\n\r\n")
                 .0
                 .keep_alive
         );
@@ -229,32 +232,43 @@ mod tests {
 
     #[test]
     fn other_methods_are_kept_for_405() {
-        let (req, _) = ok(b"BREW /pot HTTP/1.1\r\n\r\n");
+        let (req, _) = ok(b"BREW /pot HTTP/1.1\r\nHost: h\r\n\r\n");
         assert_eq!(req.method, Method::Other("BREW".into()));
         assert_eq!(req.method.as_str(), "BREW");
     }
 
     #[test]
-    fn bodies_are_noticed() {
-        assert!(
-            ok(b"POST / HTTP/1.1\r\nContent-Length: 5\r\n\r\n")
-                .0
-                .has_body
-        );
-        assert!(
-            ok(b"POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n")
-                .0
-                .has_body
-        );
-        assert!(
-            !ok(b"GET / HTTP/1.1\r\nContent-Length: 0\r\n\r\n")
-                .0
-                .has_body
-        );
+    fn bodies_are_framed() {
+        let (req, _) = ok(b"POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 5\r\n\r\n");
+        assert_eq!(req.framing, Framing::Length(5));
+        let (req, _) = ok(b"POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n");
+        assert_eq!(req.framing, Framing::Chunked);
+        let raw = b"GET / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: zstd, chunked\r\n\r\n";
+        assert_eq!(parse(raw), Err(ParseError::UnknownCoding));
+        assert_eq!(ParseError::UnknownCoding.status(), Status::NotImplemented);
+    }
+
+    #[test]
+    fn later_versions_are_505() {
+        for raw in [
+            &b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"[..],
+            b"GET / HTTP/2.0\r\n\r\n",
+            b"GET / HTTP/3.0\r\nHost: h\r\n\r\n",
+            b"GET / HTTP/2\r\n\r\n",
+        ] {
+            assert_eq!(parse(raw), Err(ParseError::UnsupportedVersion), "{raw:?}");
+        }
         assert_eq!(
-            parse(b"GET / HTTP/1.1\r\nContent-Length: -1\r\n\r\n"),
-            Err(ParseError::Malformed)
+            ParseError::UnsupportedVersion.status(),
+            Status::VersionNotSupported
         );
+        for raw in [
+            &b"GET /\r\n\r\n"[..],
+            b"GET / HTTP/1.2\r\n\r\n",
+            b"GET / HTTP/0.9\r\n\r\n",
+        ] {
+            assert_eq!(parse(raw), Err(ParseError::Malformed), "{raw:?}");
+        }
     }
 
     #[test]
@@ -263,8 +277,8 @@ mod tests {
             &b"garbage\r\n\r\n"[..],
             b"GET / HTTP/1.1 extra\r\n\r\n",
             b"GET / FTP/1.0\r\n\r\n",
-            b"GET / HTTP/1.1\r\nBad Name: x\r\n\r\n",
-            b"GET / HTTP/1.1\r\nName : x\r\n\r\n",
+            b"GET / HTTP/1.1\r\nHost: h\r\nBad Name: x\r\n\r\n",
+            b"GET / HTTP/1.1\r\nHost: h\r\nName : x\r\n\r\n",
         ] {
             assert_eq!(parse(raw), Err(ParseError::Malformed), "{raw:?}");
         }
@@ -274,11 +288,14 @@ mod tests {
     #[test]
     fn request_line_limit_is_414() {
         let fits = format!(
-            "GET /{} HTTP/1.1\r\n\r\n",
+            "GET /{} HTTP/1.1\r\nHost: h\r\n\r\n",
             "a".repeat(MAX_REQUEST_LINE - 16)
         );
         assert!(ok(fits.as_bytes()).1 > 0);
-        let long = format!("GET /{} HTTP/1.1\r\n\r\n", "a".repeat(MAX_REQUEST_LINE));
+        let long = format!(
+            "GET /{} HTTP/1.1\r\nHost: h\r\n\r\n",
+            "a".repeat(MAX_REQUEST_LINE)
+        );
         assert_eq!(parse(long.as_bytes()), Err(ParseError::LineTooLong));
         // Refused even before the line ends.
         let unfinished = format!("GET /{}", "a".repeat(MAX_REQUEST_LINE));
@@ -289,7 +306,7 @@ mod tests {
     #[test]
     fn head_size_limit_is_431() {
         let field = format!("X-Pad: {}\r\n", "p".repeat(500));
-        let head = format!("GET / HTTP/1.1\r\n{}\r\n", field.repeat(40));
+        let head = format!("GET / HTTP/1.1\r\nHost: h\r\n{}\r\n", field.repeat(40));
         assert!(head.len() > MAX_HEAD);
         assert_eq!(parse(head.as_bytes()), Err(ParseError::HeadTooLarge));
         let unfinished = &head.as_bytes()[..head.len() - 2];
@@ -302,10 +319,13 @@ mod tests {
 
     #[test]
     fn header_count_limit_is_431() {
-        let at_limit = format!("GET / HTTP/1.1\r\n{}\r\n", "A: b\r\n".repeat(MAX_HEADERS));
+        let at_limit = format!(
+            "GET / HTTP/1.1\r\nHost: h\r\n{}\r\n",
+            "A: b\r\n".repeat(MAX_HEADERS - 1)
+        );
         assert!(ok(at_limit.as_bytes()).1 > 0);
         let over = format!(
-            "GET / HTTP/1.1\r\n{}\r\n",
+            "GET / HTTP/1.1\r\nHost: h\r\n{}\r\n",
             "A: b\r\n".repeat(MAX_HEADERS + 1)
         );
         assert_eq!(parse(over.as_bytes()), Err(ParseError::HeadTooLarge));

@@ -1,5 +1,7 @@
-//! The listening socket and the accept loop.
+//! The listening socket, the accept loop, connection limits and graceful
+//! shutdown.
 
+use std::future::Future;
 use std::io;
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -7,9 +9,10 @@ use std::time::Duration;
 
 use tokio::net::TcpListener;
 use tokio::signal::unix::{Signal, SignalKind, signal};
+use tokio::sync::{Semaphore, watch};
 
 use crate::config::{Config, StartError, canonical_root};
-use crate::connection;
+use crate::connection::{self, Limits, Shared};
 use crate::fs::Root;
 use crate::handler::Site;
 
@@ -20,7 +23,6 @@ pub const ACCEPT_BACKOFF: Duration = Duration::from_millis(50);
 /// SIGTERM and SIGINT, caught. Without a handler SIGTERM would be ignored
 /// when staticd runs as PID 1 in a container. Install it before announcing
 /// the listening address, so a signal sent right after is never lost.
-/// In-flight requests are not drained yet.
 pub struct StopSignal {
     term: Signal,
     int: Signal,
@@ -44,10 +46,21 @@ impl StopSignal {
     }
 }
 
+/// How a shutdown ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Drained {
+    /// Every connection finished within the grace period.
+    All,
+    /// The grace period ran out with this many connections still open.
+    TimedOut { open: usize },
+}
+
 /// A bound server, ready to run.
 pub struct Server {
     listener: TcpListener,
-    site: Arc<Site>,
+    shared: Arc<Shared>,
+    max_connections: u32,
+    grace_period: Duration,
 }
 
 impl Server {
@@ -60,11 +73,19 @@ impl Server {
         let listener = TcpListener::bind(addr)
             .await
             .map_err(|e| StartError::Bind(addr, e))?;
-        let site = Arc::new(Site {
+        let site = Site {
             root,
             autoindex: config.autoindex,
-        });
-        Ok(Server { listener, site })
+        };
+        Ok(Server {
+            listener,
+            shared: Arc::new(Shared {
+                site,
+                limits: Limits::from_config(config),
+            }),
+            max_connections: config.max_connections,
+            grace_period: config.grace_period,
+        })
     }
 
     /// The address actually bound (the real port when 0 was asked for).
@@ -72,21 +93,52 @@ impl Server {
         self.listener.local_addr()
     }
 
-    /// Accepts connections forever, serving each on its own task.
-    pub async fn run(self) {
+    /// Serves until `stop` resolves, then shuts down gracefully: stops
+    /// accepting, closes idle connections, lets requests in flight finish
+    /// (their responses say `Connection: close`) for up to the grace period.
+    pub async fn run(self, stop: impl Future<Output = ()>) -> Drained {
+        let (shutdown_tx, shutdown_rx) = watch::channel(false);
+        let slots = Arc::new(Semaphore::new(self.max_connections as usize));
+        tokio::pin!(stop);
         loop {
-            match self.listener.accept().await {
+            // Beyond --max-connections, connections wait in the backlog.
+            let permit = tokio::select! {
+                () = &mut stop => break,
+                permit = Arc::clone(&slots).acquire_owned() => permit,
+            };
+            let Ok(permit) = permit else { break };
+            let accepted = tokio::select! {
+                () = &mut stop => break,
+                accepted = self.listener.accept() => accepted,
+            };
+            match accepted {
                 Ok((stream, peer)) => {
                     if let Err(err) = stream.set_nodelay(true) {
                         tracing::debug!(%peer, error = %err, "set_nodelay failed");
                     }
-                    tokio::spawn(connection::serve(stream, peer, Arc::clone(&self.site)));
+                    let shared = Arc::clone(&self.shared);
+                    tokio::spawn(connection::serve(
+                        stream,
+                        peer,
+                        shared,
+                        shutdown_rx.clone(),
+                        permit,
+                    ));
                 }
                 Err(err) => {
                     tracing::warn!(error = %err, "accept failed; backing off");
                     tokio::time::sleep(ACCEPT_BACKOFF).await;
                 }
             }
+        }
+        drop(self.listener);
+        let _ = shutdown_tx.send(true);
+        let all = slots.acquire_many(self.max_connections);
+        match tokio::time::timeout(self.grace_period, all).await {
+            Ok(_) => Drained::All,
+            Err(_) => Drained::TimedOut {
+                open: self.max_connections as usize - slots.available_permits(),
+            },
         }
     }
 }

@@ -9,6 +9,7 @@ pub enum Status {
     Forbidden,
     NotFound,
     MethodNotAllowed,
+    RequestTimeout,
     UriTooLong,
     HeaderFieldsTooLarge,
     InternalServerError,
@@ -33,6 +34,7 @@ impl Status {
         matches!(
             self,
             Status::BadRequest
+                | Status::RequestTimeout
                 | Status::UriTooLong
                 | Status::HeaderFieldsTooLarge
                 | Status::NotImplemented
@@ -48,6 +50,7 @@ impl Status {
             Status::Forbidden => (403, "Forbidden"),
             Status::NotFound => (404, "Not Found"),
             Status::MethodNotAllowed => (405, "Method Not Allowed"),
+            Status::RequestTimeout => (408, "Request Timeout"),
             Status::UriTooLong => (414, "URI Too Long"),
             Status::HeaderFieldsTooLarge => (431, "Request Header Fields Too Large"),
             Status::InternalServerError => (500, "Internal Server Error"),

@@ -113,14 +113,27 @@ fn leading_empty_lines_are_ignored() {
 #[test]
 fn a_request_body_is_never_read_as_a_request() {
     let srv = start(Autoindex::Off);
-    for raw in [
-        &b"POST /a.txt HTTP/1.1\r\nHost: t\r\nContent-Length: 34\r\n\r\nGET /text..txt HTTP/1.1\r\nHost: t\r\n\r\n"[..],
-        b"GET /a.txt HTTP/1.1\r\nHost: t\r\nContent-Length: 34\r\n\r\nGET /text..txt HTTP/1.1\r\nHost: t\r\n\r\n",
-        b"GET /a.txt HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
+    // Each body is itself a request for /text..txt; it must never be answered.
+    let follow = "GET /dir2/page.html HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n";
+    for (head, first) in [
+        (
+            "POST /a.txt HTTP/1.1\r\nHost: t\r\nContent-Length: 34\r\n\r\n",
+            405,
+        ),
+        (
+            "GET /a.txt HTTP/1.1\r\nHost: t\r\nContent-Length: 34\r\n\r\n",
+            200,
+        ),
     ] {
-        let replies = parse_all(&exchange(srv.addr, raw), false);
-        assert_eq!(replies.len(), 1, "{}", String::from_utf8_lossy(raw));
-        assert_eq!(replies[0].header("Connection"), Some("close"));
+        let raw = format!("{head}GET /text..txt HTTP/1.1\r\nHost: t\r\n\r\n{follow}");
+        let replies = parse_all(&exchange(srv.addr, raw.as_bytes()), false);
+        let got: Vec<(u16, &[u8])> = replies
+            .iter()
+            .map(|r| (r.status, r.body.as_slice()))
+            .collect();
+        assert_eq!(got.len(), 2, "{head}");
+        assert_eq!(got[0].0, first);
+        assert_eq!(got[1], (200, PAGE), "the request after the body comes next");
     }
 }
 

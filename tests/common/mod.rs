@@ -7,6 +7,7 @@ use std::net::{SocketAddr, TcpStream};
 use std::path::Path;
 use std::time::{Duration, SystemTime};
 
+use staticd::server::Drained;
 use staticd::{Autoindex, Config, Server};
 
 /// Safety net so a broken server fails a test instead of hanging it.
@@ -34,7 +35,34 @@ pub fn start(autoindex: Autoindex) -> TestServer {
 pub fn start_on(root: &Path, autoindex: Autoindex) -> SocketAddr {
     let mut config = Config::for_root(root);
     config.autoindex = autoindex;
-    let (tx, rx) = std::sync::mpsc::channel();
+    let running = start_config(config);
+    std::mem::forget(running.stop); // never stopped: lives as long as the test
+    running.addr
+}
+
+/// A server that can be told to shut down gracefully.
+pub struct Running {
+    pub addr: SocketAddr,
+    pub stop: tokio::sync::oneshot::Sender<()>,
+    /// Receives how the shutdown ended.
+    pub drained: std::sync::mpsc::Receiver<Drained>,
+}
+
+impl Running {
+    /// Starts the graceful shutdown and waits for its outcome.
+    pub fn shutdown(self) -> Drained {
+        self.stop.send(()).expect("server running");
+        self.drained
+            .recv_timeout(IO_TIMEOUT)
+            .expect("shutdown finished")
+    }
+}
+
+/// Starts a server with `config` on its own runtime thread.
+pub fn start_config(config: Config) -> Running {
+    let (addr_tx, addr_rx) = std::sync::mpsc::channel();
+    let (drained_tx, drained) = std::sync::mpsc::channel();
+    let (stop, stop_rx) = tokio::sync::oneshot::channel::<()>();
     std::thread::spawn(move || {
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
@@ -43,12 +71,24 @@ pub fn start_on(root: &Path, autoindex: Autoindex) -> SocketAddr {
             .expect("runtime");
         runtime.block_on(async move {
             let server = Server::bind(&config).await.expect("bind");
-            tx.send(server.local_addr().expect("addr"))
+            addr_tx
+                .send(server.local_addr().expect("addr"))
                 .expect("send addr");
-            server.run().await;
+            let outcome = server
+                .run(async {
+                    let _ = stop_rx.await;
+                })
+                .await;
+            let _ = drained_tx.send(outcome);
         });
+        runtime.shutdown_background();
     });
-    rx.recv().expect("server started")
+    let addr = addr_rx.recv().expect("server started");
+    Running {
+        addr,
+        stop,
+        drained,
+    }
 }
 
 /// Builds the fixture document root.
