@@ -20,6 +20,9 @@ use crate::handler::Site;
 /// does not turn the accept loop into a busy spin.
 pub const ACCEPT_BACKOFF: Duration = Duration::from_millis(50);
 
+/// While accepting keeps failing, one warning per this interval is enough.
+pub const ACCEPT_WARN_EVERY: Duration = Duration::from_secs(1);
+
 /// SIGTERM and SIGINT, caught. Without a handler SIGTERM would be ignored
 /// when staticd runs as PID 1 in a container. Install it before announcing
 /// the listening address, so a signal sent right after is never lost.
@@ -100,6 +103,7 @@ impl Server {
         let (shutdown_tx, shutdown_rx) = watch::channel(false);
         let slots = Arc::new(Semaphore::new(self.max_connections as usize));
         tokio::pin!(stop);
+        let mut last_warning: Option<std::time::Instant> = None;
         loop {
             // Beyond --max-connections, connections wait in the backlog.
             let permit = tokio::select! {
@@ -126,7 +130,12 @@ impl Server {
                     ));
                 }
                 Err(err) => {
-                    tracing::warn!(error = %err, "accept failed; backing off");
+                    // EMFILE and friends: wait for descriptors to free up.
+                    // The permit goes back, so no slot is lost.
+                    if last_warning.is_none_or(|t| t.elapsed() >= ACCEPT_WARN_EVERY) {
+                        tracing::warn!(error = %err, "accept failed; backing off");
+                        last_warning = Some(std::time::Instant::now());
+                    }
                     tokio::time::sleep(ACCEPT_BACKOFF).await;
                 }
             }

@@ -28,7 +28,11 @@ impl Drop for Process {
 impl Process {
     /// Starts the binary on port 0 and waits for its `listening on` line.
     fn start(args: &[&str], env: &[(&str, &str)]) -> Process {
-        let mut child = Command::new(BIN)
+        Process::start_with(Command::new(BIN), args, env)
+    }
+
+    fn start_with(mut command: Command, args: &[&str], env: &[(&str, &str)]) -> Process {
+        let mut child = command
             .args(["--bind", "127.0.0.1", "--port", "0"])
             .args(args)
             .env_remove("RUST_LOG")
@@ -257,17 +261,115 @@ fn sigterm_and_sigint_stop_the_server_cleanly() {
     let dir = tempfile::tempdir().unwrap();
     for signal in [libc::SIGTERM, libc::SIGINT] {
         let mut server = Process::start(&["--root", dir.path().to_str().unwrap()], &[]);
-        let pid = server.child.id() as libc::pid_t;
-        // SAFETY: signalling our own child process.
-        assert_eq!(unsafe { libc::kill(pid, signal) }, 0);
-        let (tx, rx) = channel();
-        let mut child = std::mem::replace(&mut server.child, Command::new("true").spawn().unwrap());
-        std::thread::spawn(move || tx.send(child.wait()));
-        let status = rx
-            .recv_timeout(common::IO_TIMEOUT)
-            .expect("exited")
-            .unwrap();
+        self::signal(&server, signal);
+        let status = wait_exit(&mut server);
         assert!(status.success(), "signal {signal}: {status:?}");
         assert!(server.line_with("stopping").contains("stopping on signal"));
     }
+}
+
+/// CPU time (user + system) the process has used, in clock ticks.
+fn cpu_ticks(pid: u32) -> u64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap();
+    let after_name = &stat[stat.rfind(')').unwrap() + 2..];
+    let fields: Vec<&str> = after_name.split(' ').collect();
+    fields[11].parse::<u64>().unwrap() + fields[12].parse::<u64>().unwrap()
+}
+
+#[test]
+fn running_out_of_descriptors_neither_spins_nor_stops_accepting() {
+    use std::os::unix::process::CommandExt;
+    let dir = common::fixture();
+    let mut command = Command::new(BIN);
+    // SAFETY: setrlimit is async-signal-safe and touches only the child.
+    unsafe {
+        command.pre_exec(|| {
+            let limit = libc::rlimit {
+                rlim_cur: 48,
+                rlim_max: 48,
+            };
+            if libc::setrlimit(libc::RLIMIT_NOFILE, &limit) == 0 {
+                Ok(())
+            } else {
+                Err(std::io::Error::last_os_error())
+            }
+        });
+    }
+    let server = Process::start_with(
+        command,
+        &["--root", dir.path().to_str().unwrap(), "-w", "1"],
+        &[],
+    );
+    let clients: Vec<_> = (0..80).map(|_| common::connect(server.addr)).collect();
+    assert!(
+        server
+            .line_with("accept failed")
+            .contains("Too many open files")
+    );
+    let before = cpu_ticks(server.child.id());
+    // An observation window, not a synchronisation: a spinning accept loop
+    // would burn the whole second.
+    std::thread::sleep(std::time::Duration::from_secs(1));
+    let used = cpu_ticks(server.child.id()) - before;
+    assert!(
+        used < 30,
+        "{used} ticks of CPU in 1 s while out of descriptors"
+    );
+    drop(clients);
+    let reply = common::get(server.addr, &common::request("GET", "/a.txt"));
+    assert_eq!(reply.body, b"txt", "serves again once descriptors are free");
+}
+
+#[test]
+fn sigterm_lets_a_download_finish_and_a_second_signal_exits_at_once() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::File::create(dir.path().join("big.bin"))
+        .unwrap()
+        .set_len(32 << 20)
+        .unwrap();
+    let root = dir.path().to_str().unwrap();
+    // First signal: the download in flight completes, then exit 0.
+    let mut server = Process::start(&["--root", root], &[]);
+    let mut stream = common::connect(server.addr);
+    stream
+        .write_all(b"GET /big.bin HTTP/1.1\r\nHost: t\r\n\r\n")
+        .unwrap();
+    let head = common::read_reply(&mut stream, true);
+    assert_eq!(head.header("Content-Length"), Some("33554432"));
+    signal(&server, libc::SIGTERM);
+    server.line_with("stopping on signal");
+    let body = common::read_to_close(&mut stream);
+    assert_eq!(body.len(), 32 << 20);
+    assert!(wait_exit(&mut server).success());
+
+    // Second signal: a stalled download is abandoned at once, long before
+    // the grace period.
+    let mut server = Process::start(&["--root", root, "--grace-period", "60s"], &[]);
+    let mut stalled = common::connect(server.addr);
+    stalled
+        .write_all(b"GET /big.bin HTTP/1.1\r\nHost: t\r\n\r\n")
+        .unwrap();
+    let _ = common::read_reply(&mut stalled, true);
+    signal(&server, libc::SIGTERM);
+    server.line_with("stopping on signal");
+    signal(&server, libc::SIGINT);
+    assert_eq!(wait_exit(&mut server).code(), Some(1));
+}
+
+fn signal(server: &Process, signal: libc::c_int) {
+    // SAFETY: signalling our own child process.
+    assert_eq!(
+        unsafe { libc::kill(server.child.id() as libc::pid_t, signal) },
+        0
+    );
+}
+
+/// Waits for the process to exit, at most IO_TIMEOUT.
+fn wait_exit(server: &mut Process) -> std::process::ExitStatus {
+    let (tx, rx) = channel();
+    let mut child = std::mem::replace(&mut server.child, Command::new("true").spawn().unwrap());
+    std::thread::spawn(move || tx.send(child.wait()));
+    rx.recv_timeout(common::IO_TIMEOUT)
+        .expect("exited in time")
+        .unwrap()
 }
