@@ -19,6 +19,13 @@ pub enum Autoindex {
     On,
 }
 
+/// An on/off switch for features that default to on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Switch {
+    On,
+    Off,
+}
+
 /// Which symlinks below the root may be followed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum Symlinks {
@@ -79,6 +86,30 @@ pub struct Config {
           value_name = "POLICY")]
     pub symlinks: Symlinks,
 
+    /// Serve FILE.br / FILE.gz beside FILE to clients that accept them
+    #[arg(long, env = "STATICD_PRECOMPRESSED", value_enum, default_value_t = Switch::On,
+          value_name = "MODE", help_heading = "HTTP")]
+    pub precompressed: Switch,
+
+    /// Serve and list dotfiles (/.git/config, /.env); /.well-known/ is always served
+    #[arg(long, env = "STATICD_SHOW_HIDDEN", help_heading = "HTTP")]
+    pub show_hidden: bool,
+
+    /// Cache-Control value for files, listings, 304 and redirects (e.g. "public, max-age=3600")
+    #[arg(long, env = "STATICD_CACHE_CONTROL", value_name = "VALUE",
+          value_parser = parse_field_value, help_heading = "HTTP")]
+    pub cache_control: Option<String>,
+
+    /// A header added to every response, e.g. 'X-Frame-Options: DENY' (repeatable)
+    #[arg(long = "header", env = "STATICD_HEADER", value_name = "NAME: VALUE",
+          value_parser = parse_header, value_delimiter = '\n', help_heading = "HTTP")]
+    pub headers: Vec<(String, String)>,
+
+    /// Add "; charset=NAME" to text/* content types (e.g. utf-8)
+    #[arg(long, env = "STATICD_CHARSET", value_name = "NAME",
+          value_parser = parse_charset, help_heading = "HTTP")]
+    pub charset: Option<String>,
+
     /// Time for a whole request head to arrive, counted from its first byte (from the accept for a connection's first request); then 408
     #[arg(long, env = "STATICD_HEADER_TIMEOUT", default_value = "10s", value_name = "DURATION",
           value_parser = parse_duration, help_heading = "Limits")]
@@ -108,6 +139,55 @@ pub struct Config {
     #[arg(long, env = "STATICD_GRACE_PERIOD", default_value = "10s", value_name = "DURATION",
           value_parser = parse_duration, help_heading = "Limits")]
     pub grace_period: Duration,
+}
+
+/// A header field value we can send as is: visible ASCII, spaces and tabs.
+pub fn parse_field_value(text: &str) -> Result<String, String> {
+    let text = text.trim();
+    if text
+        .bytes()
+        .all(|b| b == b'\t' || (b' '..=b'~').contains(&b))
+    {
+        Ok(text.to_owned())
+    } else {
+        Err("header values may hold only visible ASCII, spaces and tabs".to_owned())
+    }
+}
+
+/// `Name: value` with a token name.
+pub fn parse_header(text: &str) -> Result<(String, String), String> {
+    let (name, value) = text
+        .split_once(':')
+        .ok_or_else(|| format!("'{text}' is not 'Name: value'"))?;
+    let tchar = |b: u8| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b);
+    if name.is_empty() || !name.bytes().all(tchar) {
+        return Err(format!("'{name}' is not a valid header name"));
+    }
+    let reserved = [
+        "content-length",
+        "connection",
+        "transfer-encoding",
+        "date",
+        "server",
+        "content-type",
+    ];
+    if reserved.iter().any(|r| name.eq_ignore_ascii_case(r)) {
+        return Err(format!("{name} is set by staticd itself"));
+    }
+    Ok((name.to_owned(), parse_field_value(value)?))
+}
+
+/// A charset token such as `utf-8`.
+pub fn parse_charset(text: &str) -> Result<String, String> {
+    let ok = !text.is_empty()
+        && text
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"-_.:+".contains(&b));
+    if ok {
+        Ok(text.to_owned())
+    } else {
+        Err(format!("'{text}' is not a charset name"))
+    }
 }
 
 /// Parses `500ms`, `10s`, `2m` or a bare number of seconds.
@@ -146,6 +226,11 @@ impl Config {
             workers: None,
             autoindex: Autoindex::Off,
             symlinks: Symlinks::Inside,
+            precompressed: Switch::On,
+            show_hidden: false,
+            cache_control: None,
+            headers: Vec::new(),
+            charset: None,
             header_timeout: Duration::from_secs(10),
             keepalive_timeout: Duration::from_secs(5),
             send_timeout: Duration::from_secs(30),
@@ -276,6 +361,40 @@ mod tests {
     }
 
     #[test]
+    fn http_options() {
+        let c = Config::try_parse_from([
+            "staticd",
+            "--header",
+            "X-Frame-Options: DENY",
+            "--header",
+            "X-A:b",
+            "--cache-control",
+            "max-age=60",
+            "--charset",
+            "utf-8",
+            "--precompressed",
+            "off",
+            "--show-hidden",
+        ])
+        .unwrap();
+        let want = [
+            ("X-Frame-Options".to_owned(), "DENY".to_owned()),
+            ("X-A".to_owned(), "b".to_owned()),
+        ];
+        assert_eq!(c.headers, want);
+        assert_eq!(
+            (c.cache_control.as_deref(), c.charset.as_deref()),
+            (Some("max-age=60"), Some("utf-8"))
+        );
+        assert_eq!((c.precompressed, c.show_hidden), (Switch::Off, true));
+        let d = Config::try_parse_from(["staticd"]).unwrap();
+        assert_eq!(
+            (d.precompressed, d.show_hidden, d.headers.len()),
+            (Switch::On, false, 0)
+        );
+    }
+
+    #[test]
     fn bad_values_are_refused() {
         for args in [
             &["staticd", "--port", "70000"][..],
@@ -286,6 +405,12 @@ mod tests {
             &["staticd", "--keepalive-timeout", "soon"],
             &["staticd", "--max-connections", "0"],
             &["staticd", "--symlinks", "sometimes"],
+            &["staticd", "--header", "NoColon"],
+            &["staticd", "--header", "Bad Name: x"],
+            &["staticd", "--header", "Content-Length: 5"],
+            &["staticd", "--header", "X: a\u{1}b"],
+            &["staticd", "--charset", "utf 8"],
+            &["staticd", "--precompressed", "maybe"],
         ] {
             assert!(Config::try_parse_from(args).is_err(), "{args:?}");
         }

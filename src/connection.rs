@@ -10,7 +10,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use bytes::{Buf, BytesMut};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::{AsyncReadExt, AsyncSeekExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::sync::{OwnedSemaphorePermit, watch};
 use tokio::time::timeout_at;
@@ -23,7 +23,7 @@ use crate::limits::{
     INLINE_BODY, LINGER_BYTES, LINGER_TIME, MAX_DISCARD_BODY, READ_BUFFER, STREAM_CHUNK,
 };
 use crate::request::{self, Method, Request};
-use crate::response::{Body, Response, encode_head};
+use crate::response::{Body, Piece, Response, encode_head};
 use crate::status::Status;
 
 /// The per-connection limits, from the configuration.
@@ -51,6 +51,8 @@ impl Limits {
 pub struct Shared {
     pub site: Site,
     pub limits: Limits,
+    /// `--header` fields, added to every response.
+    pub extra_headers: Vec<(String, String)>,
 }
 
 /// What waiting for the next request ended with.
@@ -229,15 +231,38 @@ impl Connection {
         keep_alive: bool,
     ) -> io::Result<u64> {
         self.write_buf.clear();
-        encode_head(&response, keep_alive, &date::now(), &mut self.write_buf);
-        let head_len = self.write_buf.len() as u64;
+        let extra = &self.shared.extra_headers;
+        encode_head(
+            &response,
+            keep_alive,
+            &date::now(),
+            extra,
+            &mut self.write_buf,
+        );
+        let head_len = self.write_buf.len();
+        let body_len = response.body.len();
         match response.body {
-            _ if head_only => {}
+            _ if head_only => return self.send(head_len).await.map(|()| head_len as u64),
+            Body::None => {}
             Body::Bytes(bytes) => self.write_buf.extend_from_slice(&bytes),
-            Body::File { file, len } => {
-                self.send(head_len as usize).await?;
-                self.stream_file(file, len).await?;
-                return Ok(head_len + len);
+            Body::File { file, offset, len } => {
+                self.send(head_len).await?;
+                let mut file = tokio::fs::File::from_std(file);
+                self.stream_range(&mut file, offset, len).await?;
+                return Ok(head_len as u64 + len);
+            }
+            Body::Parts { file, pieces } => {
+                self.send(head_len).await?;
+                let mut file = tokio::fs::File::from_std(file);
+                for piece in pieces {
+                    match piece {
+                        Piece::Bytes(bytes) => self.send_bytes(&bytes).await?,
+                        Piece::Range { offset, len } => {
+                            self.stream_range(&mut file, offset, len).await?
+                        }
+                    }
+                }
+                return Ok(head_len as u64 + body_len);
             }
         }
         self.send(self.write_buf.len()).await?;
@@ -247,20 +272,30 @@ impl Connection {
     /// Writes the first `len` bytes of the write buffer within the send timeout.
     async fn send(&mut self, len: usize) -> io::Result<()> {
         let write = self.stream.write_all(&self.write_buf[..len]);
-        tokio::time::timeout(self.limits.send_timeout, write)
-            .await
-            .map_err(|_| io::Error::new(io::ErrorKind::TimedOut, "client stopped reading"))?
+        with_send_timeout(self.limits.send_timeout, write).await
     }
 
-    /// Streams `len` bytes of a large file in bounded chunks. A file that
-    /// shrank ends the connection after what exists: never padded, and the
-    /// connection is never reused, since the framing is broken.
-    async fn stream_file(&mut self, file: std::fs::File, len: u64) -> io::Result<()> {
-        let mut file = tokio::fs::File::from_std(file).take(len);
+    async fn send_bytes(&mut self, bytes: &[u8]) -> io::Result<()> {
+        with_send_timeout(self.limits.send_timeout, self.stream.write_all(bytes)).await
+    }
+
+    /// Streams `len` bytes of `file` from `offset` in bounded chunks. A
+    /// file that shrank ends the connection after what exists: never
+    /// padded, and the connection is never reused, since the framing is
+    /// broken.
+    async fn stream_range(
+        &mut self,
+        file: &mut tokio::fs::File,
+        offset: u64,
+        len: u64,
+    ) -> io::Result<()> {
+        file.seek(io::SeekFrom::Start(offset)).await?;
         self.write_buf.resize(STREAM_CHUNK, 0);
         let mut sent = 0u64;
         while sent < len {
-            let n = file.read(&mut self.write_buf).await?;
+            let want =
+                usize::try_from(len - sent).map_or(STREAM_CHUNK, |left| left.min(STREAM_CHUNK));
+            let n = file.read(&mut self.write_buf[..want]).await?;
             if n == 0 {
                 return Err(io::Error::new(
                     io::ErrorKind::UnexpectedEof,
@@ -292,13 +327,22 @@ impl Connection {
     }
 }
 
+async fn with_send_timeout(
+    limit: Duration,
+    write: impl std::future::Future<Output = io::Result<()>>,
+) -> io::Result<()> {
+    tokio::time::timeout(limit, write)
+        .await
+        .map_err(|_| io::Error::new(io::ErrorKind::TimedOut, "client stopped reading"))?
+}
+
 /// Reads a small file body into memory before the head is sent, so a read
 /// error (or a file that shrank since it was stat'ed) can still be answered
 /// with 500 instead of a broken response.
 fn load_small_body(response: Response, head_only: bool) -> Response {
     match response.body {
-        Body::File { file, len } if len <= INLINE_BODY && !head_only => {
-            match crate::fs::read_exactly(file, len) {
+        Body::File { file, offset, len } if len <= INLINE_BODY && !head_only => {
+            match crate::fs::read_exactly(&file, offset, len) {
                 Ok(bytes) => Response {
                     body: Body::Bytes(bytes),
                     ..response

@@ -51,6 +51,57 @@ pub fn now() -> String {
     })
 }
 
+/// Parses an HTTP-date in any of the three formats recipients must accept
+/// (RFC 9110 §5.6.7): IMF-fixdate, RFC 850, and asctime. Returns seconds
+/// since the epoch, or `None` for anything else (which callers ignore).
+pub fn parse(text: &str) -> Option<u64> {
+    let words: Vec<&str> = text.split_ascii_whitespace().collect();
+    let (day, month, year, time) = match words.as_slice() {
+        // Sun, 06 Nov 1994 08:49:37 GMT
+        [wd, day, month, year, time, "GMT"] if wd.ends_with(',') && wd.len() == 4 => {
+            (*day, *month, year.parse().ok()?, *time)
+        }
+        // Sunday, 06-Nov-94 08:49:37 GMT
+        [wd, date, time, "GMT"] if wd.ends_with(',') => {
+            let mut parts = date.split('-');
+            let (day, month, yy) = (parts.next()?, parts.next()?, parts.next()?);
+            let yy: u64 = yy.parse().ok().filter(|_| yy.len() == 2)?;
+            // RFC 9110: a two-digit year more than 50 years ahead is in the past.
+            (
+                day,
+                month,
+                if yy < 70 { 2000 + yy } else { 1900 + yy },
+                *time,
+            )
+        }
+        // Sun Nov  6 08:49:37 1994
+        [_, month, day, time, year] => (*day, *month, year.parse().ok()?, *time),
+        _ => return None,
+    };
+    let month = MONTHS.iter().position(|m| *m == month)? as u64 + 1;
+    let day: u64 = day.parse().ok().filter(|d| (1..=31).contains(d))?;
+    let mut hms = time
+        .split(':')
+        .map(|p| p.parse::<u64>().ok().filter(|_| p.len() == 2));
+    let (h, m, s) = (hms.next()??, hms.next()??, hms.next()??);
+    if hms.next().is_some() || h > 23 || m > 59 || s > 60 || !(1970..=9999).contains(&year) {
+        return None;
+    }
+    Some(days_from_civil(year, month, day) * 86_400 + h * 3600 + m * 60 + s)
+}
+
+/// Days since 1970-01-01 of a proleptic Gregorian date (the inverse of
+/// [`civil_from_days`]).
+fn days_from_civil(year: u64, month: u64, day: u64) -> u64 {
+    let year = if month <= 2 { year - 1 } else { year };
+    let era = year / 400;
+    let year_of_era = year % 400;
+    let mp = (month + 9) % 12; // months counted from March
+    let day_of_year = (153 * mp + 2) / 5 + day - 1;
+    let day_of_era = year_of_era * 365 + year_of_era / 4 - year_of_era / 100 + day_of_year;
+    era * 146_097 + day_of_era - 719_468
+}
+
 /// Converts days since 1970-01-01 to a proleptic Gregorian (year, month, day).
 /// Works in 400-year eras of 146,097 days, with years starting in March so
 /// the leap day falls at the end.
@@ -93,6 +144,46 @@ mod tests {
     fn length_is_fixed() {
         for t in [0, 1, 999_999_999, 2_000_000_000, 253_402_300_799] {
             assert_eq!(format(t).len(), HTTP_DATE_LEN, "{t}");
+        }
+    }
+
+    #[test]
+    fn parses_all_three_formats() {
+        assert_eq!(parse("Sun, 06 Nov 1994 08:49:37 GMT"), Some(784_111_777));
+        assert_eq!(parse("Sunday, 06-Nov-94 08:49:37 GMT"), Some(784_111_777));
+        assert_eq!(parse("Sun Nov  6 08:49:37 1994"), Some(784_111_777));
+        assert_eq!(parse("Thu, 01 Jan 1970 00:00:00 GMT"), Some(0));
+        assert_eq!(parse("Tue, 29 Feb 2000 00:00:00 GMT"), Some(951_782_400));
+    }
+
+    #[test]
+    fn round_trips() {
+        for t in [
+            0,
+            784_111_777,
+            951_782_400,
+            1_700_000_000,
+            4_107_542_400,
+            253_402_300_799,
+        ] {
+            assert_eq!(parse(&format(t)), Some(t));
+        }
+    }
+
+    #[test]
+    fn rejects_garbage() {
+        for bad in [
+            "",
+            "yesterday",
+            "Sun, 06 Nov 1994 08:49:37 UTC",
+            "Sun, 06 Nov 1994 8:49:37 GMT",
+            "Sun, 06 Foo 1994 08:49:37 GMT",
+            "Sun, 32 Nov 1994 08:49:37 GMT",
+            "Sun, 06 Nov 1994 24:00:00 GMT",
+            "Sun, 06 Nov 1969 08:49:37 GMT",
+            "Sun, 06 Nov 1994 08:49:37:00 GMT",
+        ] {
+            assert_eq!(parse(bad), None, "{bad}");
         }
     }
 

@@ -4,6 +4,7 @@
 //! might pick the other one (request smuggling).
 
 use crate::request::{ParseError, Version};
+use crate::validators::Conditions;
 
 /// How the request's body, if any, is delimited.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -18,12 +19,56 @@ pub enum Framing {
 }
 
 /// What the header fields say, once validated.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Fields {
     pub close: bool,
     pub keep_alive: bool,
     pub framing: Framing,
     pub expect_continue: bool,
+    pub conditions: Conditions,
+    pub negotiation: Negotiation,
+}
+
+/// The fields that pick a representation or a part of it, as sent
+/// (repeated fields joined with `, `, so a repeated single-valued field
+/// no longer parses and is ignored).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Negotiation {
+    pub range: Option<String>,
+    pub if_range: Option<String>,
+    pub accept_encoding: Option<String>,
+    pub accept: Option<String>,
+}
+
+impl Fields {
+    /// Where a field that is only kept for later goes, if it is one.
+    fn slot(&mut self, name: &str) -> Option<&mut Option<String>> {
+        let c = &mut self.conditions;
+        let n = &mut self.negotiation;
+        let slot = match name.to_ascii_lowercase().as_str() {
+            "if-match" => &mut c.if_match,
+            "if-none-match" => &mut c.if_none_match,
+            "if-modified-since" => &mut c.if_modified_since,
+            "if-unmodified-since" => &mut c.if_unmodified_since,
+            "range" => &mut n.range,
+            "if-range" => &mut n.if_range,
+            "accept-encoding" => &mut n.accept_encoding,
+            "accept" => &mut n.accept,
+            _ => return None,
+        };
+        Some(slot)
+    }
+}
+
+fn append(slot: &mut Option<String>, value: &[u8]) {
+    let value = String::from_utf8_lossy(value);
+    match slot {
+        Some(seen) => {
+            seen.push_str(", ");
+            seen.push_str(value.trim());
+        }
+        None => *slot = Some(value.trim().to_owned()),
+    }
 }
 
 /// Codings we know by name. Anything else in Transfer-Encoding is 501.
@@ -47,6 +92,8 @@ impl Fields {
             keep_alive: false,
             framing: Framing::None,
             expect_continue: false,
+            conditions: Conditions::default(),
+            negotiation: Negotiation::default(),
         };
         let mut length: Option<u64> = None;
         let mut codings: Vec<&[u8]> = Vec::new();
@@ -74,6 +121,8 @@ impl Fields {
                 }
             } else if name.eq_ignore_ascii_case("expect") {
                 fields.expect_continue |= value.trim_ascii().eq_ignore_ascii_case(b"100-continue");
+            } else if let Some(slot) = fields.slot(name) {
+                append(slot, value);
             }
         }
         let host_ok = match version {
@@ -293,6 +342,25 @@ mod tests {
         ] {
             assert!(read(&[("Host", bad)], Version::Http11).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn kept_fields_are_joined() {
+        let f = read(
+            &[
+                ("Host", "h"),
+                ("If-None-Match", "\"a\""),
+                ("if-none-match", " \"b\" "),
+                ("Range", "bytes=0-1"),
+                ("Accept-Encoding", "br"),
+            ],
+            Version::Http11,
+        )
+        .unwrap();
+        assert_eq!(f.conditions.if_none_match.as_deref(), Some("\"a\", \"b\""));
+        assert_eq!(f.negotiation.range.as_deref(), Some("bytes=0-1"));
+        assert_eq!(f.negotiation.accept_encoding.as_deref(), Some("br"));
+        assert_eq!(f.conditions.if_match, None);
     }
 
     #[test]

@@ -244,14 +244,14 @@ fn open_with_meta(root: &Root, rel: &Path) -> Result<(File, Metadata), Status> {
     Ok((file, meta))
 }
 
-/// Reads exactly `len` bytes of a small file. A file that shrank since it
+/// Reads exactly `len` bytes of a small file from `offset`. A file that shrank since it
 /// was stat'ed is an error, so a short body is never sent as complete; one
 /// that grew is cut at the size announced.
-pub fn read_exactly(mut file: File, len: u64) -> io::Result<Vec<u8>> {
-    use std::io::Read;
+pub fn read_exactly(file: &File, offset: u64, len: u64) -> io::Result<Vec<u8>> {
+    use std::os::unix::fs::FileExt;
     let len = usize::try_from(len).map_err(|_| io::Error::from(io::ErrorKind::InvalidInput))?;
     let mut bytes = vec![0u8; len];
-    file.read_exact(&mut bytes)?;
+    file.read_exact_at(&mut bytes, offset)?;
     Ok(bytes)
 }
 

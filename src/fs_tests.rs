@@ -159,16 +159,11 @@ fn read_exactly_refuses_a_file_that_shrank() {
     std::fs::write(&path, "0123456789").unwrap();
     let file = File::open(&path).unwrap();
     let len = file.metadata().unwrap().len();
-    assert_eq!(
-        read_exactly(File::open(&path).unwrap(), len).unwrap(),
-        b"0123456789"
-    );
+    assert_eq!(read_exactly(&file, 0, len).unwrap(), b"0123456789");
+    assert_eq!(read_exactly(&file, 2, 3).unwrap(), b"234");
     std::fs::write(&path, "0123").unwrap();
-    let err = read_exactly(file, len).unwrap_err();
+    let err = read_exactly(&file, 0, len).unwrap_err();
     assert_eq!(err.kind(), io::ErrorKind::UnexpectedEof);
     std::fs::write(&path, "0123456789abcdef").unwrap();
-    assert_eq!(
-        read_exactly(File::open(&path).unwrap(), len).unwrap(),
-        b"0123456789"
-    );
+    assert_eq!(read_exactly(&file, 0, len).unwrap(), b"0123456789");
 }

@@ -1,25 +1,47 @@
-//! Request to response, with no sockets: method check, target parsing, file
-//! resolution and the `--autoindex` policy.
+//! Request to response, with no sockets: method check, target parsing,
+//! hidden files, file resolution and the `--autoindex` policy.
 
-use crate::config::Autoindex;
+use crate::config::{Autoindex, Config, Switch};
 use crate::fs::{self, Resolved, Root};
 use crate::listing;
 use crate::mime;
+use crate::negotiate;
+use crate::representation;
 use crate::request::{Method, Request};
-use crate::response::{Body, Response};
+use crate::response::Response;
 use crate::status::Status;
 use crate::target::Target;
+
+/// The one dot-directory served even without `--show-hidden` (RFC 8615).
+const WELL_KNOWN: &[u8] = b".well-known";
 
 /// Everything needed to answer requests for one document root.
 #[derive(Debug)]
 pub struct Site {
     pub root: Root,
     pub autoindex: Autoindex,
+    pub precompressed: bool,
+    pub show_hidden: bool,
+    pub cache_control: Option<String>,
+    pub charset: Option<String>,
 }
 
 impl Site {
-    /// Answers one request. HEAD is answered exactly like GET; the body is
-    /// dropped when the response is written.
+    /// The site for `root` as `config` describes it.
+    pub fn new(root: Root, config: &Config) -> Site {
+        Site {
+            root,
+            autoindex: config.autoindex,
+            precompressed: config.precompressed == Switch::On,
+            show_hidden: config.show_hidden,
+            cache_control: config.cache_control.clone(),
+            charset: config.charset.clone(),
+        }
+    }
+
+    /// Answers one request. HEAD is answered exactly like GET (Range
+    /// aside, which RFC 9110 defines for GET only); the body is dropped
+    /// when the response is written.
     pub fn handle(&self, request: &Request) -> Response {
         if let Method::Other(_) = request.method {
             return Response::error(Status::MethodNotAllowed);
@@ -27,42 +49,75 @@ impl Site {
         let Ok(target) = Target::parse(&request.target) else {
             return Response::error(Status::BadRequest);
         };
+        if !self.show_hidden
+            && target
+                .segments
+                .iter()
+                .any(|s| s.starts_with(b".") && s != WELL_KNOWN)
+        {
+            return Response::error(Status::NotFound);
+        }
         match fs::resolve(&self.root, &target) {
             Ok(Resolved::File { file, meta, name }) => {
-                let mut response = Response {
-                    status: Status::Ok,
-                    headers: vec![("Content-Type", mime::content_type(&name).to_owned())],
-                    body: Body::File {
-                        file,
-                        len: meta.len(),
-                    },
-                };
-                add_last_modified(&mut response, &meta);
-                response
+                representation::respond(self, request, file, meta, &name)
             }
             Ok(Resolved::DirectoryWithoutSlash) => {
-                Response::redirect(format!("{}/{}", target.encoded_path(), target.query))
+                let mut moved =
+                    Response::redirect(format!("{}/{}", target.encoded_path(), target.query));
+                self.add_cache_control(&mut moved);
+                moved
             }
             Ok(Resolved::DirectoryWithoutIndex { dir, meta }) => match self.autoindex {
                 Autoindex::Off => Response::error(Status::NotFound),
                 Autoindex::Forbid => Response::error(Status::Forbidden),
-                Autoindex::On => match listing::render(&dir, &target.encoded_path()) {
-                    Ok(page) => {
-                        let mut response = Response::bytes(Status::Ok, "text/html", page);
-                        add_last_modified(&mut response, &meta);
-                        response
-                    }
-                    Err(err) => Response::error(fs::status_for(&err)),
-                },
+                Autoindex::On => self.listing(request, &dir, &meta, &target),
             },
             Err(status) => Response::error(status),
         }
     }
-}
 
-fn add_last_modified(response: &mut Response, meta: &std::fs::Metadata) {
-    if let Ok(modified) = meta.modified() {
-        let value = crate::date::format_system_time(modified);
-        response.headers.push(("Last-Modified", value));
+    /// The Content-Type for a file, with `--charset` on text types.
+    pub fn content_type(&self, name: &std::path::Path) -> String {
+        let ty = mime::content_type(name);
+        match &self.charset {
+            Some(charset) if ty.starts_with("text/") => format!("{ty}; charset={charset}"),
+            _ => ty.to_owned(),
+        }
+    }
+
+    fn listing(
+        &self,
+        request: &Request,
+        dir: &std::fs::File,
+        meta: &std::fs::Metadata,
+        target: &Target,
+    ) -> Response {
+        let json = negotiate::wants_json(request.negotiation.accept.as_deref());
+        let page = if json {
+            listing::render_json(dir, self.show_hidden).map(|b| (b, "application/json"))
+        } else {
+            listing::render_html(dir, &target.encoded_path(), self.show_hidden)
+                .map(|b| (b, "text/html"))
+        };
+        let mut response = match page {
+            Ok((body, ty)) => Response::bytes(Status::Ok, ty, body),
+            Err(err) => return Response::error(fs::status_for(&err)),
+        };
+        if let Ok(modified) = meta.modified() {
+            response
+                .headers
+                .push(("Last-Modified", crate::date::format_system_time(modified)));
+        }
+        response.headers.push(("Vary", "Accept".to_owned()));
+        self.add_cache_control(&mut response);
+        response
+    }
+
+    fn add_cache_control(&self, response: &mut Response) {
+        if let Some(cache_control) = &self.cache_control {
+            response
+                .headers
+                .push(("Cache-Control", cache_control.clone()));
+        }
     }
 }

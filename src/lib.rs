@@ -14,11 +14,15 @@ pub mod handler;
 pub mod limits;
 pub mod listing;
 pub mod mime;
+pub mod negotiate;
+pub mod range;
+pub mod representation;
 pub mod request;
 pub mod response;
 pub mod server;
 pub mod status;
 pub mod target;
+pub mod validators;
 
 pub use config::{Autoindex, Config};
 pub use server::Server;

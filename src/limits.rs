@@ -34,3 +34,6 @@ pub const LINGER_BYTES: usize = 256 * 1024;
 /// discarded so the connection can carry on; a larger one (or a chunked
 /// one) is not read: the response is sent and the connection closed.
 pub const MAX_DISCARD_BODY: u64 = 64 * 1024;
+
+/// Most ranges honoured in one `Range` header; more get the whole file.
+pub const MAX_RANGES: usize = 16;

@@ -2,9 +2,10 @@
 //! used out. `httparse` tokenizes; the limits, persistence and body rules
 //! around it are ours.
 
-use crate::fields::{Fields, Framing};
+use crate::fields::{Fields, Framing, Negotiation};
 use crate::limits::{MAX_HEAD, MAX_HEADERS, MAX_REQUEST_LINE};
 use crate::status::Status;
+use crate::validators::Conditions;
 
 /// The request method, as far as a static server cares.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -57,6 +58,10 @@ pub struct Request {
     /// `Expect: 100-continue` was sent. We never send 100: the final
     /// status goes out at once (RFC 9110 §10.1.1 allows it).
     pub expect_continue: bool,
+    /// Preconditions (If-Match and friends), as sent.
+    pub conditions: Conditions,
+    /// Range, If-Range, Accept-Encoding, Accept, as sent.
+    pub negotiation: Negotiation,
 }
 
 /// Why a request head was refused; each maps to exactly one status.
@@ -131,6 +136,8 @@ pub fn parse(buf: &[u8]) -> Result<Option<(Request, usize)>, ParseError> {
         keep_alive,
         framing: fields.framing,
         expect_continue: fields.expect_continue,
+        conditions: fields.conditions,
+        negotiation: fields.negotiation,
     };
     Ok(Some((request, used)))
 }

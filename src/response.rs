@@ -12,18 +12,42 @@ pub const SERVER: &str = concat!("staticd/", env!("CARGO_PKG_VERSION"));
 /// What follows the head.
 #[derive(Debug)]
 pub enum Body {
-    /// Bytes built in memory (error pages, listings).
+    /// No body and no `Content-Length` either: a 304 must not announce a
+    /// length other than the representation's (RFC 9110 §8.6).
+    None,
+    /// Bytes built in memory (error pages, listings, small files).
     Bytes(Vec<u8>),
-    /// The first `len` bytes of an open regular file, streamed at write time.
-    File { file: File, len: u64 },
+    /// `len` bytes of an open regular file from `offset`, streamed at write time.
+    File { file: File, offset: u64, len: u64 },
+    /// A `multipart/byteranges` body: part heads in memory, part data
+    /// streamed from the file.
+    Parts { file: File, pieces: Vec<Piece> },
+}
+
+/// One piece of a multipart body.
+#[derive(Debug)]
+pub enum Piece {
+    Bytes(Vec<u8>),
+    Range { offset: u64, len: u64 },
+}
+
+impl Piece {
+    fn len(&self) -> u64 {
+        match self {
+            Piece::Bytes(bytes) => bytes.len() as u64,
+            Piece::Range { len, .. } => *len,
+        }
+    }
 }
 
 impl Body {
     /// The number of body bytes announced in `Content-Length`.
     pub fn len(&self) -> u64 {
         match self {
+            Body::None => 0,
             Body::Bytes(bytes) => bytes.len() as u64,
             Body::File { len, .. } => *len,
+            Body::Parts { pieces, .. } => pieces.iter().map(Piece::len).sum(),
         }
     }
 
@@ -80,7 +104,13 @@ impl Response {
 /// Encodes the status line and header fields, ending with the blank line.
 /// `keep_alive` is the connection's decision; the header always states it,
 /// so HTTP/1.0 and HTTP/1.1 clients alike know what happens next.
-pub fn encode_head(response: &Response, keep_alive: bool, date: &str, out: &mut Vec<u8>) {
+pub fn encode_head(
+    response: &Response,
+    keep_alive: bool,
+    date: &str,
+    extra: &[(String, String)],
+    out: &mut Vec<u8>,
+) {
     let status = response.status;
     out.extend_from_slice(b"HTTP/1.1 ");
     out.extend_from_slice(status.code().to_string().as_bytes());
@@ -92,7 +122,12 @@ pub fn encode_head(response: &Response, keep_alive: bool, date: &str, out: &mut 
     for (name, value) in &response.headers {
         push_field(out, name, value);
     }
-    push_field(out, "Content-Length", &response.body.len().to_string());
+    for (name, value) in extra {
+        push_field(out, name, value);
+    }
+    if !matches!(response.body, Body::None) {
+        push_field(out, "Content-Length", &response.body.len().to_string());
+    }
     push_field(
         out,
         "Connection",
@@ -114,12 +149,9 @@ mod tests {
 
     fn head(response: &Response, keep_alive: bool) -> String {
         let mut out = Vec::new();
-        encode_head(
-            response,
-            keep_alive,
-            "Thu, 01 Jan 1970 00:00:00 GMT",
-            &mut out,
-        );
+        let extra = [("X-Extra".to_owned(), "1".to_owned())];
+        let date = "Thu, 01 Jan 1970 00:00:00 GMT";
+        encode_head(response, keep_alive, date, &extra, &mut out);
         String::from_utf8(out).unwrap()
     }
 
@@ -132,7 +164,7 @@ mod tests {
             format!(
                 "HTTP/1.1 404 Not Found\r\nServer: {SERVER}\r\n\
                  Date: Thu, 01 Jan 1970 00:00:00 GMT\r\nContent-Type: text/html\r\n\
-                 Content-Length: {len}\r\nConnection: keep-alive\r\n\r\n"
+                 X-Extra: 1\r\nContent-Length: {len}\r\nConnection: keep-alive\r\n\r\n"
             )
         );
     }
@@ -152,6 +184,18 @@ mod tests {
         assert!(text.starts_with("HTTP/1.1 405 Method Not Allowed\r\n"));
         assert!(text.contains("\r\nAllow: GET, HEAD\r\n"));
         assert!(text.ends_with("\r\nConnection: close\r\n\r\n"));
+    }
+
+    #[test]
+    fn not_modified_has_no_content_length() {
+        let response = Response {
+            status: Status::NotModified,
+            headers: Vec::new(),
+            body: Body::None,
+        };
+        let text = head(&response, true);
+        assert!(text.starts_with("HTTP/1.1 304 Not Modified\r\n"));
+        assert!(!text.contains("Content-Length"));
     }
 
     #[test]

@@ -76,15 +76,13 @@ impl Server {
         let listener = TcpListener::bind(addr)
             .await
             .map_err(|e| StartError::Bind(addr, e))?;
-        let site = Site {
-            root,
-            autoindex: config.autoindex,
-        };
+        let site = Site::new(root, config);
         Ok(Server {
             listener,
             shared: Arc::new(Shared {
                 site,
                 limits: Limits::from_config(config),
+                extra_headers: config.headers.clone(),
             }),
             max_connections: config.max_connections,
             grace_period: config.grace_period,

@@ -4,12 +4,16 @@
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Status {
     Ok,
+    PartialContent,
     MovedPermanently,
+    NotModified,
     BadRequest,
     Forbidden,
     NotFound,
     MethodNotAllowed,
     RequestTimeout,
+    PreconditionFailed,
+    RangeNotSatisfiable,
     UriTooLong,
     HeaderFieldsTooLarge,
     InternalServerError,
@@ -45,12 +49,16 @@ impl Status {
     fn parts(self) -> (u16, &'static str) {
         match self {
             Status::Ok => (200, "OK"),
+            Status::PartialContent => (206, "Partial Content"),
             Status::MovedPermanently => (301, "Moved Permanently"),
+            Status::NotModified => (304, "Not Modified"),
             Status::BadRequest => (400, "Bad Request"),
             Status::Forbidden => (403, "Forbidden"),
             Status::NotFound => (404, "Not Found"),
             Status::MethodNotAllowed => (405, "Method Not Allowed"),
             Status::RequestTimeout => (408, "Request Timeout"),
+            Status::PreconditionFailed => (412, "Precondition Failed"),
+            Status::RangeNotSatisfiable => (416, "Range Not Satisfiable"),
             Status::UriTooLong => (414, "URI Too Long"),
             Status::HeaderFieldsTooLarge => (431, "Request Header Fields Too Large"),
             Status::InternalServerError => (500, "Internal Server Error"),

@@ -11,11 +11,13 @@ const SERVER: &str = concat!("staticd/", env!("CARGO_PKG_VERSION"));
 fn get_serves_exact_bytes() {
     let srv = start(Autoindex::Off);
     let reply = get(srv.addr, &request("GET", "/dir2/page.html"));
+    let etag = common::etag_of(&srv.root.path().join("dir2/page.html"));
     assert_eq!(
         reply.head_without_date(),
         format!(
             "HTTP/1.1 200 OK\r\nServer: {SERVER}\r\nDate: <date>\r\nContent-Type: text/html\r\n\
-             Last-Modified: {MTIME_HTTP}\r\nContent-Length: 38\r\nConnection: close"
+             Last-Modified: {MTIME_HTTP}\r\nETag: {etag}\r\nAccept-Ranges: bytes\r\n\
+             Content-Length: 38\r\nConnection: close"
         )
     );
     assert_eq!(reply.body, b"<html><body>Page Sample</body></html>\n");

@@ -125,6 +125,13 @@ pub fn fixture() -> tempfile::TempDir {
     dir
 }
 
+/// The ETag staticd gives the file at `path` (inode, size, mtime in ns).
+pub fn etag_of(path: &Path) -> String {
+    use std::os::unix::fs::MetadataExt;
+    let m = std::fs::metadata(path).unwrap();
+    format!("\"{:x}-{:x}-{:x}.{:x}\"", m.ino(), m.size(), m.mtime(), m.mtime_nsec())
+}
+
 pub fn set_mtime(path: &Path) {
     let when = SystemTime::UNIX_EPOCH + Duration::from_secs(MTIME_SECS);
     let file = std::fs::File::options().write(true).open(path).unwrap();
