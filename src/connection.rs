@@ -55,7 +55,9 @@ pub struct Shared {
     pub extra_headers: Vec<(String, String)>,
 }
 
-/// What waiting for the next request ended with.
+/// What waiting for the next request ended with. Lives only on the stack
+/// between two awaits, so its size does not matter.
+#[allow(clippy::large_enum_variant)]
 enum Next {
     Request(Request),
     /// The client closed, stayed idle too long, or we are shutting down.

@@ -47,7 +47,7 @@ pub fn accepted_codings(accept_encoding: Option<&str>) -> Vec<Coding> {
             (q > 0).then_some((q, coding))
         })
         .collect();
-    ranked.sort_by(|a, b| b.0.cmp(&a.0)); // stable: ties keep our order
+    ranked.sort_by_key(|&(q, _)| std::cmp::Reverse(q)); // stable: ties keep our order
     ranked.into_iter().map(|(_, c)| c).collect()
 }
 

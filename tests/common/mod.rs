@@ -129,7 +129,13 @@ pub fn fixture() -> tempfile::TempDir {
 pub fn etag_of(path: &Path) -> String {
     use std::os::unix::fs::MetadataExt;
     let m = std::fs::metadata(path).unwrap();
-    format!("\"{:x}-{:x}-{:x}.{:x}\"", m.ino(), m.size(), m.mtime(), m.mtime_nsec())
+    format!(
+        "\"{:x}-{:x}-{:x}.{:x}\"",
+        m.ino(),
+        m.size(),
+        m.mtime(),
+        m.mtime_nsec()
+    )
 }
 
 pub fn set_mtime(path: &Path) {
