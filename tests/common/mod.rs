@@ -236,7 +236,7 @@ pub fn read_reply(stream: &mut TcpStream, head_only: bool) -> Reply {
         head,
         body: Vec::new(),
     };
-    if !head_only {
+    if !head_only && reply.status != 304 {
         let len: usize = reply
             .header("Content-Length")
             .expect("Content-Length")
@@ -259,10 +259,15 @@ pub fn parse_all(mut raw: &[u8], head_only: bool) -> Vec<Reply> {
             head,
             body: Vec::new(),
         };
-        let len: usize = if head_only {
+        // Responses to HEAD and 304s have no body (RFC 9112 §6.3).
+        let len: usize = if head_only || reply.status == 304 {
             0
         } else {
-            reply.header("Content-Length").unwrap().parse().unwrap()
+            reply
+                .header("Content-Length")
+                .expect("Content-Length")
+                .parse()
+                .unwrap()
         };
         reply.body = raw[end..end + len].to_vec();
         raw = &raw[end + len..];
