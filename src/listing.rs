@@ -50,9 +50,21 @@ fn entries(dir: &File, show_hidden: bool) -> io::Result<Vec<Entry>> {
     Ok(entries)
 }
 
+/// A rendered listing and the newest modification time among its entries
+/// (a listing changes when any entry does, not only when the directory
+/// itself does).
+pub struct Listing {
+    pub body: Vec<u8>,
+    pub newest: u64,
+}
+
+fn newest(entries: &[Entry]) -> u64 {
+    entries.iter().map(|e| e.modified).max().unwrap_or(0)
+}
+
 /// The HTML listing of `dir`, whose URL path (percent-encoded, ending in
 /// `/`) is `url_path`: name, size and modification time per entry.
-pub fn render_html(dir: &File, url_path: &str, show_hidden: bool) -> io::Result<Vec<u8>> {
+pub fn render_html(dir: &File, url_path: &str, show_hidden: bool) -> io::Result<Listing> {
     let entries = entries(dir, show_hidden)?;
     let decoded = percent_encoding::percent_decode_str(url_path).collect::<Vec<u8>>();
     let title = escape_html(&String::from_utf8_lossy(&decoded));
@@ -80,12 +92,15 @@ pub fn render_html(dir: &File, url_path: &str, show_hidden: bool) -> io::Result<
         );
     }
     page.push_str("</table>\n</body></html>\n");
-    Ok(page.into_bytes())
+    Ok(Listing {
+        body: page.into_bytes(),
+        newest: newest(&entries),
+    })
 }
 
 /// The same listing as a JSON array of `{"name", "type", "size",
 /// "modified"}` objects (`modified` in seconds since the epoch).
-pub fn render_json(dir: &File, show_hidden: bool) -> io::Result<Vec<u8>> {
+pub fn render_json(dir: &File, show_hidden: bool) -> io::Result<Listing> {
     let entries = entries(dir, show_hidden)?;
     let mut out = String::from("[");
     for (i, entry) in entries.iter().enumerate() {
@@ -100,7 +115,10 @@ pub fn render_json(dir: &File, show_hidden: bool) -> io::Result<Vec<u8>> {
         );
     }
     out.push_str("\n]\n");
-    Ok(out.into_bytes())
+    Ok(Listing {
+        body: out.into_bytes(),
+        newest: newest(&entries),
+    })
 }
 
 /// Escapes text for HTML element content and double-quoted attributes.
@@ -168,7 +186,8 @@ mod tests {
     fn html_lists_dirs_first_escaped_and_encoded() {
         let dir = fixture();
         let open = File::open(dir.path()).unwrap();
-        let page = String::from_utf8(render_html(&open, "/some%20dir/", false).unwrap()).unwrap();
+        let page =
+            String::from_utf8(render_html(&open, "/some%20dir/", false).unwrap().body).unwrap();
         assert!(page.contains("<title>Index of /some dir/</title>"));
         assert!(!page.contains("<img"));
         assert!(page.contains(
@@ -180,7 +199,7 @@ mod tests {
         assert!(zdir < page.find("a%20b.txt").unwrap(), "directories first");
         assert!(page.contains("href=\"../\""));
         assert!(!page.contains(".env"), "dotfiles hidden");
-        let shown = String::from_utf8(render_html(&open, "/", true).unwrap()).unwrap();
+        let shown = String::from_utf8(render_html(&open, "/", true).unwrap().body).unwrap();
         assert!(shown.contains(".env") && !shown.contains("href=\"../\""));
     }
 
@@ -188,7 +207,7 @@ mod tests {
     fn json_listing() {
         let dir = fixture();
         let open = File::open(dir.path()).unwrap();
-        let json = String::from_utf8(render_json(&open, false).unwrap()).unwrap();
+        let json = String::from_utf8(render_json(&open, false).unwrap().body).unwrap();
         assert!(
             json.starts_with("[\n{\"name\":\"zdir\",\"type\":\"directory\","),
             "{json}"

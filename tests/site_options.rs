@@ -161,3 +161,42 @@ fn options_is_405_and_allow_is_accurate() {
         );
     }
 }
+
+#[test]
+fn listings_have_validators_that_follow_their_entries() {
+    let (root, addr) = server(|_| {});
+    let first = get(addr, &request("GET", "/empty/"));
+    let etag = first.header("ETag").unwrap().to_owned();
+    let modified = first.header("Last-Modified").unwrap().to_owned();
+    let conditional = |field: &str, value: &str| {
+        get(
+            addr,
+            &format!(
+                "GET /empty/ HTTP/1.1\r\nHost: t\r\n{field}: {value}\r\nConnection: close\r\n\r\n"
+            ),
+        )
+    };
+    let not_modified = conditional("If-None-Match", &etag);
+    assert_eq!(not_modified.status, 304);
+    assert_eq!(not_modified.header("Vary"), Some("Accept"));
+    assert_eq!(conditional("If-Modified-Since", &modified).status, 304);
+    assert_eq!(
+        conditional("If-Unmodified-Since", "Thu, 01 Jan 1970 00:00:01 GMT").status,
+        412
+    );
+    // Rewriting an entry in place changes the listing (its size and date)
+    // but not the directory's own mtime: the validators must still move.
+    let entry = root.path().join("empty/<img src=x onerror=alert(1)>.txt");
+    std::fs::write(&entry, "123456789").unwrap();
+    let later = std::time::SystemTime::now() + std::time::Duration::from_secs(5);
+    std::fs::File::options()
+        .write(true)
+        .open(&entry)
+        .unwrap()
+        .set_modified(later)
+        .unwrap();
+    let after = conditional("If-None-Match", &etag);
+    assert_eq!(after.status, 200);
+    assert_ne!(after.header("Last-Modified"), Some(modified.as_str()));
+    assert_eq!(conditional("If-Modified-Since", &modified).status, 200);
+}
