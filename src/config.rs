@@ -8,6 +8,8 @@ use std::time::Duration;
 
 use clap::{Parser, ValueEnum};
 
+pub use crate::access_log::LogFormat;
+
 /// What to answer for a directory that has no `index.html`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum Autoindex {
@@ -37,9 +39,17 @@ pub enum Symlinks {
     Any,
 }
 
+/// `--version`: the version and what this build does.
+const LONG_VERSION: &str = concat!(
+    env!("CARGO_PKG_VERSION"),
+    "\nfeatures: http/1.1 keep-alive+pipelining, openat2 root confinement (fallback: realpath+O_NOFOLLOW), \
+     conditional requests, byte ranges, precompressed .br/.gz, autoindex html/json, \
+     access log combined/json, config files, graceful shutdown"
+);
+
 /// staticd: a small, fast, careful HTTP/1.1 static file server.
 #[derive(Debug, Clone, Parser)]
-#[command(name = "staticd", version, about, max_term_width = 100)]
+#[command(name = "staticd", version, long_version = LONG_VERSION, about, max_term_width = 100)]
 pub struct Config {
     /// Document root to serve
     #[arg(
@@ -109,6 +119,49 @@ pub struct Config {
     #[arg(long, env = "STATICD_CHARSET", value_name = "NAME",
           value_parser = parse_charset, help_heading = "HTTP")]
     pub charset: Option<String>,
+
+    /// Access log format
+    #[arg(long, env = "STATICD_LOG_FORMAT", value_enum, default_value_t = LogFormat::Combined,
+          value_name = "FORMAT", help_heading = "Logging")]
+    pub log_format: LogFormat,
+
+    /// Access log file (appended to); stdout when absent or "-"
+    #[arg(
+        long,
+        env = "STATICD_ACCESS_LOG",
+        value_name = "FILE",
+        help_heading = "Logging"
+    )]
+    pub access_log: Option<PathBuf>,
+
+    /// Diagnostics level on stderr: error, warn, info, debug, trace or off [default: RUST_LOG, else info]
+    #[arg(long, env = "STATICD_LOG_LEVEL", value_name = "LEVEL", value_parser = parse_level,
+          help_heading = "Logging")]
+    pub log_level: Option<String>,
+
+    /// Read options from this `key value` file (repeatable; later files win)
+    #[arg(
+        long = "config",
+        env = "STATICD_CONFIG",
+        value_name = "FILE",
+        value_delimiter = ':',
+        help_heading = "Configuration"
+    )]
+    pub config_files: Vec<PathBuf>,
+
+    /// Like --config, but a missing file is skipped (read after all --config files)
+    #[arg(
+        long = "optional-config",
+        env = "STATICD_OPTIONAL_CONFIG",
+        value_name = "FILE",
+        value_delimiter = ':',
+        help_heading = "Configuration"
+    )]
+    pub optional_config_files: Vec<PathBuf>,
+
+    /// Print the effective configuration and where each value came from, then exit
+    #[arg(long, help_heading = "Configuration")]
+    pub print_config: bool,
 
     /// Time for a whole request head to arrive, counted from its first byte (from the accept for a connection's first request); then 408
     #[arg(long, env = "STATICD_HEADER_TIMEOUT", default_value = "10s", value_name = "DURATION",
@@ -190,6 +243,17 @@ pub fn parse_charset(text: &str) -> Result<String, String> {
     }
 }
 
+/// A log level name.
+pub fn parse_level(text: &str) -> Result<String, String> {
+    let level = text.trim().to_ascii_lowercase();
+    match level.as_str() {
+        "error" | "warn" | "info" | "debug" | "trace" | "off" => Ok(level),
+        _ => Err(format!(
+            "'{text}' is not a level (error, warn, info, debug, trace, off)"
+        )),
+    }
+}
+
 /// Parses `500ms`, `10s`, `2m` or a bare number of seconds.
 pub fn parse_duration(text: &str) -> Result<Duration, String> {
     let text = text.trim();
@@ -231,6 +295,12 @@ impl Config {
             cache_control: None,
             headers: Vec::new(),
             charset: None,
+            log_format: LogFormat::Combined,
+            access_log: None,
+            log_level: None,
+            config_files: Vec::new(),
+            optional_config_files: Vec::new(),
+            print_config: false,
             header_timeout: Duration::from_secs(10),
             keepalive_timeout: Duration::from_secs(5),
             send_timeout: Duration::from_secs(30),
@@ -260,6 +330,7 @@ pub enum StartError {
     Root(PathBuf, io::Error),
     RootNotDirectory(PathBuf),
     Bind(SocketAddr, io::Error),
+    AccessLog(PathBuf, io::Error),
 }
 
 impl fmt::Display for StartError {
@@ -272,6 +343,9 @@ impl fmt::Display for StartError {
                 write!(f, "document root {} is not a directory", path.display())
             }
             StartError::Bind(addr, err) => write!(f, "cannot listen on {addr}: {}", plain(err)),
+            StartError::AccessLog(path, err) => {
+                write!(f, "access log {}: {}", path.display(), plain(err))
+            }
         }
     }
 }
@@ -298,135 +372,5 @@ pub fn canonical_root(root: &Path) -> Result<PathBuf, StartError> {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn command_line_names() {
-        let c = Config::try_parse_from([
-            "staticd",
-            "-r",
-            "/srv",
-            "-b",
-            "::1",
-            "-p",
-            "0",
-            "-w",
-            "3",
-            "--autoindex",
-            "forbid",
-        ])
-        .unwrap();
-        assert_eq!(c.root, PathBuf::from("/srv"));
-        assert_eq!(c.addr(), "[::1]:0".parse().unwrap());
-        assert_eq!(c.worker_threads(), 3);
-        assert_eq!(c.autoindex, Autoindex::Forbid);
-    }
-
-    #[test]
-    fn durations() {
-        assert_eq!(parse_duration("500ms"), Ok(Duration::from_millis(500)));
-        assert_eq!(parse_duration("10s"), Ok(Duration::from_secs(10)));
-        assert_eq!(parse_duration("10"), Ok(Duration::from_secs(10)));
-        assert_eq!(parse_duration("2m"), Ok(Duration::from_secs(120)));
-        for bad in [
-            "",
-            "s",
-            "-1s",
-            "1h",
-            "1.5s",
-            "99999999999999999999s",
-            "18446744073709551615m",
-        ] {
-            assert!(parse_duration(bad).is_err(), "{bad}");
-        }
-        let c = Config::try_parse_from([
-            "staticd",
-            "--header-timeout",
-            "250ms",
-            "--max-requests",
-            "3",
-        ])
-        .unwrap();
-        assert_eq!(
-            (c.header_timeout, c.max_requests),
-            (Duration::from_millis(250), 3)
-        );
-        let d = Config::try_parse_from(["staticd"]).unwrap();
-        assert_eq!(d.send_timeout, Duration::from_secs(30));
-        assert_eq!(
-            (d.max_connections, d.grace_period),
-            (10_000, Duration::from_secs(10))
-        );
-    }
-
-    #[test]
-    fn http_options() {
-        let c = Config::try_parse_from([
-            "staticd",
-            "--header",
-            "X-Frame-Options: DENY",
-            "--header",
-            "X-A:b",
-            "--cache-control",
-            "max-age=60",
-            "--charset",
-            "utf-8",
-            "--precompressed",
-            "off",
-            "--show-hidden",
-        ])
-        .unwrap();
-        let want = [
-            ("X-Frame-Options".to_owned(), "DENY".to_owned()),
-            ("X-A".to_owned(), "b".to_owned()),
-        ];
-        assert_eq!(c.headers, want);
-        assert_eq!(
-            (c.cache_control.as_deref(), c.charset.as_deref()),
-            (Some("max-age=60"), Some("utf-8"))
-        );
-        assert_eq!((c.precompressed, c.show_hidden), (Switch::Off, true));
-        let d = Config::try_parse_from(["staticd"]).unwrap();
-        assert_eq!(
-            (d.precompressed, d.show_hidden, d.headers.len()),
-            (Switch::On, false, 0)
-        );
-    }
-
-    #[test]
-    fn bad_values_are_refused() {
-        for args in [
-            &["staticd", "--port", "70000"][..],
-            &["staticd", "--workers", "0"],
-            &["staticd", "--bind", "nowhere"],
-            &["staticd", "--autoindex", "maybe"],
-            &["staticd", "--bogus"],
-            &["staticd", "--keepalive-timeout", "soon"],
-            &["staticd", "--max-connections", "0"],
-            &["staticd", "--symlinks", "sometimes"],
-            &["staticd", "--header", "NoColon"],
-            &["staticd", "--header", "Bad Name: x"],
-            &["staticd", "--header", "Content-Length: 5"],
-            &["staticd", "--header", "X: a\u{1}b"],
-            &["staticd", "--charset", "utf 8"],
-            &["staticd", "--precompressed", "maybe"],
-        ] {
-            assert!(Config::try_parse_from(args).is_err(), "{args:?}");
-        }
-    }
-
-    #[test]
-    fn root_must_be_a_directory() {
-        let dir = tempfile::tempdir().unwrap();
-        let file = dir.path().join("f");
-        std::fs::write(&file, "x").unwrap();
-        assert!(canonical_root(dir.path()).is_ok());
-        let err = canonical_root(&file).unwrap_err().to_string();
-        assert!(err.ends_with("is not a directory"), "{err}");
-        let err = canonical_root(&dir.path().join("missing"))
-            .unwrap_err()
-            .to_string();
-        assert!(err.ends_with("No such file or directory"), "{err}");
-    }
-}
+#[path = "config_tests.rs"]
+mod tests;

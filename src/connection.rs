@@ -7,7 +7,7 @@
 use std::io;
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime};
 
 use bytes::{Buf, BytesMut};
 use tokio::io::{AsyncReadExt, AsyncSeekExt, AsyncWriteExt};
@@ -15,6 +15,7 @@ use tokio::net::TcpStream;
 use tokio::sync::{OwnedSemaphorePermit, watch};
 use tokio::time::timeout_at;
 
+use crate::access_log::{AccessLog, Entry};
 use crate::config::Config;
 use crate::date;
 use crate::fields::Framing;
@@ -22,7 +23,7 @@ use crate::handler::Site;
 use crate::limits::{
     INLINE_BODY, LINGER_BYTES, LINGER_TIME, MAX_DISCARD_BODY, READ_BUFFER, STREAM_CHUNK,
 };
-use crate::request::{self, Method, Request};
+use crate::request::{self, Method, Request, Version};
 use crate::response::{Body, Piece, Response, encode_head};
 use crate::status::Status;
 
@@ -53,6 +54,7 @@ pub struct Shared {
     pub limits: Limits,
     /// `--header` fields, added to every response.
     pub extra_headers: Vec<(String, String)>,
+    pub access_log: AccessLog,
 }
 
 /// What waiting for the next request ended with. Lives only on the stack
@@ -85,8 +87,11 @@ pub async fn serve(
         write_buf: Vec::new(),
         served: 0,
     };
-    if let Err(err) = conn.run().await {
-        tracing::debug!(%peer, error = %err, "connection ended");
+    match conn.run().await {
+        Ok(()) => tracing::debug!(%peer, requests = conn.served, "connection ended"),
+        Err(err) => {
+            tracing::debug!(%peer, requests = conn.served, error = %err, "connection ended")
+        }
     }
 }
 
@@ -117,13 +122,7 @@ impl Connection {
             let keep_alive = self.persists(&request, &response);
             let status = response.status;
             let sent = self.write_response(response, head_only, keep_alive).await;
-            log_request(
-                self.peer,
-                Some(&request),
-                status,
-                sent.as_ref().ok(),
-                started,
-            );
+            self.log(Some(&request), status, sent.as_ref().ok(), started);
             sent?;
             if !keep_alive {
                 return self.close().await;
@@ -220,12 +219,12 @@ impl Connection {
         let sent = self
             .write_response(Response::error(status), false, false)
             .await;
-        log_request(self.peer, None, status, sent.as_ref().ok(), started);
+        self.log(None, status, sent.as_ref().ok(), started);
         sent?;
         self.close().await
     }
 
-    /// Writes one response and returns the number of bytes sent.
+    /// Writes one response and returns the number of body bytes sent.
     async fn write_response(
         &mut self,
         response: Response,
@@ -244,14 +243,14 @@ impl Connection {
         let head_len = self.write_buf.len();
         let body_len = response.body.len();
         match response.body {
-            _ if head_only => return self.send(head_len).await.map(|()| head_len as u64),
+            _ if head_only => return self.send(head_len).await.map(|()| 0),
             Body::None => {}
             Body::Bytes(bytes) => self.write_buf.extend_from_slice(&bytes),
             Body::File { file, offset, len } => {
                 self.send(head_len).await?;
                 let mut file = tokio::fs::File::from_std(file);
                 self.stream_range(&mut file, offset, len).await?;
-                return Ok(head_len as u64 + len);
+                return Ok(len);
             }
             Body::Parts { file, pieces } => {
                 self.send(head_len).await?;
@@ -264,11 +263,39 @@ impl Connection {
                         }
                     }
                 }
-                return Ok(head_len as u64 + body_len);
+                return Ok(body_len);
             }
         }
         self.send(self.write_buf.len()).await?;
-        Ok(self.write_buf.len() as u64)
+        Ok(body_len)
+    }
+
+    /// The one access-log line per request, written after the response.
+    fn log(
+        &self,
+        request: Option<&Request>,
+        status: Status,
+        body_bytes: Option<&u64>,
+        started: Instant,
+    ) {
+        let line = request.map(|r| {
+            let version = match r.version {
+                Version::Http10 => "HTTP/1.0",
+                Version::Http11 => "HTTP/1.1",
+            };
+            format!("{} {} {version}", r.method.as_str(), r.target)
+        });
+        self.shared.access_log.record(&Entry {
+            peer: self.peer,
+            time: SystemTime::now(),
+            request_line: line.as_deref().map(str::as_bytes),
+            status: status.code(),
+            body_bytes: body_bytes.copied().unwrap_or(0),
+            referer: request.and_then(|r| r.referer.as_deref()),
+            user_agent: request.and_then(|r| r.user_agent.as_deref()),
+            duration: started.elapsed(),
+            completed: body_bytes.is_some(),
+        });
     }
 
     /// Writes the first `len` bytes of the write buffer within the send timeout.
@@ -357,25 +384,4 @@ fn load_small_body(response: Response, head_only: bool) -> Response {
         }
         _ => response,
     }
-}
-
-/// The one access-log line per request.
-fn log_request(
-    peer: SocketAddr,
-    request: Option<&Request>,
-    status: Status,
-    sent: Option<&u64>,
-    started: Instant,
-) {
-    let (method, target) = request.map_or(("-", "-"), |r| (r.method.as_str(), r.target.as_str()));
-    tracing::info!(
-        target: "staticd::access",
-        %peer,
-        method,
-        target = ?target,
-        status = status.code(),
-        bytes = sent.copied().unwrap_or(0),
-        duration_us = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX),
-        completed = sent.is_some(),
-    );
 }

@@ -28,6 +28,39 @@ pub fn format(unix_secs: u64) -> String {
     )
 }
 
+/// Formats seconds since the epoch as in the Common Log Format:
+/// `21/Nov/2026:06:01:58 +0000` (always UTC).
+pub fn format_clf(unix_secs: u64) -> String {
+    let (year, month, day) = civil_from_days(unix_secs / 86_400);
+    let t = unix_secs % 86_400;
+    format!(
+        "{:02}/{}/{:04}:{:02}:{:02}:{:02} +0000",
+        day,
+        MONTHS[(month - 1) as usize],
+        year,
+        t / 3600,
+        t % 3600 / 60,
+        t % 60
+    )
+}
+
+/// Formats seconds since the epoch and microseconds as RFC 3339 UTC:
+/// `2026-11-21T06:01:58.123456Z`.
+pub fn format_rfc3339(unix_secs: u64, micros: u32) -> String {
+    let (year, month, day) = civil_from_days(unix_secs / 86_400);
+    let t = unix_secs % 86_400;
+    format!(
+        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:06}Z",
+        year,
+        month,
+        day,
+        t / 3600,
+        t % 3600 / 60,
+        t % 60,
+        micros
+    )
+}
+
 /// Formats a file time; times before the epoch are clamped to it.
 pub fn format_system_time(t: SystemTime) -> String {
     format(t.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs()))
@@ -145,6 +178,15 @@ mod tests {
         for t in [0, 1, 999_999_999, 2_000_000_000, 253_402_300_799] {
             assert_eq!(format(t).len(), HTTP_DATE_LEN, "{t}");
         }
+    }
+
+    #[test]
+    fn log_formats() {
+        assert_eq!(format_clf(784_111_777), "06/Nov/1994:08:49:37 +0000");
+        assert_eq!(
+            format_rfc3339(784_111_777, 42),
+            "1994-11-06T08:49:37.000042Z"
+        );
     }
 
     #[test]

@@ -27,6 +27,9 @@ pub struct Fields {
     pub expect_continue: bool,
     pub conditions: Conditions,
     pub negotiation: Negotiation,
+    /// Kept for the access log only.
+    pub referer: Option<String>,
+    pub user_agent: Option<String>,
 }
 
 /// The fields that pick a representation or a part of it, as sent
@@ -54,6 +57,8 @@ impl Fields {
             "if-range" => &mut n.if_range,
             "accept-encoding" => &mut n.accept_encoding,
             "accept" => &mut n.accept,
+            "referer" => &mut self.referer,
+            "user-agent" => &mut self.user_agent,
             _ => return None,
         };
         Some(slot)
@@ -94,6 +99,8 @@ impl Fields {
             expect_continue: false,
             conditions: Conditions::default(),
             negotiation: Negotiation::default(),
+            referer: None,
+            user_agent: None,
         };
         let mut length: Option<u64> = None;
         let mut codings: Vec<&[u8]> = Vec::new();

@@ -5,9 +5,12 @@
 //! request to a [`response::Response`] without touching sockets, and [`fs`]
 //! resolves paths safely inside the document root.
 
+pub mod access_log;
 pub mod config;
+pub mod config_file;
 pub mod connection;
 pub mod date;
+pub mod escape;
 pub mod fields;
 pub mod fs;
 pub mod handler;

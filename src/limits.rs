@@ -37,3 +37,8 @@ pub const MAX_DISCARD_BODY: u64 = 64 * 1024;
 
 /// Most ranges honoured in one `Range` header; more get the whole file.
 pub const MAX_RANGES: usize = 16;
+
+/// Access-log lines queued for the writer thread; when it falls this far
+/// behind (a slow terminal or disk), further lines are dropped and counted
+/// instead of blocking workers.
+pub const ACCESS_LOG_QUEUE: usize = 8192;

@@ -3,7 +3,7 @@
 use std::io::IsTerminal;
 use std::process::ExitCode;
 
-use clap::Parser;
+use staticd::config_file::{self, LoadError};
 use staticd::server::{Drained, StopSignal};
 use staticd::{Config, Server};
 use tracing_subscriber::EnvFilter;
@@ -12,11 +12,26 @@ use tracing_subscriber::EnvFilter;
 const LIFECYCLE_DIRECTIVE: &str = "staticd::lifecycle=info";
 
 fn main() -> ExitCode {
-    let config = Config::parse();
-    let filter = EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| EnvFilter::new("info"))
-        // Scripts using `--port 0` need the listening line at any RUST_LOG.
-        .add_directive(LIFECYCLE_DIRECTIVE.parse().expect("static directive"));
+    let loaded = match config_file::load(std::env::args_os()) {
+        Ok(loaded) => loaded,
+        Err(LoadError::Clap(err)) => err.exit(),
+        Err(err) => {
+            eprintln!("error: {err}");
+            return ExitCode::from(2);
+        }
+    };
+    if loaded.config.print_config {
+        print!("{}", loaded.render());
+        return ExitCode::SUCCESS;
+    }
+    let config = loaded.config;
+    // --log-level wins; else RUST_LOG (full directive syntax); else info.
+    let filter = match &config.log_level {
+        Some(level) => EnvFilter::new(level),
+        None => EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
+    }
+    // Scripts using `--port 0` need the listening line at any level.
+    .add_directive(LIFECYCLE_DIRECTIVE.parse().expect("static directive"));
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)

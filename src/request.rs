@@ -62,6 +62,9 @@ pub struct Request {
     pub conditions: Conditions,
     /// Range, If-Range, Accept-Encoding, Accept, as sent.
     pub negotiation: Negotiation,
+    /// For the access log.
+    pub referer: Option<String>,
+    pub user_agent: Option<String>,
 }
 
 /// Why a request head was refused; each maps to exactly one status.
@@ -138,6 +141,8 @@ pub fn parse(buf: &[u8]) -> Result<Option<(Request, usize)>, ParseError> {
         expect_continue: fields.expect_continue,
         conditions: fields.conditions,
         negotiation: fields.negotiation,
+        referer: fields.referer,
+        user_agent: fields.user_agent,
     };
     Ok(Some((request, used)))
 }

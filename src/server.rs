@@ -11,6 +11,7 @@ use tokio::net::TcpListener;
 use tokio::signal::unix::{Signal, SignalKind, signal};
 use tokio::sync::{Semaphore, watch};
 
+use crate::access_log::AccessLog;
 use crate::config::{Config, StartError, canonical_root};
 use crate::connection::{self, Limits, Shared};
 use crate::fs::Root;
@@ -19,6 +20,9 @@ use crate::handler::Site;
 /// Pause after an accept error such as EMFILE, so a full descriptor table
 /// does not turn the accept loop into a busy spin.
 pub const ACCEPT_BACKOFF: Duration = Duration::from_millis(50);
+
+/// At shutdown, how long to wait for the access log to be written out.
+pub const ACCESS_LOG_FLUSH: Duration = Duration::from_secs(2);
 
 /// While accepting keeps failing, one warning per this interval is enough.
 pub const ACCEPT_WARN_EVERY: Duration = Duration::from_secs(1);
@@ -77,12 +81,17 @@ impl Server {
             .await
             .map_err(|e| StartError::Bind(addr, e))?;
         let site = Site::new(root, config);
+        let access_log =
+            AccessLog::open(config.log_format, config.access_log.as_deref()).map_err(|e| {
+                StartError::AccessLog(config.access_log.clone().unwrap_or_else(|| "-".into()), e)
+            })?;
         Ok(Server {
             listener,
             shared: Arc::new(Shared {
                 site,
                 limits: Limits::from_config(config),
                 extra_headers: config.headers.clone(),
+                access_log,
             }),
             max_connections: config.max_connections,
             grace_period: config.grace_period,
@@ -141,11 +150,13 @@ impl Server {
         drop(self.listener);
         let _ = shutdown_tx.send(true);
         let all = slots.acquire_many(self.max_connections);
-        match tokio::time::timeout(self.grace_period, all).await {
+        let drained = match tokio::time::timeout(self.grace_period, all).await {
             Ok(_) => Drained::All,
             Err(_) => Drained::TimedOut {
                 open: self.max_connections as usize - slots.available_permits(),
             },
-        }
+        };
+        self.shared.access_log.flush(ACCESS_LOG_FLUSH);
+        drained
     }
 }

@@ -1,88 +1,17 @@
 //! The built binary as a person or a script runs it: startup errors, the
-//! listening line, worker threads, the access log, and a 3 GiB download
-//! that must not grow the server's memory.
+//! listening line, worker threads, signals, descriptor exhaustion, and a
+//! 3 GiB download that must not grow the server's memory.
 
 mod common;
 
-use std::io::{BufRead, BufReader, Write};
-use std::net::{SocketAddr, TcpListener};
-use std::process::{Child, Command, Stdio};
-use std::sync::mpsc::{Receiver, channel};
+use common::process::{Process, Stdout};
 
-const BIN: &str = env!("CARGO_BIN_EXE_staticd");
+use std::io::Write;
+use std::net::TcpListener;
+use std::process::{Command, Stdio};
+use std::sync::mpsc::channel;
 
-/// A running `staticd` process, killed on drop.
-struct Process {
-    child: Child,
-    addr: SocketAddr,
-    stderr: Receiver<String>,
-}
-
-impl Drop for Process {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-impl Process {
-    /// Starts the binary on port 0 and waits for its `listening on` line.
-    fn start(args: &[&str], env: &[(&str, &str)]) -> Process {
-        Process::start_with(Command::new(BIN), args, env)
-    }
-
-    fn start_with(mut command: Command, args: &[&str], env: &[(&str, &str)]) -> Process {
-        let mut child = command
-            .args(["--bind", "127.0.0.1", "--port", "0"])
-            .args(args)
-            .env_remove("RUST_LOG")
-            .envs(env.iter().copied())
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("spawn staticd");
-        let (tx, stderr) = channel();
-        let pipe = BufReader::new(child.stderr.take().unwrap());
-        std::thread::spawn(move || {
-            for line in pipe.lines().map_while(Result::ok) {
-                let _ = tx.send(line);
-            }
-        });
-        let addr = loop {
-            let line = stderr
-                .recv_timeout(common::IO_TIMEOUT)
-                .expect("listening line");
-            if let Some((_, addr)) = line.split_once("listening on http://") {
-                break addr.trim().parse().expect("address in listening line");
-            }
-        };
-        Process {
-            child,
-            addr,
-            stderr,
-        }
-    }
-
-    /// The next stderr line containing `needle`.
-    fn line_with(&self, needle: &str) -> String {
-        loop {
-            let line = self
-                .stderr
-                .recv_timeout(common::IO_TIMEOUT)
-                .expect("log line");
-            if line.contains(needle) {
-                return line;
-            }
-        }
-    }
-
-    fn proc_status(&self, field: &str) -> u64 {
-        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id())).unwrap();
-        let line = status.lines().find(|l| l.starts_with(field)).expect(field);
-        line.split_whitespace().nth(1).unwrap().parse().unwrap()
-    }
-}
+use common::process::BIN;
 
 /// Runs the binary to completion with `args`, returning (exit code, stderr).
 fn run_failing(args: &[&str]) -> (i32, String) {
@@ -162,58 +91,13 @@ fn workers_flag_sets_the_thread_count() {
             &["--root", dir.path().to_str().unwrap(), "-w", workers],
             &[],
         );
-        // The main thread plus the workers: nothing else runs yet (the
-        // blocking pool starts on first use). Thread names are set by each
-        // thread itself, so they are not counted on.
+        // The main thread, the access-log writer, and the workers: nothing
+        // else runs yet (the blocking pool starts on first use). Thread
+        // names are set by each thread itself, so they are not counted on.
         let tasks = std::fs::read_dir(format!("/proc/{}/task", server.child.id())).unwrap();
-        let count = tasks.count() - 1;
+        let count = tasks.count() - 2;
         assert_eq!(count.to_string(), workers);
     }
-}
-
-#[test]
-fn one_access_log_line_per_request() {
-    let dir = common::fixture();
-    let server = Process::start(&["--root", dir.path().to_str().unwrap()], &[]);
-    common::get(server.addr, &common::request("GET", "/dir2/page.html?x=1"));
-    let line = server.line_with("staticd::access");
-    for field in [
-        "peer=127.0.0.1:",
-        "method=\"GET\"",
-        "target=\"/dir2/page.html?x=1\"",
-        "status=200",
-        "duration_us=",
-    ] {
-        assert!(line.contains(field), "{field} missing in {line}");
-    }
-    common::get(server.addr, &common::request("DELETE", "/x"));
-    assert!(server.line_with("staticd::access").contains("status=405"));
-}
-
-#[test]
-fn rust_log_controls_the_level() {
-    let dir = common::fixture();
-    let mut server = Process::start(
-        &["--root", dir.path().to_str().unwrap()],
-        &[("RUST_LOG", "warn")],
-    );
-    // The listening line was still printed (start() waited for it).
-    // A connection logs each request before reading the next one, so once
-    // the second reply is in, the first request's line would be written.
-    let mut stream = common::connect(server.addr);
-    for target in ["/a.txt", "/text..txt"] {
-        stream
-            .write_all(format!("GET {target} HTTP/1.1\r\nHost: t\r\n\r\n").as_bytes())
-            .unwrap();
-        assert_eq!(common::read_reply(&mut stream, false).status, 200);
-    }
-    server.child.kill().unwrap();
-    server.child.wait().unwrap();
-    let rest: Vec<String> = server.stderr.iter().collect();
-    assert!(
-        rest.iter().all(|l| !l.contains("staticd::access")),
-        "{rest:?}"
-    );
 }
 
 #[test]
@@ -295,11 +179,8 @@ fn running_out_of_descriptors_neither_spins_nor_stops_accepting() {
             }
         });
     }
-    let server = Process::start_with(
-        command,
-        &["--root", dir.path().to_str().unwrap(), "-w", "1"],
-        &[],
-    );
+    let args = ["--root", dir.path().to_str().unwrap(), "-w", "1"];
+    let server = Process::start_with(command, &args, &[], Stdout::Null);
     let clients: Vec<_> = (0..80).map(|_| common::connect(server.addr)).collect();
     assert!(
         server

@@ -2,6 +2,8 @@
 //! ephemeral loopback port, a fixture document root, and raw-TCP clients.
 #![allow(dead_code)] // each test file uses a different subset
 
+pub mod process;
+
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::path::Path;

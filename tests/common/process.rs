@@ -1,0 +1,122 @@
+//! The built binary as a child process: started on port 0, its listening
+//! line read from stderr, killed on drop.
+
+use std::io::{BufRead, BufReader};
+use std::net::SocketAddr;
+use std::process::{Child, ChildStdout, Command, Stdio};
+use std::sync::mpsc::{Receiver, channel};
+
+pub const BIN: &str = env!("CARGO_BIN_EXE_staticd");
+
+/// What to do with the child's stdout (where the access log goes).
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Stdout {
+    Null,
+    /// Read line by line into `Process::stdout`.
+    Lines,
+    /// A pipe nobody reads: a stalled terminal.
+    Stalled,
+}
+
+/// A running `staticd` process, killed on drop.
+pub struct Process {
+    pub child: Child,
+    pub addr: SocketAddr,
+    pub stderr: Receiver<String>,
+    pub stdout: Option<Receiver<String>>,
+    _stalled: Option<ChildStdout>,
+}
+
+impl Drop for Process {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn lines<R: std::io::Read + Send + 'static>(pipe: R) -> Receiver<String> {
+    let (tx, rx) = channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(pipe).lines().map_while(Result::ok) {
+            let _ = tx.send(line);
+        }
+    });
+    rx
+}
+
+impl Process {
+    /// Starts the binary on port 0 and waits for its `listening on` line.
+    pub fn start(args: &[&str], env: &[(&str, &str)]) -> Process {
+        Process::start_with(Command::new(BIN), args, env, Stdout::Null)
+    }
+
+    pub fn start_with(
+        mut command: Command,
+        args: &[&str],
+        env: &[(&str, &str)],
+        stdout: Stdout,
+    ) -> Process {
+        let mut child = command
+            .args(["--bind", "127.0.0.1", "--port", "0"])
+            .args(args)
+            .env_remove("RUST_LOG")
+            .envs(env.iter().copied())
+            .stdin(Stdio::null())
+            .stdout(if stdout == Stdout::Null {
+                Stdio::null()
+            } else {
+                Stdio::piped()
+            })
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn staticd");
+        let stderr = lines(child.stderr.take().unwrap());
+        let (stdout, stalled) = match stdout {
+            Stdout::Null => (None, None),
+            Stdout::Lines => (Some(lines(child.stdout.take().unwrap())), None),
+            Stdout::Stalled => (None, child.stdout.take()),
+        };
+        let addr = loop {
+            let line = stderr
+                .recv_timeout(super::IO_TIMEOUT)
+                .expect("listening line");
+            if let Some((_, addr)) = line.split_once("listening on http://") {
+                break addr.trim().parse().expect("address in listening line");
+            }
+        };
+        Process {
+            child,
+            addr,
+            stderr,
+            stdout,
+            _stalled: stalled,
+        }
+    }
+
+    /// The next stderr line containing `needle`.
+    pub fn line_with(&self, needle: &str) -> String {
+        loop {
+            let line = self
+                .stderr
+                .recv_timeout(super::IO_TIMEOUT)
+                .expect("log line");
+            if line.contains(needle) {
+                return line;
+            }
+        }
+    }
+
+    /// The next access-log line (stdout).
+    pub fn access_line(&self) -> String {
+        let stdout = self.stdout.as_ref().expect("started with Stdout::Lines");
+        stdout
+            .recv_timeout(super::IO_TIMEOUT)
+            .expect("access log line")
+    }
+
+    pub fn proc_status(&self, field: &str) -> u64 {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id())).unwrap();
+        let line = status.lines().find(|l| l.starts_with(field)).expect(field);
+        line.split_whitespace().nth(1).unwrap().parse().unwrap()
+    }
+}
