@@ -1,92 +1,64 @@
-# staticd container image.
+# staticd container image: a static binary in an otherwise empty image.
 #
 #   docker build -t staticd .
 #   docker run --rm -p 8080:80 -v "$PWD/site:/var/www/html:ro" staticd
+#   docker run --rm -p 8080:80 -v "$PWD/httpd.conf:/etc/httpd.conf:ro" -v ... staticd
 #
-# Any arguments after the image name replace CMD, e.g.
-#   docker run --rm -p 8080:8080 staticd --root /var/www/html --bind 0.0.0.0 --port 8080 --autoindex on
+# Configuration, lowest to highest: /etc/staticd/container.conf (document
+# root /var/www/html, port 80), then /etc/httpd.conf when mounted (the
+# assignment format: document_root, cpu_limit, thread_limit, listen), then
+# STATICD_* variables, then arguments after the image name.
 #
-# staticd runs as PID 1 here. The kernel does not apply the default action of
-# SIGTERM to a PID 1 that installed no handler, so staticd installs its own:
-# SIGTERM and SIGINT make it exit 0, and `docker stop` returns at once.
+# staticd handles SIGTERM itself (it runs as PID 1 here): it stops
+# accepting, finishes requests in flight for up to --grace-period (10 s),
+# and exits 0, so `docker stop` returns promptly.
 
 # ---------------------------------------------------------------------------
-# Build stage: the official Rust image on Debian bookworm (the same release as
-# the runtime stage below, so the binary links against the glibc it runs with).
+# Build stage: the official Rust image on Alpine targets musl, whose binaries
+# are statically linked by default; the result needs no libc in the image.
 # ---------------------------------------------------------------------------
-FROM rust:1-slim-bookworm AS build
+FROM rust:1-alpine AS build
 
-# libcap2-bin provides setcap, used at the end of this stage.
-RUN apt-get update \
-    && apt-get install -y --no-install-recommends libcap2-bin \
-    && rm -rf /var/lib/apt/lists/*
+# musl-dev: the C runtime objects the linker needs; libcap: setcap below.
+RUN apk add --no-cache musl-dev libcap
 
 WORKDIR /build
 
-# Dependencies first. With only the manifests and a stub crate in place, this
-# layer (the slow part: tokio, clap, tracing, ...) is rebuilt only when
-# Cargo.toml or Cargo.lock change, not on every source edit. --locked makes the
-# build fail instead of silently resolving different versions than Cargo.lock.
+# Dependencies first, against a stub crate, so this slow layer is rebuilt
+# only when Cargo.toml or Cargo.lock change. --locked refuses to resolve
+# versions other than Cargo.lock's.
 COPY Cargo.toml Cargo.lock ./
 RUN mkdir src \
     && echo 'fn main() {}' > src/main.rs \
     && touch src/lib.rs \
     && cargo build --release --locked \
-    && rm -rf src \
-        target/release/staticd target/release/staticd.d target/release/libstaticd.* \
-        target/release/.fingerprint/staticd-* \
-        target/release/deps/staticd-* target/release/deps/libstaticd-*
+    && rm -rf src target/release/staticd target/release/staticd.d \
+        target/release/deps/staticd-* target/release/deps/libstaticd-* \
+        target/release/.fingerprint/staticd-*
 
-# The real sources. The stub's artifacts were removed above, and the sources
-# are touched, so cargo cannot mistake them for up to date (COPY keeps the
-# files' original modification times, which may be older than the stub build).
-# setcap lets the non-root user bind ports below 1024 even on engines that do
-# not set net.ipv4.ip_unprivileged_port_start=0 (see the runtime stage).
+# The real sources (touched, since COPY keeps old modification times that
+# cargo could mistake for up to date). The binary gets cap_net_bind_service
+# so the non-root user can bind port 80 even where the engine does not set
+# net.ipv4.ip_unprivileged_port_start=0 (Docker 20.10+ does).
 COPY src ./src
 RUN find src -type f -exec touch {} + \
     && cargo build --release --locked \
-    && install -D -m 0755 target/release/staticd /out/staticd \
-    && setcap cap_net_bind_service=+ep /out/staticd \
-    && getcap /out/staticd
+    && install -D -m 0755 target/release/staticd /out/usr/local/bin/staticd \
+    && setcap cap_net_bind_service=+ep /out/usr/local/bin/staticd
+
+# Everything the final image holds is laid out under /out.
+COPY deploy/docker/container.conf /out/etc/staticd/container.conf
+COPY deploy/docker/index.html /out/var/www/html/index.html
 
 # ---------------------------------------------------------------------------
-# Runtime stage: debian:bookworm-slim.
-# Chosen over a distroless "cc" image because it is the same Debian release as
-# the build stage (matching glibc), and its shell lets this stage create the
-# user and the document root with plain RUN steps and lets an operator
-# `docker exec` into a running container to look around. Distroless would save
-# some tens of MB; the binary needs nothing beyond glibc either way.
+# Runtime: scratch. No shell, no package manager, nothing to exploit but the
+# server itself; it runs as an unprivileged numeric user.
 # ---------------------------------------------------------------------------
-FROM debian:bookworm-slim
-
-# A fixed numeric UID/GID, so `USER` below and volume ownership on the host do
-# not depend on name lookups.
-RUN groupadd --gid 10001 staticd \
-    && useradd --uid 10001 --gid 10001 --no-create-home \
-        --home-dir /nonexistent --shell /usr/sbin/nologin staticd \
-    && mkdir -p /var/www/html \
-    && printf '%s\n' \
-        '<!doctype html>' \
-        '<html lang="en"><head><meta charset="utf-8"><title>staticd</title></head>' \
-        '<body><h1>staticd is running</h1>' \
-        '<p>Mount your site over <code>/var/www/html</code> to serve it.</p></body></html>' \
-        > /var/www/html/index.html
-# The content stays owned by root and is only readable by the server: it never
-# needs to write there.
-
-COPY --from=build /out/staticd /usr/local/bin/staticd
-
-# Port 80 as a non-root user. Two mechanisms, either one is enough:
-#  1. Docker (20.10 and later) sets net.ipv4.ip_unprivileged_port_start=0 in
-#     each container's network namespace, so any user may bind port 80 there.
-#  2. For engines that do not, the binary carries the file capability
-#     cap_net_bind_service (setcap in the build stage). Caveats: some builders
-#     drop file capabilities when copying between stages, leaving only (1);
-#     and a file capability with the effective bit makes exec fail with
-#     "operation not permitted" if NET_BIND_SERVICE is missing from the
-#     container's bounding set (`--cap-drop ALL`, or a Kubernetes pod dropping
-#     ALL capabilities): then also add it back (`--cap-add NET_BIND_SERVICE`).
-USER 10001:10001
+FROM scratch
+COPY --from=build /out/ /
+USER 65532:65532
 EXPOSE 80
-ENTRYPOINT ["/usr/local/bin/staticd"]
-CMD ["--root", "/var/www/html", "--bind", "0.0.0.0", "--port", "80"]
+STOPSIGNAL SIGTERM
+# Exec form: the probe is the server binary itself (no shell or curl here).
+HEALTHCHECK --interval=30s --timeout=5s --start-period=5s --retries=3 CMD ["/usr/local/bin/staticd", "--config", "/etc/staticd/container.conf", "--optional-config", "/etc/httpd.conf", "--probe", "/"]
+ENTRYPOINT ["/usr/local/bin/staticd", "--config", "/etc/staticd/container.conf", "--optional-config", "/etc/httpd.conf"]

@@ -163,6 +163,10 @@ pub struct Config {
     #[arg(long, help_heading = "Configuration")]
     pub print_config: bool,
 
+    /// Health check: ask the server this configuration describes for PATH (HEAD); exit 0 if it answers below 400
+    #[arg(long, value_name = "PATH", help_heading = "Configuration")]
+    pub probe: Option<String>,
+
     /// Time for a whole request head to arrive, counted from its first byte (from the accept for a connection's first request); then 408
     #[arg(long, env = "STATICD_HEADER_TIMEOUT", default_value = "10s", value_name = "DURATION",
           value_parser = parse_duration, help_heading = "Limits")]
@@ -301,6 +305,7 @@ impl Config {
             config_files: Vec::new(),
             optional_config_files: Vec::new(),
             print_config: false,
+            probe: None,
             header_timeout: Duration::from_secs(10),
             keepalive_timeout: Duration::from_secs(5),
             send_timeout: Duration::from_secs(30),

@@ -18,6 +18,7 @@ pub mod limits;
 pub mod listing;
 pub mod mime;
 pub mod negotiate;
+pub mod probe;
 pub mod range;
 pub mod representation;
 pub mod request;

@@ -4,6 +4,7 @@ use std::io::IsTerminal;
 use std::process::ExitCode;
 
 use staticd::config_file::{self, LoadError};
+use staticd::probe;
 use staticd::server::{Drained, StopSignal};
 use staticd::{Config, Server};
 use tracing_subscriber::EnvFilter;
@@ -25,6 +26,14 @@ fn main() -> ExitCode {
         return ExitCode::SUCCESS;
     }
     let config = loaded.config;
+    if let Some(path) = &config.probe {
+        let addr = probe::target(config.bind, config.port);
+        return match probe::probe(addr, path) {
+            Ok(status) if status < 400 => ExitCode::SUCCESS,
+            Ok(status) => fail(&format!("probe {addr}{path}: status {status}")),
+            Err(err) => fail(&format!("probe {addr}{path}: {err}")),
+        };
+    }
     // --log-level wins; else RUST_LOG (full directive syntax); else info.
     let filter = match &config.log_level {
         Some(level) => EnvFilter::new(level),
