@@ -1,24 +1,24 @@
 //! The access log: one line per request, written after the response, in
 //! Combined Log Format or JSON, to stdout or a file.
 //!
-//! Workers never write: they format a line and hand it to a writer thread
-//! through a bounded queue. When the terminal or disk is too slow and the
-//! queue is full, the line is dropped and counted rather than stalling a
-//! worker; the count is reported once the queue has room again.
+//! Workers never write: they format a line into a shared, bounded buffer
+//! that a writer thread empties in batches. When the terminal or disk is
+//! too slow and the buffer is full, lines are dropped and counted (with a
+//! warning at most once a second) rather than stalling a worker.
 
 use std::fs::OpenOptions;
-use std::io::{self, BufWriter, Write};
+use std::io::{self, Write};
 use std::net::SocketAddr;
 use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::mpsc::{Receiver, SyncSender, TrySendError, sync_channel};
+use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use clap::ValueEnum;
 
 use crate::date;
 use crate::escape::{escape_json, escape_log};
-use crate::limits::ACCESS_LOG_QUEUE;
+use crate::limits::{ACCESS_LOG_BATCH, ACCESS_LOG_BUFFER, ACCESS_LOG_INTERVAL};
 
 /// How access-log lines are written.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -54,20 +54,35 @@ pub fn format_combined(entry: &Entry<'_>, out: &mut Vec<u8>) {
         .time
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_secs());
-    out.extend_from_slice(
-        format!("{} - - [{}] \"", entry.peer.ip(), date::format_clf(secs)).as_bytes(),
-    );
+    let _ = write!(out, "{} - - [", entry.peer.ip());
+    with_clf_date(secs, |date| out.extend_from_slice(date.as_bytes()));
+    out.extend_from_slice(b"] \"");
     escape_log(entry.request_line.unwrap_or(b"-"), out);
-    let bytes = if entry.body_bytes == 0 {
-        "-".to_owned()
+    let _ = write!(out, "\" {} ", entry.status);
+    if entry.body_bytes == 0 {
+        out.push(b'-');
     } else {
-        entry.body_bytes.to_string()
-    };
-    out.extend_from_slice(format!("\" {} {bytes} \"", entry.status).as_bytes());
+        let _ = write!(out, "{}", entry.body_bytes);
+    }
+    out.extend_from_slice(b" \"");
     escape_log(entry.referer.unwrap_or("-").as_bytes(), out);
     out.extend_from_slice(b"\" \"");
     escape_log(entry.user_agent.unwrap_or("-").as_bytes(), out);
-    out.extend_from_slice(format!("\" {:.6}\n", entry.duration.as_secs_f64()).as_bytes());
+    let _ = writeln!(out, "\" {:.6}", entry.duration.as_secs_f64());
+}
+
+/// The CLF date for `secs`, formatted at most once per second per thread.
+fn with_clf_date(secs: u64, use_it: impl FnOnce(&str)) {
+    thread_local! {
+        static CACHE: std::cell::RefCell<(u64, String)> = const { std::cell::RefCell::new((u64::MAX, String::new())) };
+    }
+    CACHE.with(|cache| {
+        let mut cache = cache.borrow_mut();
+        if cache.0 != secs {
+            *cache = (secs, date::format_clf(secs));
+        }
+        use_it(&cache.1);
+    });
 }
 
 /// Appends one JSON object line with the same fields.
@@ -75,9 +90,10 @@ pub fn format_json(entry: &Entry<'_>, out: &mut Vec<u8>) {
     let since = entry.time.duration_since(UNIX_EPOCH).unwrap_or_default();
     let text = |v: Option<&str>| v.map_or("null".to_owned(), |v| format!("\"{}\"", escape_json(v)));
     let request = entry.request_line.map(String::from_utf8_lossy);
-    let line = format!(
+    let _ = writeln!(
+        out,
         "{{\"time\":\"{}\",\"peer\":\"{}\",\"request\":{},\"status\":{},\"bytes\":{},\
-         \"referer\":{},\"user_agent\":{},\"duration\":{:.6},\"completed\":{}}}\n",
+         \"referer\":{},\"user_agent\":{},\"duration\":{:.6},\"completed\":{}}}",
         date::format_rfc3339(since.as_secs(), since.subsec_micros()),
         entry.peer,
         text(request.as_deref()),
@@ -88,28 +104,36 @@ pub fn format_json(entry: &Entry<'_>, out: &mut Vec<u8>) {
         entry.duration.as_secs_f64(),
         entry.completed,
     );
-    out.extend_from_slice(line.as_bytes());
 }
 
-enum Message {
-    Line(Vec<u8>),
-    Flush(std::sync::mpsc::Sender<()>),
+/// Lines waiting for the writer thread, and its wake-up flags.
+#[derive(Debug, Default)]
+struct Pending {
+    lines: Vec<u8>,
+    dropped: u64,
+    /// Flush requests not yet served (each waits for `flushed` to pass it).
+    flush_wanted: u64,
+    flushed: u64,
+    closed: bool,
 }
 
-/// The access log's front end, shared by all connections.
+#[derive(Debug, Default)]
+struct Shared {
+    pending: Mutex<Pending>,
+    wake: Condvar,
+    done: Condvar,
+}
+
+/// The access log's front end, shared by all connections. Recording a line
+/// is a short lock and a copy; the writer thread wakes every
+/// [`ACCESS_LOG_INTERVAL`] (or when a batch is large) to write a batch, so
+/// no request ever waits for a terminal or a disk, and no request causes a
+/// thread wake-up of its own.
 #[derive(Debug)]
 pub struct AccessLog {
     format: LogFormat,
-    queue: Option<SyncSender<Message>>,
-    dropped: AtomicU64,
-    /// When we last warned about dropped lines (seconds since the epoch).
+    shared: Option<Arc<Shared>>,
     warned_at: AtomicU64,
-}
-
-impl std::fmt::Debug for Message {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("Message")
-    }
 }
 
 impl AccessLog {
@@ -119,8 +143,7 @@ impl AccessLog {
         if format == LogFormat::Off {
             return Ok(AccessLog {
                 format,
-                queue: None,
-                dropped: AtomicU64::new(0),
+                shared: None,
                 warned_at: AtomicU64::new(0),
             });
         }
@@ -130,85 +153,133 @@ impl AccessLog {
             }
             _ => Box::new(io::stdout()),
         };
-        let (queue, lines) = sync_channel(ACCESS_LOG_QUEUE);
+        let shared = Arc::new(Shared::default());
+        let writer = Arc::clone(&shared);
         std::thread::Builder::new()
             .name("access-log".into())
-            .spawn(move || write_lines(lines, sink))?;
+            .spawn(move || write_batches(&writer, sink))?;
         Ok(AccessLog {
             format,
-            queue: Some(queue),
-            dropped: AtomicU64::new(0),
+            shared: Some(shared),
             warned_at: AtomicU64::new(0),
         })
     }
 
-    /// Queues the line for `entry`; never blocks.
+    /// Records the line for `entry`; never blocks on I/O.
     pub fn record(&self, entry: &Entry<'_>) {
-        let Some(queue) = &self.queue else { return };
-        let mut line = Vec::with_capacity(192);
-        match self.format {
-            LogFormat::Combined => format_combined(entry, &mut line),
-            LogFormat::Json => format_json(entry, &mut line),
-            LogFormat::Off => return,
+        let Some(shared) = &self.shared else { return };
+        thread_local! {
+            static LINE: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
         }
-        if let Err(TrySendError::Full(_)) = queue.try_send(Message::Line(line)) {
-            let dropped = self.dropped.fetch_add(1, Ordering::Relaxed) + 1;
-            // One warning a second at most, with the running total.
-            let now = SystemTime::now()
-                .duration_since(UNIX_EPOCH)
-                .map_or(0, |d| d.as_secs());
-            let last = self.warned_at.load(Ordering::Relaxed);
-            if now > last
-                && self
-                    .warned_at
-                    .compare_exchange(last, now, Ordering::Relaxed, Ordering::Relaxed)
-                    .is_ok()
-            {
-                tracing::warn!(dropped, "access log too slow: lines dropped so far");
+        LINE.with(|line| {
+            let mut line = line.borrow_mut();
+            line.clear();
+            match self.format {
+                LogFormat::Combined => format_combined(entry, &mut line),
+                LogFormat::Json => format_json(entry, &mut line),
+                LogFormat::Off => return,
             }
+            let Ok(mut pending) = shared.pending.lock() else {
+                return;
+            };
+            if pending.lines.len() + line.len() > ACCESS_LOG_BUFFER {
+                pending.dropped += 1;
+                let dropped = pending.dropped;
+                drop(pending);
+                self.warn_dropped(dropped);
+                return;
+            }
+            pending.lines.extend_from_slice(&line);
+            if pending.lines.len() >= ACCESS_LOG_BATCH
+                && pending.lines.len() - line.len() < ACCESS_LOG_BATCH
+            {
+                shared.wake.notify_one();
+            }
+        });
+    }
+
+    /// One warning a second at most, with the running total.
+    fn warn_dropped(&self, dropped: u64) {
+        let now = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs());
+        let last = self.warned_at.load(Ordering::Relaxed);
+        if now > last
+            && self
+                .warned_at
+                .compare_exchange(last, now, Ordering::Relaxed, Ordering::Relaxed)
+                .is_ok()
+        {
+            tracing::warn!(dropped, "access log too slow: lines dropped so far");
         }
     }
 
-    /// Waits (at most `limit`) until every queued line is written and
+    /// Waits (at most `limit`) until every recorded line is written and
     /// flushed; used when shutting down.
     pub fn flush(&self, limit: Duration) {
-        let Some(queue) = &self.queue else { return };
-        let (done, wait) = std::sync::mpsc::channel();
-        if queue.send(Message::Flush(done)).is_ok() {
-            let _ = wait.recv_timeout(limit);
+        let Some(shared) = &self.shared else { return };
+        let Ok(mut pending) = shared.pending.lock() else {
+            return;
+        };
+        pending.flush_wanted += 1;
+        let ticket = pending.flush_wanted;
+        shared.wake.notify_one();
+        let _ = shared
+            .done
+            .wait_timeout_while(pending, limit, |p| p.flushed < ticket && !p.closed);
+    }
+}
+
+impl Drop for AccessLog {
+    fn drop(&mut self) {
+        if let Some(shared) = &self.shared {
+            if let Ok(mut pending) = shared.pending.lock() {
+                pending.closed = true;
+                shared.wake.notify_one();
+            }
         }
     }
 }
 
-/// The writer thread: writes lines as they come, flushing whenever the
-/// queue runs empty, so lines appear promptly but are batched under load.
-fn write_lines(lines: Receiver<Message>, sink: Box<dyn Write + Send>) {
-    let mut out = BufWriter::with_capacity(64 * 1024, sink);
+/// The writer thread: every interval (or when woken for a large batch or a
+/// flush), takes what is pending and writes it in one go.
+fn write_batches(shared: &Shared, mut sink: Box<dyn Write + Send>) {
+    let mut batch = Vec::new();
     let mut failed = false;
-    while let Ok(mut message) = lines.recv() {
-        loop {
-            match message {
-                Message::Line(line) => {
-                    if let Err(err) = out.write_all(&line) {
-                        if !failed {
-                            tracing::warn!(error = %err, "cannot write the access log");
-                        }
-                        failed = true;
-                    }
-                }
-                Message::Flush(done) => {
-                    let _ = out.flush();
-                    let _ = done.send(());
-                }
+    loop {
+        let (flush_ticket, closed) = {
+            let Ok(pending) = shared.pending.lock() else {
+                return;
+            };
+            let idle = |p: &mut Pending| {
+                p.lines.len() < ACCESS_LOG_BATCH && p.flush_wanted == p.flushed && !p.closed
+            };
+            let Ok((mut pending, _)) =
+                shared
+                    .wake
+                    .wait_timeout_while(pending, ACCESS_LOG_INTERVAL, idle)
+            else {
+                return;
+            };
+            std::mem::swap(&mut batch, &mut pending.lines);
+            (pending.flush_wanted, pending.closed)
+        };
+        if !batch.is_empty() {
+            let written = sink.write_all(&batch).and_then(|()| sink.flush());
+            if let (Err(err), false) = (&written, failed) {
+                tracing::warn!(error = %err, "cannot write the access log");
             }
-            match lines.try_recv() {
-                Ok(next) => message = next,
-                Err(_) => break,
-            }
+            failed = written.is_err();
+            batch.clear();
         }
-        failed &= out.flush().is_err();
+        if let Ok(mut pending) = shared.pending.lock() {
+            pending.flushed = flush_ticket;
+            shared.done.notify_all();
+        }
+        if closed {
+            return;
+        }
     }
-    let _ = out.flush();
 }
 
 #[cfg(test)]

@@ -38,7 +38,14 @@ pub const MAX_DISCARD_BODY: u64 = 64 * 1024;
 /// Most ranges honoured in one `Range` header; more get the whole file.
 pub const MAX_RANGES: usize = 16;
 
-/// Access-log lines queued for the writer thread; when it falls this far
-/// behind (a slow terminal or disk), further lines are dropped and counted
-/// instead of blocking workers.
-pub const ACCESS_LOG_QUEUE: usize = 8192;
+/// Bytes of access-log lines waiting for the writer thread; when it falls
+/// this far behind (a slow terminal or disk), further lines are dropped
+/// and counted instead of blocking workers.
+pub const ACCESS_LOG_BUFFER: usize = 1024 * 1024;
+
+/// Pending access-log bytes that wake the writer before its interval.
+pub const ACCESS_LOG_BATCH: usize = 64 * 1024;
+
+/// How often the access-log writer wakes to write what is pending, at most
+/// this late.
+pub const ACCESS_LOG_INTERVAL: std::time::Duration = std::time::Duration::from_millis(100);

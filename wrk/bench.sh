@@ -4,6 +4,7 @@
 #   bash wrk/bench.sh                      # full run, 5 s per wrk workload
 #   BENCH_DURATION=2 bash wrk/bench.sh     # quick run
 #   bash wrk/bench.sh --workers 2          # override the server's worker count
+#   bash wrk/bench.sh --logging            # what the access log costs (off vs combined)
 #
 # Environment:
 #   BENCH_DURATION      seconds per wrk workload (default 5)
@@ -34,6 +35,12 @@ CLIENT_CPUS="${BENCH_CLIENT_CPUS:-1}"
 # part of what we measure. The "listening on" line is printed at any level.
 SERVER_RUST_LOG="${BENCH_RUST_LOG:-warn}"
 WORKERS=1
+# all: every workload, access log off (as nginx is benchmarked).
+# logging: only the tiny keep-alive workload, alternating --log-format off
+# and combined (to a file), three rounds, to show what the access log costs.
+MODE=all
+# Extra staticd arguments for the next start_staticd.
+EXTRA_ARGS=(--log-format off)
 
 # Corpus files and their exact sizes in bytes.
 TINY_SIZE=38
@@ -62,6 +69,10 @@ while [[ $# -gt 0 ]]; do
             ;;
         --workers=*)
             WORKERS="${1#--workers=}"
+            shift
+            ;;
+        --logging)
+            MODE=logging
             shift
             ;;
         -h | --help)
@@ -222,7 +233,7 @@ start_staticd() {
     local root="$1" logfile="$2"
     log "starting staticd (workers=$WORKERS, cpus=$SERVER_CPUS)"
     RUST_LOG="$SERVER_RUST_LOG" NO_COLOR=1 taskset -c "$SERVER_CPUS" \
-        "$STATICD_BIN" --root "$root" --bind 127.0.0.1 --port 0 --workers "$WORKERS" \
+        "$STATICD_BIN" --root "$root" --bind 127.0.0.1 --port 0 --workers "$WORKERS" "${EXTRA_ARGS[@]}" \
         </dev/null >/dev/null 2>"$logfile" &
     local pid=$!
     SERVER_PIDS+=("$pid")
@@ -389,11 +400,29 @@ WORK_DIR="$(mktemp -d -t staticd-bench.XXXXXX)"
 mkdir -p "$WORK_DIR/corpus"
 make_corpus "$WORK_DIR/corpus"
 
-start_staticd "$WORK_DIR/corpus" "$WORK_DIR/staticd.log"
-run_workloads staticd "$STATICD_URL"
-stop_servers
-
-print_table
+if [[ "$MODE" == logging ]]; then
+    for round in 1 2 3; do
+        for format in off combined; do
+            EXTRA_ARGS=(--log-format "$format" --access-log "$WORK_DIR/access-$format.log")
+            start_staticd "$WORK_DIR/corpus" "$WORK_DIR/staticd.log"
+            run_wrk "log-$format" "tiny 38 B, keep-alive, c50 (round $round)" 50 "$STATICD_URL/tiny.html"
+            stop_servers
+        done
+    done
+    print_table
+    printf '%s\n' "${RESULTS[@]}" | awk -F'|' '
+        { sum[$1] += $3; n[$1]++ }
+        END {
+            off = sum["log-off"] / n["log-off"]; on = sum["log-combined"] / n["log-combined"]
+            printf "access log cost: off %.0f req/s, combined %.0f req/s, ratio %.3f (%.1f%% slower)\n",
+                off, on, on / off, (1 - on / off) * 100
+        }'
+else
+    start_staticd "$WORK_DIR/corpus" "$WORK_DIR/staticd.log"
+    run_workloads staticd "$STATICD_URL"
+    stop_servers
+    print_table
+fi
 if [[ "$TOTAL_ERRORS" -ne 0 ]]; then
     echo "bench.sh: $TOTAL_ERRORS errors during the runs; the figures above are not trustworthy" >&2
     exit 1
