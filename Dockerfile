@@ -19,8 +19,8 @@
 # ---------------------------------------------------------------------------
 FROM rust:1-alpine AS build
 
-# musl-dev: the C runtime objects the linker needs; libcap: setcap below.
-RUN apk add --no-cache musl-dev libcap
+# musl-dev: the C runtime objects the linker needs.
+RUN apk add --no-cache musl-dev
 
 WORKDIR /build
 
@@ -37,14 +37,16 @@ RUN mkdir src \
         target/release/.fingerprint/staticd-*
 
 # The real sources (touched, since COPY keeps old modification times that
-# cargo could mistake for up to date). The binary gets cap_net_bind_service
-# so the non-root user can bind port 80 even where the engine does not set
-# net.ipv4.ip_unprivileged_port_start=0 (Docker 20.10+ does).
+# cargo could mistake for up to date). The binary gets no file capability:
+# one would make it refuse to start under `--cap-drop ALL` (or a Kubernetes
+# pod dropping ALL). The non-root user binds port 80 because Docker (20.10+)
+# sets net.ipv4.ip_unprivileged_port_start=0 in containers; on an engine
+# that does not, run with `--cap-add NET_BIND_SERVICE` or set `listen 8080`
+# in /etc/httpd.conf and publish that port.
 COPY src ./src
 RUN find src -type f -exec touch {} + \
     && cargo build --release --locked \
-    && install -D -m 0755 target/release/staticd /out/usr/local/bin/staticd \
-    && setcap cap_net_bind_service=+ep /out/usr/local/bin/staticd
+    && install -D -m 0755 target/release/staticd /out/usr/local/bin/staticd
 
 # Everything the final image holds is laid out under /out.
 COPY deploy/docker/container.conf /out/etc/staticd/container.conf
