@@ -10,6 +10,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
 use bytes::{Buf, BytesMut};
+use std::os::fd::AsRawFd;
+use tokio::io::Interest;
 use tokio::io::{AsyncReadExt, AsyncSeekExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::sync::{OwnedSemaphorePermit, watch};
@@ -21,7 +23,8 @@ use crate::date;
 use crate::fields::Framing;
 use crate::handler::Site;
 use crate::limits::{
-    INLINE_BODY, LINGER_BYTES, LINGER_TIME, MAX_DISCARD_BODY, READ_BUFFER, STREAM_CHUNK,
+    INLINE_BODY, LINGER_BYTES, LINGER_TIME, MAX_DISCARD_BODY, READ_BUFFER, SENDFILE_CHUNK,
+    STREAM_CHUNK,
 };
 use crate::request::{self, Method, Request, Version};
 use crate::response::{Body, Piece, Response, encode_head};
@@ -247,9 +250,13 @@ impl Connection {
             Body::None => {}
             Body::Bytes(bytes) => self.write_buf.extend_from_slice(&bytes),
             Body::File { file, offset, len } => {
-                self.send(head_len).await?;
-                let mut file = tokio::fs::File::from_std(file);
-                self.stream_range(&mut file, offset, len).await?;
+                // Corked, the head leaves in the same segment as the body's start.
+                let corked = set_cork(&self.stream, true).is_ok();
+                let sent = self.send_file(head_len, &file, offset, len).await;
+                if corked {
+                    let _ = set_cork(&self.stream, false);
+                }
+                sent?;
                 return Ok(len);
             }
             Body::Parts { file, pieces } => {
@@ -308,6 +315,63 @@ impl Connection {
         with_send_timeout(self.limits.send_timeout, self.stream.write_all(bytes)).await
     }
 
+    /// Sends the head, then `len` bytes of `file` from `offset` with
+    /// `sendfile(2)`: the bytes go from the page cache to the socket without
+    /// passing through user space. Falls back to copying where the kernel
+    /// refuses (EINVAL/ENOSYS: a file system without sendfile support).
+    async fn send_file(
+        &mut self,
+        head_len: usize,
+        file: &std::fs::File,
+        offset: u64,
+        len: u64,
+    ) -> io::Result<()> {
+        self.send(head_len).await?;
+        let socket = self.stream.as_raw_fd();
+        let source = file.as_raw_fd();
+        let mut position = libc::off_t::try_from(offset)
+            .map_err(|_| io::Error::from(io::ErrorKind::InvalidInput))?;
+        let end = offset + len;
+        while (position as u64) < end {
+            let count = usize::try_from(end - position as u64)
+                .map_or(SENDFILE_CHUNK, |n| n.min(SENDFILE_CHUNK));
+            let sending = self.stream.async_io(Interest::WRITABLE, || {
+                // SAFETY: both descriptors are open for the whole call and
+                // `position` is a valid off_t the kernel advances.
+                let n = unsafe { libc::sendfile(socket, source, &mut position, count) };
+                if n < 0 {
+                    Err(io::Error::last_os_error())
+                } else {
+                    Ok(n as usize)
+                }
+            });
+            match tokio::time::timeout(self.limits.send_timeout, sending).await {
+                Err(_) => {
+                    return Err(io::Error::new(
+                        io::ErrorKind::TimedOut,
+                        "client stopped reading",
+                    ));
+                }
+                Ok(Ok(0)) => {
+                    return Err(io::Error::new(
+                        io::ErrorKind::UnexpectedEof,
+                        "file shrank while sending",
+                    ));
+                }
+                Ok(Ok(_)) => {}
+                Ok(Err(err)) if matches!(err.raw_os_error(), Some(libc::EINVAL | libc::ENOSYS)) => {
+                    let copy = file.try_clone()?;
+                    let mut copy = tokio::fs::File::from_std(copy);
+                    return self
+                        .stream_range(&mut copy, position as u64, end - position as u64)
+                        .await;
+                }
+                Ok(Err(err)) => return Err(err),
+            }
+        }
+        Ok(())
+    }
+
     /// Streams `len` bytes of `file` from `offset` in bounded chunks. A
     /// file that shrank ends the connection after what exists: never
     /// padded, and the connection is never reused, since the framing is
@@ -363,6 +427,26 @@ async fn with_send_timeout(
     tokio::time::timeout(limit, write)
         .await
         .map_err(|_| io::Error::new(io::ErrorKind::TimedOut, "client stopped reading"))?
+}
+
+/// Sets TCP_CORK, which holds partial segments until it is cleared.
+fn set_cork(stream: &TcpStream, on: bool) -> io::Result<()> {
+    let value: libc::c_int = on.into();
+    // SAFETY: a valid socket and a c_int option value of the size given.
+    let rc = unsafe {
+        libc::setsockopt(
+            stream.as_raw_fd(),
+            libc::IPPROTO_TCP,
+            libc::TCP_CORK,
+            (&value as *const libc::c_int).cast(),
+            std::mem::size_of::<libc::c_int>() as libc::socklen_t,
+        )
+    };
+    if rc == 0 {
+        Ok(())
+    } else {
+        Err(io::Error::last_os_error())
+    }
 }
 
 /// Reads a small file body into memory before the head is sent, so a read

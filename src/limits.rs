@@ -15,6 +15,11 @@ pub const MAX_HEADERS: usize = 100;
 /// head; larger files are streamed in [`STREAM_CHUNK`] pieces.
 pub const INLINE_BODY: u64 = 64 * 1024;
 
+/// Most bytes one `sendfile(2)` call is asked to move (the kernel moves at
+/// most about 2 GiB per call anyway); between calls the send timeout and
+/// other connections get their turn.
+pub const SENDFILE_CHUNK: usize = 4 * 1024 * 1024;
+
 /// Buffer size for streaming large file bodies; memory per download is
 /// bounded by this, not by the file size.
 pub const STREAM_CHUNK: usize = 128 * 1024;
