@@ -249,6 +249,7 @@ impl Connection {
             _ if head_only => return self.send(head_len).await.map(|()| 0),
             Body::None => {}
             Body::Bytes(bytes) => self.write_buf.extend_from_slice(&bytes),
+            Body::Shared(bytes) => self.write_buf.extend_from_slice(&bytes),
             Body::File { file, offset, len } => {
                 // Corked, the head leaves in the same segment as the body's start.
                 let corked = set_cork(&self.stream, true).is_ok();

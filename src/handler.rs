@@ -1,6 +1,7 @@
 //! Request to response, with no sockets: method check, target parsing,
 //! hidden files, file resolution and the `--autoindex` policy.
 
+use crate::cache::FileCache;
 use crate::config::{Autoindex, Config, Switch};
 use crate::fs::{self, Resolved, Root};
 use crate::listing;
@@ -14,6 +15,7 @@ use crate::validators::{self, Precondition, Validators};
 use crate::status::Status;
 use crate::target::Target;
 use std::fs::{File, Metadata};
+use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::MetadataExt;
 
 /// The one dot-directory served even without `--show-hidden` (RFC 8615).
@@ -28,6 +30,8 @@ pub struct Site {
     pub show_hidden: bool,
     pub cache_control: Option<String>,
     pub charset: Option<String>,
+    /// Small files recently read, see [`FileCache`].
+    pub cache: FileCache,
 }
 
 impl Site {
@@ -40,6 +44,7 @@ impl Site {
             show_hidden: config.show_hidden,
             cache_control: config.cache_control.clone(),
             charset: config.charset.clone(),
+            cache: FileCache::default(),
         }
     }
 
@@ -60,6 +65,18 @@ impl Site {
                 .any(|s| s.starts_with(b".") && s != WELL_KNOWN)
         {
             return Response::error(Status::NotFound);
+        }
+        // A plain file request a cached entry can answer (ranges take the
+        // long way: they are rare and need the file's other validators).
+        if !target.trailing_slash && request.negotiation.range.is_none() {
+            let name: std::path::PathBuf = target
+                .segments
+                .iter()
+                .map(|s| std::ffi::OsStr::from_bytes(s))
+                .collect();
+            if let Some(cached) = self.cache.get(&name) {
+                return representation::respond_cached(self, request, cached);
+            }
         }
         match fs::resolve(&self.root, &target) {
             Ok(Resolved::File { file, meta, name }) => {

@@ -6,6 +6,7 @@
 //! resolves paths safely inside the document root.
 
 pub mod access_log;
+pub mod cache;
 pub mod config;
 pub mod config_file;
 pub mod connection;

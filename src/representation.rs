@@ -6,7 +6,9 @@ use std::fs::{File, Metadata};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 
+use crate::cache::Cached;
 use crate::handler::Site;
+use crate::limits::FILE_CACHE_MAX_FILE;
 use crate::negotiate::{self, Coding};
 use crate::range::{self, Ranges};
 use crate::request::{Method, Request};
@@ -34,24 +36,24 @@ pub fn respond(
 ) -> Response {
     let chosen = select(site, request, file, meta, name);
     let validators = Validators::of(&chosen.meta, chosen.coding.map(Coding::token));
-    let mut headers = vec![("Last-Modified", crate::date::format(validators.modified))];
-    headers.push(("ETag", validators.etag.clone()));
-    if chosen.has_variants {
-        headers.push(("Vary", "Accept-Encoding".to_owned()));
-    }
-    if let Some(cache_control) = &site.cache_control {
-        headers.push(("Cache-Control", cache_control.clone()));
-    }
-    match validators::evaluate(&request.conditions, &validators) {
-        Precondition::Failed => return Response::error(Status::PreconditionFailed),
-        Precondition::NotModified => {
-            return Response {
-                status: Status::NotModified,
-                headers,
-                body: Body::None,
-            };
+    let plain =
+        chosen.coding.is_none() && !chosen.has_variants && request.negotiation.range.is_none();
+    if plain && chosen.meta.len() <= FILE_CACHE_MAX_FILE as u64 {
+        let content_type = site.content_type(name);
+        let loaded = site.cache.load(
+            name,
+            &chosen.file,
+            &chosen.meta,
+            validators.clone(),
+            content_type,
+        );
+        if let Some(cached) = loaded {
+            return respond_cached(site, request, cached);
         }
-        Precondition::Proceed => {}
+    }
+    let mut headers = validator_fields(site, &validators, chosen.has_variants);
+    if let Some(refused) = preconditions(request, &validators, &mut headers) {
+        return refused;
     }
     let content_type = site.content_type(name);
     headers.insert(0, ("Content-Type", content_type.clone()));
@@ -97,6 +99,57 @@ pub fn respond(
     };
     response.headers = headers;
     response
+}
+
+/// Answers from the small-file cache: the same fields and preconditions as
+/// a file read from disk (only ranges go the long way, see `Site::handle`).
+pub fn respond_cached(site: &Site, request: &Request, cached: Cached) -> Response {
+    let mut headers = validator_fields(site, &cached.validators, false);
+    if let Some(refused) = preconditions(request, &cached.validators, &mut headers) {
+        return refused;
+    }
+    headers.insert(0, ("Content-Type", cached.content_type));
+    headers.push(("Accept-Ranges", "bytes".to_owned()));
+    Response {
+        status: Status::Ok,
+        headers,
+        body: Body::Shared(cached.bytes),
+    }
+}
+
+/// Last-Modified, ETag, and Vary and Cache-Control when they apply: the
+/// fields a 200 and a 304 share.
+fn validator_fields(
+    site: &Site,
+    validators: &Validators,
+    vary: bool,
+) -> Vec<(&'static str, String)> {
+    let mut headers = vec![("Last-Modified", crate::date::format(validators.modified))];
+    headers.push(("ETag", validators.etag.clone()));
+    if vary {
+        headers.push(("Vary", "Accept-Encoding".to_owned()));
+    }
+    if let Some(cache_control) = &site.cache_control {
+        headers.push(("Cache-Control", cache_control.clone()));
+    }
+    headers
+}
+
+/// A 412 or a 304 (taking `headers`), or `None` to go on.
+fn preconditions(
+    request: &Request,
+    current: &Validators,
+    headers: &mut Vec<(&'static str, String)>,
+) -> Option<Response> {
+    match validators::evaluate(&request.conditions, current) {
+        Precondition::Failed => Some(Response::error(Status::PreconditionFailed)),
+        Precondition::NotModified => Some(Response {
+            status: Status::NotModified,
+            headers: std::mem::take(headers),
+            body: Body::None,
+        }),
+        Precondition::Proceed => None,
+    }
 }
 
 fn whole(file: File, size: u64) -> Response {

@@ -17,6 +17,8 @@ pub enum Body {
     None,
     /// Bytes built in memory (error pages, listings, small files).
     Bytes(Vec<u8>),
+    /// Bytes shared with the small-file cache.
+    Shared(std::sync::Arc<[u8]>),
     /// `len` bytes of an open regular file from `offset`, streamed at write time.
     File { file: File, offset: u64, len: u64 },
     /// A `multipart/byteranges` body: part heads in memory, part data
@@ -46,6 +48,7 @@ impl Body {
         match self {
             Body::None => 0,
             Body::Bytes(bytes) => bytes.len() as u64,
+            Body::Shared(bytes) => bytes.len() as u64,
             Body::File { len, .. } => *len,
             Body::Parts { pieces, .. } => pieces.iter().map(Piece::len).sum(),
         }
