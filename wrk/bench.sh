@@ -349,13 +349,14 @@ SERVER_URL=""
 RSS_PID=""
 START_COUNT=0
 
-# pinned CMD...: run CMD pinned to SRV_CPUS, or as is when SRV_CPUS is empty.
-pinned() {
-    if [[ -n "$SRV_CPUS" ]]; then
-        taskset -c "$SRV_CPUS" "$@"
-    else
-        "$@"
-    fi
+# pin_prefix: set PIN to the command prefix that pins a server to SRV_CPUS
+# (empty when SRV_CPUS is empty). The server is then started as one simple
+# command in the background, so that $! is the server's own PID (taskset
+# execs it), never a subshell's.
+PIN=()
+pin_prefix() {
+    PIN=()
+    [[ -z "$SRV_CPUS" ]] || PIN=(taskset -c "$SRV_CPUS")
 }
 
 describe_placement() {
@@ -367,7 +368,11 @@ describe_placement() {
 start_staticd() {
     local root="$1" logfile="$2"
     log "starting staticd ($(describe_placement))"
-    RUST_LOG="$SERVER_RUST_LOG" NO_COLOR=1 pinned \
+    pin_prefix
+    # Created here: the poll below may read it before the background job
+    # has opened it.
+    : >"$logfile"
+    RUST_LOG="$SERVER_RUST_LOG" NO_COLOR=1 "${PIN[@]+"${PIN[@]}"}" \
         "$STATICD_BIN" --root "$root" --bind 127.0.0.1 --port 0 --workers "$SRV_WORKERS" "${EXTRA_ARGS[@]}" \
         </dev/null >/dev/null 2>"$logfile" &
     local pid=$!
@@ -391,6 +396,10 @@ start_staticd() {
         cat -- "$logfile" >&2
         die "staticd did not log 'listening on http://IP:PORT' within 10 s"
     fi
+    # $! must be staticd itself: it is what stop_servers signals and what
+    # the idle workload measures.
+    [[ "$(cat "/proc/$pid/comm" 2>/dev/null)" == staticd ]] ||
+        die "pid $pid is not staticd but '$(cat "/proc/$pid/comm" 2>/dev/null)'"
     SERVER_URL="http://127.0.0.1:$port"
     RSS_PID="$pid"
     log "staticd (pid $pid) is listening on $SERVER_URL"
@@ -489,7 +498,8 @@ start_nginx() {
         write_nginx_conf "$dir" "$root" "$port"
         : >"$dir/error.log"
         # -e: errors before the configuration is read go to DIR too.
-        pinned "$NGINX_BIN" -p "$dir/" -c "$dir/nginx.conf" -e "$dir/error.log" \
+        pin_prefix
+        "${PIN[@]+"${PIN[@]}"}" "$NGINX_BIN" -p "$dir/" -c "$dir/nginx.conf" -e "$dir/error.log" \
             </dev/null >/dev/null 2>>"$dir/error.log" &
         pid=$!
         SERVER_PIDS+=("$pid")
@@ -519,6 +529,8 @@ start_nginx() {
         sleep 0.1
     done
     [[ -n "$worker" ]] || die "no nginx worker process under master $pid"
+    [[ "$(cat "/proc/$pid/comm" 2>/dev/null)" == nginx ]] ||
+        die "pid $pid is not nginx but '$(cat "/proc/$pid/comm" 2>/dev/null)'"
     SERVER_URL="http://127.0.0.1:$port"
     RSS_PID="$worker"
     log "nginx (master $pid, worker $worker) is listening on $SERVER_URL"
@@ -610,7 +622,7 @@ run_wrk() {
 
     WRK_RPS="$(report_field "$report" rps)"
     WRK_MIBPS="$(awk -v b="$(report_field "$report" bytes)" -v us="$(report_field "$report" duration_us)" \
-        'BEGIN { printf "%.2f", us > 0 ? b / 1048576 / (us / 1e6) : 0 }')"
+        'BEGIN { printf "%.2f", (us > 0 ? b / 1048576 / (us / 1e6) : 0) }')"
     p99_us="$(report_field "$report" p99_us)"
     if [[ "$p99_us" =~ ^[0-9]+$ ]]; then
         WRK_P99_MS="$(awk -v us="$p99_us" 'BEGIN { printf "%.3f", us / 1000 }')"
@@ -780,6 +792,7 @@ print_rows() {
 print_table() {
     echo
     echo "Every run: wrk -t1 for ${DURATION}s per workload, ab -n $AB_REQUESTS; servers on CPU $SERVER_CPUS (workers=$WORKERS) unless marked unpinned, clients on CPU $CLIENT_CPUS"
+    [[ -z "${LOADAVG:-}" ]] || echo "Load average (1, 5, 15 min) before the first run: $LOADAVG"
     ALIGN_LEFT=3 print_rows "run|server|workload|requests/s|transfer/s|p99 latency|errors" "${RESULTS[@]}"
     echo "p99: wrk's --latency distribution; for ab, ab's own percentile in whole ms."
     if [[ ${#IDLE_RESULTS[@]} -gt 0 ]]; then
@@ -928,7 +941,16 @@ if [[ "$MODE" == logging ]]; then
                 off, on, on / off, (1 - on / off) * 100
         }'
 else
-    [[ "$SKIP_1G" -eq 1 ]] || truncate -s "$BIG_SIZE" "$WORK_DIR/corpus/big.bin"
+    if [[ "$SKIP_1G" -eq 0 ]]; then
+        # Sparse: no disk space or write time. The first read of it fills the
+        # page cache with zero pages, which costs the first reader several
+        # times the transfer; read it once now so neither server pays that.
+        truncate -s "$BIG_SIZE" "$WORK_DIR/corpus/big.bin"
+        cat -- "$WORK_DIR/corpus/big.bin" >/dev/null
+    fi
+    # Anything else on the two cores shows up directly in the figures.
+    LOADAVG="$(cut -d' ' -f1-3 /proc/loadavg 2>/dev/null || echo '?')"
+    log "load average before the first run: $LOADAVG"
     SERVERS=(staticd)
     [[ "$SKIP_NGINX" -eq 1 ]] || SERVERS+=(nginx)
     for ((RUN = 1; RUN <= RUNS; RUN++)); do
