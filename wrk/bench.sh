@@ -497,22 +497,23 @@ start_nginx() {
         port="$(free_port)"
         write_nginx_conf "$dir" "$root" "$port"
         : >"$dir/error.log"
+        : >"$dir/stderr.log"
         # -e: errors before the configuration is read go to DIR too.
         pin_prefix
         "${PIN[@]+"${PIN[@]}"}" "$NGINX_BIN" -p "$dir/" -c "$dir/nginx.conf" -e "$dir/error.log" \
-            </dev/null >/dev/null 2>>"$dir/error.log" &
+            </dev/null >/dev/null 2>"$dir/stderr.log" &
         pid=$!
         SERVER_PIDS+=("$pid")
         if wait_accepting "$port" "$pid"; then
             break
         fi
         if kill -0 "$pid" 2>/dev/null; then
-            cat -- "$dir/error.log" >&2
+            cat -- "$dir/stderr.log" "$dir/error.log" >&2
             die "nginx did not accept connections on port $port within 10 s"
         fi
         wait "$pid" 2>/dev/null || true
-        if ! grep -q 'Address already in use' "$dir/error.log"; then
-            cat -- "$dir/error.log" >&2
+        if ! grep -q 'Address already in use' "$dir/stderr.log" "$dir/error.log"; then
+            cat -- "$dir/stderr.log" "$dir/error.log" >&2
             die "nginx exited at startup"
         fi
         log "port $port was taken meanwhile; trying another"
@@ -811,10 +812,11 @@ median() {
             else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
 }
 
-# ratio A B: A / B to 2 decimals, "n/a" unless both are positive numbers.
+# ratio A B: A / B to 4 decimals (fmt rounds it for display, after the
+# median and the verdicts), "n/a" unless both are positive numbers.
 ratio() {
     awk -v a="$1" -v b="$2" 'BEGIN {
-        if (a ~ /^[0-9]+(\.[0-9]+)?$/ && b ~ /^[0-9]+(\.[0-9]+)?$/ && a > 0 && b > 0) printf "%.2f", a / b
+        if (a ~ /^[0-9]+(\.[0-9]+)?$/ && b ~ /^[0-9]+(\.[0-9]+)?$/ && a > 0 && b > 0) printf "%.4f", a / b
         else print "n/a" }'
 }
 
@@ -826,6 +828,15 @@ fmt() {
         else if (m == "ratio" || m ~ /KiB/) printf "%.2f", v
         else if (m == "MiB/s") printf "%.1f", v
         else printf "%.0f", v }'
+}
+
+# join_ratios RATIO...: the ratios rounded for display, space-separated.
+join_ratios() {
+    local r out=()
+    for r in "$@"; do
+        out+=("$(fmt "$r" ratio)")
+    done
+    echo "${out[*]}"
 }
 
 # print_comparison: one row per workload: the median over the runs of each
@@ -852,7 +863,7 @@ print_comparison() {
         row="$label|$metric ($better is better)|$(fmt "$(median "${svals[@]}")" "$metric")"
         row+="|$(fmt "$(median "${nvals[@]}")" "$metric")|$(fmt "$(median "${ratios[@]}")" ratio)"
         if [[ "$RUNS" -gt 1 ]]; then
-            runs_col="${ratios[*]}"
+            runs_col="$(join_ratios "${ratios[@]}")"
             row+="|$runs_col"
         fi
         rows+=("$row")
@@ -883,7 +894,8 @@ print_scaling() {
     echo "staticd scaling, 38 B keep-alive c50, median of $RUNS run(s):"
     echo "  --workers $WORKERS on CPU $SERVER_CPUS: $(fmt "$(median "${w1[@]}")" req/s) req/s;" \
         "--workers 2, not pinned: $(fmt "$(median "${w2[@]}")" req/s) req/s"
-    echo "  ratio $(fmt "$r" ratio)$([[ "$RUNS" -gt 1 ]] && echo " (per run: ${ratios[*]})")" \
+    echo "  ratio $(fmt "$r" ratio)$([[ "$RUNS" -gt 1 ]] &&
+        echo " (per run: $(join_ratios "${ratios[@]}"))")" \
         "-> $(awk -v r="$r" 'BEGIN { if (r == "n/a") print "n/a"; else if (r >= 1) print "OK: not below"; else print "BELOW" }')" \
         "the $WORKERS-worker figure"
 }
@@ -901,7 +913,9 @@ print_server_logs() {
         echo "staticd logged no warnings or errors."
     fi
     [[ "$SKIP_NGINX" -eq 1 ]] && return 0
-    lines="$(for f in "$WORK_DIR"/nginx-*/error.log; do [[ -f "$f" ]] && cat -- "$f"; done |
+    lines="$(for f in "$WORK_DIR"/nginx-*/stderr.log "$WORK_DIR"/nginx-*/error.log; do
+        [[ -f "$f" ]] && cat -- "$f"
+    done |
         grep -E '\[(warn|error|crit|alert|emerg)\]' || true)"
     if [[ -n "$lines" ]]; then
         echo "nginx logged $(wc -l <<<"$lines") warnings/errors; the first 10:"

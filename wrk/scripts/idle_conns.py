@@ -1,0 +1,259 @@
+#!/usr/bin/env python3
+"""idle_conns.py: what idle keep-alive connections cost a server in memory.
+
+Usage:
+    python3 idle_conns.py --port PORT --pid PID [--count 10000] [--path /tiny.html]
+
+Steps:
+  1. read VmRSS of PID (the server process; for nginx, its worker) from
+     /proc/PID/status;
+  2. open COUNT connections to 127.0.0.1:PORT, a bounded number at a time,
+     send one keep-alive GET on each and read the whole response;
+  3. hold them all open, check that the server closed none of them, and read
+     VmRSS again;
+  4. send a second request on a sample of the held connections (they must
+     still be usable), then close everything.
+
+Prints one line that bench.sh parses:
+    idle-report count=N opened=N failed=N closed_by_server=N rss_before_kib=N
+        rss_after_kib=N per_conn_kib=F open_seconds=F sample=N sample_ok=N
+Exit status: 0 if every connection was opened and answered and stayed open,
+1 otherwise (the line is printed either way), 2 on bad usage.
+
+Only the standard library; the whole run is bounded by --timeout seconds.
+"""
+
+import argparse
+import errno
+import resource
+import selectors
+import socket
+import sys
+import time
+
+REQUEST = "GET {path} HTTP/1.1\r\nHost: {host}\r\nUser-Agent: idle_conns\r\n\r\n"
+
+
+def vm_rss_kib(pid):
+    with open(f"/proc/{pid}/status", encoding="ascii") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])  # the kernel reports kB = KiB
+    raise RuntimeError(f"no VmRSS in /proc/{pid}/status")
+
+
+def raise_nofile(need):
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft >= need:
+        return
+    target = need if hard == resource.RLIM_INFINITY else min(need, hard)
+    try:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
+    except (ValueError, OSError):
+        pass
+    soft, _ = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft < need:
+        sys.exit(f"idle_conns.py: need {need} file descriptors, the limit is {soft} (raise ulimit -n)")
+
+
+class Response:
+    """Incremental reader of one HTTP/1.1 response with a Content-Length."""
+
+    def __init__(self, head_request=False):
+        self.buf = b""
+        self.need = None  # total bytes (head + body) once the head is in
+        self.status = None
+        self.head_request = head_request
+
+    def feed(self, data):
+        """Returns True once the whole response has arrived."""
+        self.buf += data
+        if self.need is None:
+            end = self.buf.find(b"\r\n\r\n")
+            if end < 0:
+                if len(self.buf) > 65536:
+                    raise ValueError("response head too large")
+                return False
+            head = self.buf[:end].decode("latin-1").split("\r\n")
+            parts = head[0].split()
+            self.status = int(parts[1]) if len(parts) > 1 and parts[1].isdigit() else 0
+            length = 0
+            for line in head[1:]:
+                name, _, value = line.partition(":")
+                if name.strip().lower() == "content-length":
+                    length = int(value.strip())
+                elif name.strip().lower() == "transfer-encoding":
+                    raise ValueError("chunked response; use a static file")
+            self.need = end + 4 + (0 if self.head_request else length)
+        return len(self.buf) >= self.need
+
+
+class Conn:
+    __slots__ = ("sock", "state", "out", "resp")
+
+    def __init__(self, sock, request):
+        self.sock = sock
+        self.state = "connecting"
+        self.out = request
+        self.resp = Response()
+
+
+def open_all(args, request, deadline):
+    """Opens args.count connections, at most args.concurrency in progress at
+    a time; returns (open sockets, failure count)."""
+    sel = selectors.DefaultSelector()
+    done, failed, started, busy = [], 0, 0, 0
+    addr = (args.host, args.port)
+
+    def fail(conn, why):
+        nonlocal failed, busy
+        failed += 1
+        busy -= 1
+        if failed <= 5:
+            print(f"idle_conns.py: connection failed: {why}", file=sys.stderr)
+        sel.unregister(conn.sock)
+        conn.sock.close()
+
+    while len(done) + failed < args.count:
+        if time.monotonic() > deadline:
+            print("idle_conns.py: timed out opening connections", file=sys.stderr)
+            failed += args.count - len(done) - failed
+            break
+        while started < args.count and busy < args.concurrency:
+            s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            s.setblocking(False)
+            started += 1
+            busy += 1
+            conn = Conn(s, request)
+            err = s.connect_ex(addr)
+            if err not in (0, errno.EINPROGRESS):
+                s.close()
+                failed += 1
+                busy -= 1
+                continue
+            sel.register(s, selectors.EVENT_WRITE, conn)
+        for key, _ in sel.select(timeout=0.5):
+            conn = key.data
+            s = conn.sock
+            try:
+                if conn.state == "connecting":
+                    err = s.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR)
+                    if err:
+                        fail(conn, f"connect: {errno.errorcode.get(err, err)}")
+                        continue
+                    conn.state = "sending"
+                if conn.state == "sending":
+                    n = s.send(conn.out)
+                    conn.out = conn.out[n:]
+                    if not conn.out:
+                        conn.state = "reading"
+                        sel.modify(s, selectors.EVENT_READ, conn)
+                    continue
+                data = s.recv(65536)
+                if not data:
+                    fail(conn, "closed before the whole response")
+                    continue
+                if conn.resp.feed(data):
+                    if conn.resp.status != 200:
+                        fail(conn, f"status {conn.resp.status}")
+                        continue
+                    sel.unregister(s)
+                    done.append(s)
+                    busy -= 1
+            except (BlockingIOError, InterruptedError):
+                continue
+            except (OSError, ValueError) as e:
+                fail(conn, e)
+    for key in list(sel.get_map().values()):
+        key.fileobj.close()
+    sel.close()
+    return done, failed
+
+
+def closed_by_server(socks):
+    """How many of the held sockets the server has closed (EOF or error
+    readable without blocking); nothing is read from the others."""
+    sel = selectors.DefaultSelector()
+    for s in socks:
+        sel.register(s, selectors.EVENT_READ)
+    ready = [key.fileobj for key, _ in sel.select(timeout=0)]
+    sel.close()
+    closed = 0
+    for s in ready:
+        try:
+            if not s.recv(1, socket.MSG_PEEK):
+                closed += 1
+        except BlockingIOError:
+            pass
+        except OSError:
+            closed += 1
+    return closed
+
+
+def reuse_sample(socks, request, deadline):
+    """A second request on each of socks, one at a time; returns how many
+    answered 200."""
+    ok = 0
+    for s in socks:
+        try:
+            s.setblocking(True)
+            s.settimeout(max(0.1, min(5.0, deadline - time.monotonic())))
+            s.sendall(request)
+            resp = Response()
+            while True:
+                data = s.recv(65536)
+                if not data:
+                    break
+                if resp.feed(data):
+                    ok += resp.status == 200
+                    break
+        except (OSError, ValueError):
+            pass
+    return ok
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, required=True)
+    p.add_argument("--pid", type=int, required=True, help="process whose VmRSS is measured")
+    p.add_argument("--count", type=int, default=10000)
+    p.add_argument("--path", default="/tiny.html")
+    p.add_argument("--concurrency", type=int, default=200,
+                   help="connections being opened at once (stay under the listen backlog)")
+    p.add_argument("--sample", type=int, default=100,
+                   help="held connections that get a second request at the end")
+    p.add_argument("--timeout", type=float, default=120, help="seconds for the whole run")
+    args = p.parse_args()
+    if args.count < 1 or args.concurrency < 1:
+        p.error("--count and --concurrency must be positive")
+
+    deadline = time.monotonic() + args.timeout
+    raise_nofile(args.count + 64)
+    request = REQUEST.format(path=args.path, host=f"{args.host}:{args.port}").encode("ascii")
+
+    rss_before = vm_rss_kib(args.pid)
+    start = time.monotonic()
+    socks, failed = open_all(args, request, deadline)
+    open_seconds = time.monotonic() - start
+    closed = closed_by_server(socks)
+    rss_after = vm_rss_kib(args.pid)
+    sample = socks[: max(0, min(args.sample, len(socks)))]
+    sample_ok = reuse_sample(sample, request, deadline)
+    for s in socks:
+        s.close()
+
+    opened = len(socks)
+    per_conn = (rss_after - rss_before) / opened if opened else 0.0
+    print(
+        f"idle-report count={args.count} opened={opened} failed={failed} "
+        f"closed_by_server={closed} rss_before_kib={rss_before} rss_after_kib={rss_after} "
+        f"per_conn_kib={per_conn:.2f} open_seconds={open_seconds:.2f} "
+        f"sample={len(sample)} sample_ok={sample_ok}"
+    )
+    good = failed == 0 and closed == 0 and opened == args.count and sample_ok == len(sample)
+    return 0 if good else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
