@@ -24,8 +24,10 @@ pub const SENDFILE_CHUNK: usize = 4 * 1024 * 1024;
 /// bounded by this, not by the file size.
 pub const STREAM_CHUNK: usize = 128 * 1024;
 
-/// Initial capacity of a connection's read buffer.
-pub const READ_BUFFER: usize = 4 * 1024;
+/// First allocation of a connection's read buffer, made only when bytes
+/// arrive; it doubles as a head needs more. Small, because most request
+/// heads are, and because every connection reading at once holds one.
+pub const READ_BUFFER: usize = 1024;
 
 /// After answering and deciding to close, how long we keep reading and
 /// discarding what the client still sends, so the answer is not lost to a

@@ -1,0 +1,215 @@
+//! Writing responses: heads and in-memory bodies in one write, file
+//! bodies with sendfile(2), multipart bodies piece by piece; every write
+//! bounded by the send timeout.
+
+use std::io;
+use std::os::fd::AsRawFd;
+use std::time::Duration;
+
+use tokio::io::{AsyncReadExt, AsyncSeekExt, AsyncWriteExt, Interest};
+use tokio::net::TcpStream;
+
+use super::Connection;
+use crate::date;
+use crate::limits::{INLINE_BODY, SENDFILE_CHUNK, STREAM_CHUNK};
+use crate::response::{Body, Piece, Response, encode_head};
+use crate::status::Status;
+
+impl Connection {
+    /// Writes the first `len` bytes of the write buffer within the send timeout.
+    async fn send(&mut self, len: usize) -> io::Result<()> {
+        let write = self.stream.write_all(&self.write_buf[..len]);
+        with_send_timeout(self.limits.send_timeout, write).await
+    }
+
+    async fn send_bytes(&mut self, bytes: &[u8]) -> io::Result<()> {
+        with_send_timeout(self.limits.send_timeout, self.stream.write_all(bytes)).await
+    }
+
+    /// Writes one response and returns the number of body bytes sent.
+    pub(super) async fn write_response(
+        &mut self,
+        response: Response,
+        head_only: bool,
+        keep_alive: bool,
+    ) -> io::Result<u64> {
+        self.write_buf.clear();
+        let extra = &self.shared.extra_headers;
+        encode_head(
+            &response,
+            keep_alive,
+            &date::now(),
+            extra,
+            &mut self.write_buf,
+        );
+        let head_len = self.write_buf.len();
+        let body_len = response.body.len();
+        match response.body {
+            _ if head_only => return self.send(head_len).await.map(|()| 0),
+            Body::None => {}
+            Body::Bytes(bytes) => self.write_buf.extend_from_slice(&bytes),
+            Body::Shared(bytes) => self.write_buf.extend_from_slice(&bytes),
+            Body::File { file, offset, len } => {
+                // Corked, the head leaves in the same segment as the body's start.
+                let corked = set_cork(&self.stream, true).is_ok();
+                let sent = self.send_file(head_len, &file, offset, len).await;
+                if corked {
+                    let _ = set_cork(&self.stream, false);
+                }
+                sent?;
+                return Ok(len);
+            }
+            Body::Parts { file, pieces } => {
+                self.send(head_len).await?;
+                let mut file = tokio::fs::File::from_std(file);
+                for piece in pieces {
+                    match piece {
+                        Piece::Bytes(bytes) => self.send_bytes(&bytes).await?,
+                        Piece::Range { offset, len } => {
+                            self.stream_range(&mut file, offset, len).await?
+                        }
+                    }
+                }
+                return Ok(body_len);
+            }
+        }
+        self.send(self.write_buf.len()).await?;
+        Ok(body_len)
+    }
+
+    /// Sends the head, then `len` bytes of `file` from `offset` with
+    /// `sendfile(2)`: the bytes go from the page cache to the socket without
+    /// passing through user space. Falls back to copying where the kernel
+    /// refuses (EINVAL/ENOSYS: a file system without sendfile support).
+    async fn send_file(
+        &mut self,
+        head_len: usize,
+        file: &std::fs::File,
+        offset: u64,
+        len: u64,
+    ) -> io::Result<()> {
+        self.send(head_len).await?;
+        let socket = self.stream.as_raw_fd();
+        let source = file.as_raw_fd();
+        let mut position = libc::off_t::try_from(offset)
+            .map_err(|_| io::Error::from(io::ErrorKind::InvalidInput))?;
+        let end = offset + len;
+        while (position as u64) < end {
+            let count = usize::try_from(end - position as u64)
+                .map_or(SENDFILE_CHUNK, |n| n.min(SENDFILE_CHUNK));
+            let sending = self.stream.async_io(Interest::WRITABLE, || {
+                // SAFETY: both descriptors are open for the whole call and
+                // `position` is a valid off_t the kernel advances.
+                let n = unsafe { libc::sendfile(socket, source, &mut position, count) };
+                if n < 0 {
+                    Err(io::Error::last_os_error())
+                } else {
+                    Ok(n as usize)
+                }
+            });
+            match tokio::time::timeout(self.limits.send_timeout, sending).await {
+                Err(_) => {
+                    return Err(io::Error::new(
+                        io::ErrorKind::TimedOut,
+                        "client stopped reading",
+                    ));
+                }
+                Ok(Ok(0)) => {
+                    return Err(io::Error::new(
+                        io::ErrorKind::UnexpectedEof,
+                        "file shrank while sending",
+                    ));
+                }
+                Ok(Ok(_)) => {}
+                Ok(Err(err)) if matches!(err.raw_os_error(), Some(libc::EINVAL | libc::ENOSYS)) => {
+                    let copy = file.try_clone()?;
+                    let mut copy = tokio::fs::File::from_std(copy);
+                    return self
+                        .stream_range(&mut copy, position as u64, end - position as u64)
+                        .await;
+                }
+                Ok(Err(err)) => return Err(err),
+            }
+        }
+        Ok(())
+    }
+
+    /// Streams `len` bytes of `file` from `offset` in bounded chunks. A
+    /// file that shrank ends the connection after what exists: never
+    /// padded, and the connection is never reused, since the framing is
+    /// broken.
+    async fn stream_range(
+        &mut self,
+        file: &mut tokio::fs::File,
+        offset: u64,
+        len: u64,
+    ) -> io::Result<()> {
+        file.seek(io::SeekFrom::Start(offset)).await?;
+        self.write_buf.resize(STREAM_CHUNK, 0);
+        let mut sent = 0u64;
+        while sent < len {
+            let want =
+                usize::try_from(len - sent).map_or(STREAM_CHUNK, |left| left.min(STREAM_CHUNK));
+            let n = file.read(&mut self.write_buf[..want]).await?;
+            if n == 0 {
+                return Err(io::Error::new(
+                    io::ErrorKind::UnexpectedEof,
+                    "file shrank while sending",
+                ));
+            }
+            self.send(n).await?;
+            sent += n as u64;
+        }
+        Ok(())
+    }
+}
+
+async fn with_send_timeout(
+    limit: Duration,
+    write: impl std::future::Future<Output = io::Result<()>>,
+) -> io::Result<()> {
+    tokio::time::timeout(limit, write)
+        .await
+        .map_err(|_| io::Error::new(io::ErrorKind::TimedOut, "client stopped reading"))?
+}
+
+/// Sets TCP_CORK, which holds partial segments until it is cleared.
+fn set_cork(stream: &TcpStream, on: bool) -> io::Result<()> {
+    let value: libc::c_int = on.into();
+    // SAFETY: a valid socket and a c_int option value of the size given.
+    let rc = unsafe {
+        libc::setsockopt(
+            stream.as_raw_fd(),
+            libc::IPPROTO_TCP,
+            libc::TCP_CORK,
+            (&value as *const libc::c_int).cast(),
+            std::mem::size_of::<libc::c_int>() as libc::socklen_t,
+        )
+    };
+    if rc == 0 {
+        Ok(())
+    } else {
+        Err(io::Error::last_os_error())
+    }
+}
+
+/// Reads a small file body into memory before the head is sent, so a read
+/// error (or a file that shrank since it was stat'ed) can still be answered
+/// with 500 instead of a broken response.
+pub(super) fn load_small_body(response: Response, head_only: bool) -> Response {
+    match response.body {
+        Body::File { file, offset, len } if len <= INLINE_BODY && !head_only => {
+            match crate::fs::read_exactly(&file, offset, len) {
+                Ok(bytes) => Response {
+                    body: Body::Bytes(bytes),
+                    ..response
+                },
+                Err(err) => {
+                    tracing::warn!(error = %err, "reading a file failed before its head was sent");
+                    Response::error(Status::InternalServerError)
+                }
+            }
+        }
+        _ => response,
+    }
+}
