@@ -126,7 +126,7 @@ impl Connection {
             if !keep_alive {
                 return Box::pin(self.close()).await;
             }
-            if let Framing::Length(len) = request.framing {
+            if let Framing::Length(len) = request.fields.framing {
                 if !Box::pin(self.discard_body(len)).await? {
                     return Ok(());
                 }
@@ -138,10 +138,10 @@ impl Connection {
     /// Whether the connection stays open after this exchange: the one place
     /// that decides, and what the `Connection` header then says.
     fn persists(&self, request: &Request, response: &Response) -> bool {
-        let body_discardable = match request.framing {
+        let body_discardable = match request.fields.framing {
             Framing::None => true,
             // A client waiting for 100 Continue may never send the body.
-            Framing::Length(len) => len <= MAX_DISCARD_BODY && !request.expect_continue,
+            Framing::Length(len) => len <= MAX_DISCARD_BODY && !request.fields.expect_continue,
             Framing::Chunked => false,
         };
         request.keep_alive
@@ -253,8 +253,8 @@ impl Connection {
             request_line: line.as_deref().map(str::as_bytes),
             status: status.code(),
             body_bytes: body_bytes.copied().unwrap_or(0),
-            referer: request.and_then(|r| r.referer.as_deref()),
-            user_agent: request.and_then(|r| r.user_agent.as_deref()),
+            referer: request.and_then(|r| r.fields.referer.as_deref()),
+            user_agent: request.and_then(|r| r.fields.user_agent.as_deref()),
             duration: started.elapsed(),
             completed: body_bytes.is_some(),
         });

@@ -68,7 +68,7 @@ impl Site {
         }
         // A plain file request a cached entry can answer (ranges take the
         // long way: they are rare and need the file's other validators).
-        if !target.trailing_slash && request.negotiation.range.is_none() {
+        if !target.trailing_slash && request.fields.negotiation.range.is_none() {
             let name: std::path::PathBuf = target
                 .segments
                 .iter()
@@ -110,7 +110,7 @@ impl Site {
     /// hashed from the bytes sent, and the newest modification time of the
     /// directory and its entries, so conditional requests work as for files.
     fn listing(&self, request: &Request, dir: &File, meta: &Metadata, target: &Target) -> Response {
-        let json = negotiate::wants_json(request.negotiation.accept.as_deref());
+        let json = negotiate::wants_json(request.fields.negotiation.accept.as_deref());
         let listing = if json {
             listing::render_json(dir, self.show_hidden)
         } else {
@@ -133,7 +133,7 @@ impl Site {
         if let Some(cache_control) = &self.cache_control {
             headers.push(("Cache-Control", cache_control.clone()));
         }
-        match validators::evaluate(&request.conditions, &validators) {
+        match validators::evaluate(&request.fields.conditions, &validators) {
             Precondition::Failed => Response::error(Status::PreconditionFailed),
             Precondition::NotModified => Response {
                 status: Status::NotModified,

@@ -36,8 +36,9 @@ pub fn respond(
 ) -> Response {
     let chosen = select(site, request, file, meta, name);
     let validators = Validators::of(&chosen.meta, chosen.coding.map(Coding::token));
-    let plain =
-        chosen.coding.is_none() && !chosen.has_variants && request.negotiation.range.is_none();
+    let plain = chosen.coding.is_none()
+        && !chosen.has_variants
+        && request.fields.negotiation.range.is_none();
     if plain && chosen.meta.len() <= FILE_CACHE_MAX_FILE as u64 {
         let content_type = site.content_type(name);
         let loaded = site.cache.load(
@@ -141,7 +142,7 @@ fn preconditions(
     current: &Validators,
     headers: &mut Vec<(&'static str, String)>,
 ) -> Option<Response> {
-    match validators::evaluate(&request.conditions, current) {
+    match validators::evaluate(&request.fields.conditions, current) {
         Precondition::Failed => Some(Response::error(Status::PreconditionFailed)),
         Precondition::NotModified => Some(Response {
             status: Status::NotModified,
@@ -167,7 +168,7 @@ fn whole(file: File, size: u64) -> Response {
 /// Ranges apply to GET only (RFC 9110 §14.2), and with `If-Range` only
 /// while the representation is the one the client has.
 fn ranges(request: &Request, current: &Validators, size: u64) -> Ranges {
-    let negotiation = &request.negotiation;
+    let negotiation = &request.fields.negotiation;
     match &negotiation.range {
         Some(value) if request.method == Method::Get => {
             let if_range_ok = negotiation
@@ -205,7 +206,8 @@ fn select(site: &Site, request: &Request, file: File, meta: Metadata, name: &Pat
         })
         .collect();
     let has_variants = !fresh.is_empty();
-    let accepted = negotiate::accepted_codings(request.negotiation.accept_encoding.as_deref());
+    let accepted =
+        negotiate::accepted_codings(request.fields.negotiation.accept_encoding.as_deref());
     let best = accepted
         .iter()
         .find_map(|want| fresh.iter().position(|(coding, ..)| coding == want));

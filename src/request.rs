@@ -2,10 +2,9 @@
 //! used out. `httparse` tokenizes; the limits, persistence and body rules
 //! around it are ours.
 
-use crate::fields::{Fields, Framing, Negotiation};
+use crate::fields::Fields;
 use crate::limits::{MAX_HEAD, MAX_HEADERS, MAX_REQUEST_LINE};
 use crate::status::Status;
-use crate::validators::Conditions;
 
 /// The request method, as far as a static server cares.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -52,19 +51,9 @@ pub struct Request {
     /// Whether the client wants the connection kept open afterwards
     /// (RFC 9112 §9.3: HTTP/1.1 unless `close`, HTTP/1.0 only with `keep-alive`).
     pub keep_alive: bool,
-    /// How the body that follows the head, if any, is delimited. staticd
-    /// never uses a body; the connection discards or refuses it.
-    pub framing: Framing,
-    /// `Expect: 100-continue` was sent. We never send 100: the final
-    /// status goes out at once (RFC 9110 §10.1.1 allows it).
-    pub expect_continue: bool,
-    /// Preconditions (If-Match and friends), as sent.
-    pub conditions: Conditions,
-    /// Range, If-Range, Accept-Encoding, Accept, as sent.
-    pub negotiation: Negotiation,
-    /// For the access log.
-    pub referer: Option<String>,
-    pub user_agent: Option<String>,
+    /// What the header fields say: body framing, `Expect`, preconditions,
+    /// negotiation, and what the access log keeps.
+    pub fields: Fields,
 }
 
 /// Why a request head was refused; each maps to exactly one status.
@@ -137,12 +126,7 @@ pub fn parse(buf: &[u8]) -> Result<Option<(Request, usize)>, ParseError> {
         target: target.to_owned(),
         version,
         keep_alive,
-        framing: fields.framing,
-        expect_continue: fields.expect_continue,
-        conditions: fields.conditions,
-        negotiation: fields.negotiation,
-        referer: fields.referer,
-        user_agent: fields.user_agent,
+        fields,
     };
     Ok(Some((request, used)))
 }
@@ -187,6 +171,7 @@ fn names_later_version(buf: &[u8]) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::fields::Framing;
 
     fn ok(raw: &[u8]) -> (Request, usize) {
         parse(raw).expect("parse error").expect("incomplete")
@@ -201,7 +186,7 @@ mod tests {
         assert_eq!(req.target, "/a.html?x=1");
         assert_eq!(req.version, Version::Http11);
         assert!(req.keep_alive);
-        assert_eq!(req.framing, Framing::None);
+        assert_eq!(req.fields.framing, Framing::None);
     }
 
     #[test]
@@ -252,9 +237,9 @@ mod tests {
     #[test]
     fn bodies_are_framed() {
         let (req, _) = ok(b"POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 5\r\n\r\n");
-        assert_eq!(req.framing, Framing::Length(5));
+        assert_eq!(req.fields.framing, Framing::Length(5));
         let (req, _) = ok(b"POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n");
-        assert_eq!(req.framing, Framing::Chunked);
+        assert_eq!(req.fields.framing, Framing::Chunked);
         let raw = b"GET / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: zstd, chunked\r\n\r\n";
         assert_eq!(parse(raw), Err(ParseError::UnknownCoding));
         assert_eq!(ParseError::UnknownCoding.status(), Status::NotImplemented);
