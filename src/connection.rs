@@ -124,6 +124,13 @@ impl Connection {
             self.log(Some(&request), status, sent.as_ref().ok(), started);
             sent?;
             if !keep_alive {
+                // Linger only when the client may still be sending (a body
+                // we did not read, pipelined requests we will not answer);
+                // otherwise dropping the socket closes it cleanly and saves
+                // a shutdown, a read and a timer per connection.
+                if request.fields.framing == Framing::None && self.read_buf.is_empty() {
+                    return Ok(());
+                }
                 return Box::pin(self.close()).await;
             }
             if let Framing::Length(len) = request.fields.framing {
