@@ -27,15 +27,7 @@ function setup(thread)
 end
 
 function init(args)
-   for _, p in ipairs(args) do
-      if p:sub(1, 1) ~= "/" then
-         p = "/" .. p
-      end
-      paths[#paths + 1] = p
-   end
-   if #paths == 0 then
-      paths[1] = wrk.path
-   end
+   paths = url_paths(args, 1)
    -- Format every request once; request() then only picks one.
    for i, p in ipairs(paths) do
       requests[i] = wrk.format(nil, p)

@@ -33,17 +33,7 @@ function init(args)
       error("pipeline.lua: depth must be at least 1, got " .. tostring(args[1]))
    end
 
-   local paths = {}
-   for i = first_path, #args do
-      local p = args[i]
-      if p:sub(1, 1) ~= "/" then
-         p = "/" .. p
-      end
-      paths[#paths + 1] = p
-   end
-   if #paths == 0 then
-      paths[1] = wrk.path
-   end
+   local paths = url_paths(args, first_path)
 
    local parts = {}
    for i = 1, depth do

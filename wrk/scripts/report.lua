@@ -28,6 +28,24 @@
 -- Other scripts in this directory load this file with dofile() so that every
 -- run prints the same line.
 
+-- url_paths(args, first): args[first..] as URL paths (a leading "/" added
+-- where missing), or wrk's own path when none are given. Shared by
+-- paths.lua and pipeline.lua.
+function url_paths(args, first)
+   local out = {}
+   for i = first, #args do
+      local p = args[i]
+      if p:sub(1, 1) ~= "/" then
+         p = "/" .. p
+      end
+      out[#out + 1] = p
+   end
+   if #out == 0 then
+      out[1] = wrk.path
+   end
+   return out
+end
+
 local function percentile(latency, p)
    local v = latency:percentile(p)
    if v == 0 then
