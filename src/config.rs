@@ -336,6 +336,8 @@ pub enum StartError {
     RootNotDirectory(PathBuf),
     Bind(SocketAddr, io::Error),
     AccessLog(PathBuf, io::Error),
+    /// A worker thread or its runtime could not be started.
+    Workers(io::Error),
 }
 
 impl fmt::Display for StartError {
@@ -348,6 +350,7 @@ impl fmt::Display for StartError {
                 write!(f, "document root {} is not a directory", path.display())
             }
             StartError::Bind(addr, err) => write!(f, "cannot listen on {addr}: {}", plain(err)),
+            StartError::Workers(err) => write!(f, "cannot start the workers: {}", plain(err)),
             StartError::AccessLog(path, err) => {
                 write!(f, "access log {}: {}", path.display(), plain(err))
             }

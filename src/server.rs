@@ -1,5 +1,10 @@
-//! The listening socket, the accept loop, connection limits and graceful
-//! shutdown.
+//! The listening socket, the workers and their accept loops, connection
+//! limits and graceful shutdown.
+//!
+//! Each worker is a thread with its own single-threaded runtime and its own
+//! accept loop on a shared listening socket: a connection lives and dies on
+//! the worker that accepted it, so serving it needs no cross-thread wakeups
+//! or locks. The calling runtime is the first worker.
 
 use std::future::Future;
 use std::io;
@@ -7,7 +12,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::net::TcpListener;
+use tokio::net::{TcpListener, TcpSocket};
 use tokio::signal::unix::{Signal, SignalKind, signal};
 use tokio::sync::{Semaphore, watch};
 
@@ -26,6 +31,11 @@ pub const ACCESS_LOG_FLUSH: Duration = Duration::from_secs(2);
 
 /// While accepting keeps failing, one warning per this interval is enough.
 pub const ACCEPT_WARN_EVERY: Duration = Duration::from_secs(1);
+
+/// Connections the kernel queues for us before we accept them (it caps this
+/// at `net.core.somaxconn`). Bursts of new connections and connections held
+/// back by `--max-connections` wait here.
+pub const LISTEN_BACKLOG: u32 = 4096;
 
 /// SIGTERM and SIGINT, caught. Without a handler SIGTERM would be ignored
 /// when staticd runs as PID 1 in a container. Install it before announcing
@@ -62,37 +72,73 @@ pub enum Drained {
     TimedOut { open: usize },
 }
 
+/// Where the server is in its life; the other workers follow it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum Phase {
+    Bound,
+    Running,
+    /// Not accepting; connections are finishing.
+    Stopping,
+    /// Drained or out of time: workers drop what is left and exit.
+    Finished,
+}
+
+/// What every worker's accept loop needs.
+#[derive(Clone)]
+struct Context {
+    shared: Arc<Shared>,
+    slots: Arc<Semaphore>,
+    /// Tells connections to finish: true once shutdown starts.
+    shutdown: watch::Receiver<bool>,
+}
+
 /// A bound server, ready to run.
 pub struct Server {
     listener: TcpListener,
-    shared: Arc<Shared>,
+    context: Context,
+    shutdown: watch::Sender<bool>,
+    phase: watch::Sender<Phase>,
     max_connections: u32,
     grace_period: Duration,
 }
 
 impl Server {
-    /// Checks the document root and binds the listening socket.
+    /// Checks the document root, binds the listening socket and starts the
+    /// other workers (they wait until [`Server::run`]).
     pub async fn bind(config: &Config) -> Result<Server, StartError> {
         let canonical = canonical_root(&config.root)?;
         let root = Root::open(&canonical, config.symlinks)
             .map_err(|e| StartError::Root(config.root.clone(), e))?;
         let addr = config.addr();
-        let listener = TcpListener::bind(addr)
-            .await
-            .map_err(|e| StartError::Bind(addr, e))?;
+        let listener = listen(addr).map_err(|e| StartError::Bind(addr, e))?;
         let site = Site::new(root, config);
         let access_log =
             AccessLog::open(config.log_format, config.access_log.as_deref()).map_err(|e| {
                 StartError::AccessLog(config.access_log.clone().unwrap_or_else(|| "-".into()), e)
             })?;
-        Ok(Server {
-            listener,
+        let (shutdown, shutdown_rx) = watch::channel(false);
+        let (phase, _) = watch::channel(Phase::Bound);
+        let context = Context {
             shared: Arc::new(Shared {
                 site,
                 limits: Limits::from_config(config),
                 extra_headers: config.headers.clone(),
                 access_log,
             }),
+            slots: Arc::new(Semaphore::new(config.max_connections as usize)),
+            shutdown: shutdown_rx,
+        };
+        let listener = listener.into_std().map_err(StartError::Workers)?;
+        for index in 1..config.worker_threads() {
+            let copy = listener.try_clone().map_err(StartError::Workers)?;
+            spawn_worker(index, copy, context.clone(), phase.subscribe())
+                .map_err(StartError::Workers)?;
+        }
+        Ok(Server {
+            listener: TcpListener::from_std(listener).map_err(StartError::Workers)?,
+            context,
+            shutdown,
+            phase,
             max_connections: config.max_connections,
             grace_period: config.grace_period,
         })
@@ -107,48 +153,12 @@ impl Server {
     /// accepting, closes idle connections, lets requests in flight finish
     /// (their responses say `Connection: close`) for up to the grace period.
     pub async fn run(self, stop: impl Future<Output = ()>) -> Drained {
-        let (shutdown_tx, shutdown_rx) = watch::channel(false);
-        let slots = Arc::new(Semaphore::new(self.max_connections as usize));
-        tokio::pin!(stop);
-        let mut last_warning: Option<std::time::Instant> = None;
-        loop {
-            // Beyond --max-connections, connections wait in the backlog.
-            let permit = tokio::select! {
-                () = &mut stop => break,
-                permit = Arc::clone(&slots).acquire_owned() => permit,
-            };
-            let Ok(permit) = permit else { break };
-            let accepted = tokio::select! {
-                () = &mut stop => break,
-                accepted = self.listener.accept() => accepted,
-            };
-            match accepted {
-                Ok((stream, peer)) => {
-                    if let Err(err) = stream.set_nodelay(true) {
-                        tracing::debug!(%peer, error = %err, "set_nodelay failed");
-                    }
-                    let shared = Arc::clone(&self.shared);
-                    tokio::spawn(connection::serve(
-                        stream,
-                        peer,
-                        shared,
-                        shutdown_rx.clone(),
-                        permit,
-                    ));
-                }
-                Err(err) => {
-                    // EMFILE and friends: wait for descriptors to free up.
-                    // The permit goes back, so no slot is lost.
-                    if last_warning.is_none_or(|t| t.elapsed() >= ACCEPT_WARN_EVERY) {
-                        tracing::warn!(error = %err, "accept failed; backing off");
-                        last_warning = Some(std::time::Instant::now());
-                    }
-                    tokio::time::sleep(ACCEPT_BACKOFF).await;
-                }
-            }
-        }
+        self.phase.send_replace(Phase::Running);
+        accept_loop(&self.listener, &self.context, stop).await;
         drop(self.listener);
-        let _ = shutdown_tx.send(true);
+        self.phase.send_replace(Phase::Stopping);
+        self.shutdown.send_replace(true);
+        let slots = &self.context.slots;
         let all = slots.acquire_many(self.max_connections);
         let drained = match tokio::time::timeout(self.grace_period, all).await {
             Ok(_) => Drained::All,
@@ -156,7 +166,101 @@ impl Server {
                 open: self.max_connections as usize - slots.available_permits(),
             },
         };
-        self.shared.access_log.flush(ACCESS_LOG_FLUSH);
+        self.phase.send_replace(Phase::Finished);
+        self.context.shared.access_log.flush(ACCESS_LOG_FLUSH);
         drained
+    }
+}
+
+/// The listening socket, with our backlog rather than the library default.
+fn listen(addr: SocketAddr) -> io::Result<TcpListener> {
+    let socket = match addr {
+        SocketAddr::V4(_) => TcpSocket::new_v4()?,
+        SocketAddr::V6(_) => TcpSocket::new_v6()?,
+    };
+    socket.set_reuseaddr(true)?;
+    socket.bind(addr)?;
+    socket.listen(LISTEN_BACKLOG)
+}
+
+/// A worker thread with its own runtime: it waits for [`Server::run`],
+/// accepts until shutdown, and keeps its connections going until the
+/// server is finished (or gone).
+fn spawn_worker(
+    index: usize,
+    listener: std::net::TcpListener,
+    context: Context,
+    mut phase: watch::Receiver<Phase>,
+) -> io::Result<()> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    std::thread::Builder::new()
+        .name(format!("staticd-w{index}"))
+        .spawn(move || {
+            runtime.block_on(async move {
+                if phase.wait_for(|&p| p >= Phase::Running).await.is_err() {
+                    return;
+                }
+                let listener = match TcpListener::from_std(listener) {
+                    Ok(listener) => listener,
+                    Err(err) => {
+                        tracing::error!(worker = index, error = %err, "worker cannot accept");
+                        return;
+                    }
+                };
+                let mut stopping = phase.clone();
+                let stop = async move {
+                    let _ = stopping.wait_for(|&p| p >= Phase::Stopping).await;
+                };
+                accept_loop(&listener, &context, stop).await;
+                drop(listener);
+                let _ = phase.wait_for(|&p| p == Phase::Finished).await;
+            });
+            // Dropping the runtime cuts connections still open past the
+            // grace period.
+            runtime.shutdown_background();
+        })?;
+    Ok(())
+}
+
+/// Accepts connections and starts each on this worker until `stop`.
+async fn accept_loop(listener: &TcpListener, context: &Context, stop: impl Future<Output = ()>) {
+    tokio::pin!(stop);
+    let mut last_warning: Option<std::time::Instant> = None;
+    loop {
+        // Beyond --max-connections, connections wait in the backlog.
+        let permit = tokio::select! {
+            () = &mut stop => break,
+            permit = Arc::clone(&context.slots).acquire_owned() => permit,
+        };
+        let Ok(permit) = permit else { break };
+        let accepted = tokio::select! {
+            () = &mut stop => break,
+            accepted = listener.accept() => accepted,
+        };
+        match accepted {
+            Ok((stream, peer)) => {
+                if let Err(err) = stream.set_nodelay(true) {
+                    tracing::debug!(%peer, error = %err, "set_nodelay failed");
+                }
+                tokio::spawn(connection::serve(
+                    stream,
+                    peer,
+                    Arc::clone(&context.shared),
+                    context.shutdown.clone(),
+                    permit,
+                ));
+            }
+            Err(err) => {
+                // EMFILE and friends: wait for descriptors to free up.
+                // The permit goes back, so no slot is lost.
+                if last_warning.is_none_or(|t| t.elapsed() >= ACCEPT_WARN_EVERY) {
+                    tracing::warn!(error = %err, "accept failed; backing off");
+                    last_warning = Some(std::time::Instant::now());
+                }
+                tokio::time::sleep(ACCEPT_BACKOFF).await;
+            }
+        }
     }
 }
