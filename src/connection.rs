@@ -7,18 +7,19 @@
 use std::io;
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Duration, SystemTime};
 
 use bytes::{Buf, BytesMut};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::sync::{OwnedSemaphorePermit, watch};
-use tokio::time::timeout_at;
+use tokio::time::{Instant, timeout_at};
 
 use crate::access_log::{AccessLog, Entry};
 use crate::config::Config;
 use crate::fields::Framing;
 use crate::handler::Site;
+use crate::idle::{Parked, Parking, park_after};
 use crate::limits::{LINGER_BYTES, LINGER_TIME, MAX_DISCARD_BODY, READ_BUFFER};
 use crate::request::{self, Method, Request, Version};
 use crate::response::Response;
@@ -63,29 +64,110 @@ enum Next {
     Close,
     /// The head could not be accepted; answer with this status and close.
     Refuse(Status),
+    /// Idle long enough to be parked, until this deadline.
+    Park(Instant),
+}
+
+/// How a connection's task ended.
+enum Ended {
+    Closed,
+    /// Handed to the worker's parking table until this deadline.
+    Parked(Instant),
 }
 
 /// Serves requests on `stream` until the client, a limit or shutdown ends
-/// the connection. Holding `_permit` counts it against `--max-connections`.
+/// the connection, or it is parked while idle. Holding `permit` counts it
+/// against `--max-connections`.
 pub async fn serve(
     stream: TcpStream,
     peer: SocketAddr,
     shared: Arc<Shared>,
     shutdown: watch::Receiver<bool>,
-    _permit: OwnedSemaphorePermit,
+    permit: OwnedSemaphorePermit,
+    parking: Option<Arc<Parking>>,
 ) {
-    let mut conn = Connection {
+    let first = Instant::now() + shared.limits.header_timeout; // from accept
+    let conn = Connection::new(stream, peer, shared, shutdown, permit, parking);
+    drive(conn, first).await;
+}
+
+/// Carries on with a parked connection whose client sent something (or
+/// closed), with the requests served and the deadline it had.
+pub async fn resume(
+    parked: Parked,
+    shared: Arc<Shared>,
+    shutdown: watch::Receiver<bool>,
+    parking: Option<Arc<Parking>>,
+) {
+    let level = parked.next_level(Instant::now());
+    let Parked {
         stream,
         peer,
-        limits: shared.limits,
-        shared,
-        shutdown,
-        read_buf: BytesMut::new(),
-        write_buf: Vec::new(),
-        served: 0,
+        permit,
+        served,
+        deadline,
+        ..
+    } = parked;
+    // The socket is readable: read before handing it back to the runtime,
+    // which saves a trip through the event loop, and lets a client that
+    // closed (the common end of an idle connection) go without one.
+    let read_buf = match read_now(&stream) {
+        Ok(Some(buf)) => buf,
+        Ok(None) => return tracing::debug!(%peer, requests = served, "connection ended"),
+        Err(err) => {
+            return tracing::debug!(%peer, requests = served, error = %err, "connection ended");
+        }
     };
-    match conn.run().await {
-        Ok(()) => tracing::debug!(%peer, requests = conn.served, "connection ended"),
+    let stream = match TcpStream::from_std(stream) {
+        Ok(stream) => stream,
+        Err(err) => return tracing::debug!(%peer, error = %err, "cannot resume connection"),
+    };
+    let mut conn = Connection::new(stream, peer, shared, shutdown, permit, parking);
+    conn.served = served;
+    conn.park_level = level;
+    conn.read_buf = read_buf;
+    drive(conn, deadline).await;
+}
+
+/// One non-blocking read from a socket off the runtime: the bytes, or
+/// `None` at end of stream.
+fn read_now(mut stream: &std::net::TcpStream) -> io::Result<Option<BytesMut>> {
+    use std::io::Read;
+    let mut buf = BytesMut::zeroed(READ_BUFFER);
+    match stream.read(&mut buf) {
+        Ok(0) => Ok(None),
+        Ok(n) => {
+            buf.truncate(n);
+            Ok(Some(buf))
+        }
+        Err(err) if err.kind() == io::ErrorKind::WouldBlock => Ok(Some(BytesMut::new())),
+        Err(err) => Err(err),
+    }
+}
+
+async fn drive(mut conn: Connection, first_deadline: Instant) {
+    let peer = conn.peer;
+    match conn.run(first_deadline).await {
+        Ok(Ended::Parked(deadline)) => {
+            let Some(parking) = conn.parking.take() else {
+                return;
+            };
+            let parked = conn.stream.into_std().and_then(|stream| {
+                parking.park(Parked {
+                    stream,
+                    peer,
+                    permit: conn.permit,
+                    served: conn.served,
+                    deadline,
+                    level: conn.park_level,
+                    since: Instant::now(),
+                })
+            });
+            if let Err(err) = parked {
+                tracing::debug!(%peer, error = %err, "connection ended: cannot park");
+            }
+        }
+        Ok(Ended::Closed) => tracing::debug!(%peer, requests = conn.served, "connection ended"),
         Err(err) => {
             tracing::debug!(%peer, requests = conn.served, error = %err, "connection ended")
         }
@@ -98,19 +180,50 @@ struct Connection {
     shared: Arc<Shared>,
     limits: Limits,
     shutdown: watch::Receiver<bool>,
+    permit: OwnedSemaphorePermit,
+    parking: Option<Arc<Parking>>,
     read_buf: BytesMut,
     write_buf: Vec<u8>,
     served: u32,
+    /// Parking delay level, see [`park_after`].
+    park_level: u8,
 }
 
 impl Connection {
-    async fn run(&mut self) -> io::Result<()> {
-        let mut idle_limit = self.limits.header_timeout; // first request: from accept
+    fn new(
+        stream: TcpStream,
+        peer: SocketAddr,
+        shared: Arc<Shared>,
+        shutdown: watch::Receiver<bool>,
+        permit: OwnedSemaphorePermit,
+        parking: Option<Arc<Parking>>,
+    ) -> Connection {
+        Connection {
+            stream,
+            peer,
+            limits: shared.limits,
+            shared,
+            shutdown,
+            permit,
+            parking,
+            read_buf: BytesMut::new(),
+            write_buf: Vec::new(),
+            served: 0,
+            park_level: 0,
+        }
+    }
+
+    /// Serves requests; the first head must start by `deadline`.
+    async fn run(&mut self, mut deadline: Instant) -> io::Result<Ended> {
         loop {
-            let request = match self.next_request(idle_limit).await? {
+            let request = match self.next_request(deadline).await? {
                 Next::Request(request) => request,
-                Next::Close => return Ok(()),
-                Next::Refuse(status) => return Box::pin(self.refuse(status)).await,
+                Next::Close => return Ok(Ended::Closed),
+                Next::Park(deadline) => return Ok(Ended::Parked(deadline)),
+                Next::Refuse(status) => {
+                    Box::pin(self.refuse(status)).await?;
+                    return Ok(Ended::Closed);
+                }
             };
             self.served += 1;
             let started = Instant::now();
@@ -129,16 +242,17 @@ impl Connection {
                 // otherwise dropping the socket closes it cleanly and saves
                 // a shutdown, a read and a timer per connection.
                 if request.fields.framing == Framing::None && self.read_buf.is_empty() {
-                    return Ok(());
+                    return Ok(Ended::Closed);
                 }
-                return Box::pin(self.close()).await;
+                Box::pin(self.close()).await?;
+                return Ok(Ended::Closed);
             }
             if let Framing::Length(len) = request.fields.framing {
                 if !Box::pin(self.discard_body(len)).await? {
-                    return Ok(());
+                    return Ok(Ended::Closed);
                 }
             }
-            idle_limit = self.limits.keepalive_timeout;
+            deadline = Instant::now() + self.limits.keepalive_timeout;
         }
     }
 
@@ -159,15 +273,16 @@ impl Connection {
     }
 
     /// Reads until a whole request head is buffered. With nothing buffered,
-    /// waits at most `idle_limit` (and not at all once shutting down); from
-    /// the first byte of a head, the whole head gets the header timeout.
-    async fn next_request(&mut self, idle_limit: Duration) -> io::Result<Next> {
-        let now = tokio::time::Instant::now();
-        let mut deadline = now + idle_limit;
+    /// waits until `idle_deadline` (and not at all once shutting down), or
+    /// asks to be parked after [`park_after`]; from the first byte of a
+    /// head, the whole head gets the header timeout.
+    async fn next_request(&mut self, idle_deadline: Instant) -> io::Result<Next> {
+        let mut deadline = idle_deadline;
         let mut in_head = !self.read_buf.is_empty();
         if in_head {
-            deadline = now + self.limits.header_timeout;
+            deadline = Instant::now() + self.limits.header_timeout;
         }
+        let park_at = Instant::now() + park_after(self.park_level);
         loop {
             match request::parse(&self.read_buf) {
                 Ok(Some((request, used))) => {
@@ -183,6 +298,8 @@ impl Connection {
                 self.read_buf = BytesMut::new();
                 self.write_buf = Vec::new();
             }
+            let parks = !in_head && self.parking.is_some() && park_at < deadline;
+            let wait_until = if parks { park_at } else { deadline };
             let Connection {
                 stream,
                 read_buf,
@@ -190,15 +307,16 @@ impl Connection {
                 ..
             } = self;
             let read = tokio::select! {
-                read = timeout_at(deadline, read_when_ready(stream, read_buf)) => read,
+                read = timeout_at(wait_until, read_when_ready(stream, read_buf)) => read,
                 _ = shutdown.wait_for(|&stop| stop), if !in_head => return Ok(Next::Close),
             };
             match read {
                 Err(_) if in_head => return Ok(Next::Refuse(Status::RequestTimeout)),
+                Err(_) if parks => return Ok(Next::Park(deadline)),
                 Err(_) | Ok(Ok(0)) => return Ok(Next::Close),
                 Ok(Ok(_)) if !in_head => {
                     in_head = true;
-                    deadline = tokio::time::Instant::now() + self.limits.header_timeout;
+                    deadline = Instant::now() + self.limits.header_timeout;
                 }
                 Ok(Ok(_)) => {}
                 Ok(Err(err)) => return Err(err),
@@ -309,4 +427,4 @@ use write::load_small_body;
 
 #[cfg(test)]
 #[path = "connection_tests.rs"]
-mod tests;
+pub(crate) mod tests;

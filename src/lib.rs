@@ -3,7 +3,8 @@
 //! Data flows one way: [`server`] accepts connections, [`connection`] turns
 //! bytes into [`request::Request`]s and writes responses, [`handler`] maps a
 //! request to a [`response::Response`] without touching sockets, and [`fs`]
-//! resolves paths safely inside the document root.
+//! resolves paths safely inside the document root. Idle connections wait in
+//! [`idle`]'s parking table instead of holding a task.
 
 pub mod access_log;
 pub mod cache;
@@ -15,6 +16,7 @@ pub mod escape;
 pub mod fields;
 pub mod fs;
 pub mod handler;
+pub mod idle;
 pub mod limits;
 pub mod listing;
 pub mod mime;

@@ -21,6 +21,7 @@ use crate::config::{Config, StartError, canonical_root};
 use crate::connection::{self, Limits, Shared};
 use crate::fs::Root;
 use crate::handler::Site;
+use crate::idle::Parking;
 
 /// Pause after an accept error such as EMFILE, so a full descriptor table
 /// does not turn the accept loop into a busy spin.
@@ -228,6 +229,9 @@ fn spawn_worker(
 async fn accept_loop(listener: &TcpListener, context: &Context, stop: impl Future<Output = ()>) {
     tokio::pin!(stop);
     let mut last_warning: Option<std::time::Instant> = None;
+    let parking = Parking::start(Arc::clone(&context.shared), context.shutdown.clone())
+        .inspect_err(|err| tracing::warn!(error = %err, "idle connections will not be parked"))
+        .ok();
     loop {
         // Beyond --max-connections, connections wait in the backlog.
         let permit = tokio::select! {
@@ -250,6 +254,7 @@ async fn accept_loop(listener: &TcpListener, context: &Context, stop: impl Futur
                     Arc::clone(&context.shared),
                     context.shutdown.clone(),
                     permit,
+                    parking.clone(),
                 ));
             }
             Err(err) => {
