@@ -10,7 +10,6 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use bytes::{Buf, BytesMut};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::sync::{OwnedSemaphorePermit, watch};
 use tokio::time::{Instant, timeout_at};
@@ -20,7 +19,7 @@ use crate::config::Config;
 use crate::fields::Framing;
 use crate::handler::Site;
 use crate::idle::{Parked, Parking, park_after};
-use crate::limits::{LINGER_BYTES, LINGER_TIME, MAX_DISCARD_BODY, READ_BUFFER};
+use crate::limits::{MAX_DISCARD_BODY, READ_BUFFER};
 use crate::request::{self, Method, Request, Version};
 use crate::response::Response;
 use crate::status::Status;
@@ -324,28 +323,6 @@ impl Connection {
         }
     }
 
-    /// Reads and drops a small request body so the next request starts
-    /// where it should. False when the client did not deliver it in time.
-    async fn discard_body(&mut self, len: u64) -> io::Result<bool> {
-        let buffered =
-            usize::try_from(len).map_or(self.read_buf.len(), |l| l.min(self.read_buf.len()));
-        self.read_buf.advance(buffered);
-        let mut left = len - buffered as u64;
-        let deadline = tokio::time::Instant::now() + self.limits.header_timeout;
-        let mut scratch = [0u8; 4096];
-        while left > 0 {
-            let want = scratch
-                .len()
-                .min(usize::try_from(left).unwrap_or(usize::MAX));
-            match timeout_at(deadline, self.stream.read(&mut scratch[..want])).await {
-                Ok(Ok(n)) if n > 0 => left -= n as u64,
-                Ok(Err(err)) => return Err(err),
-                _ => return Ok(false),
-            }
-        }
-        Ok(true)
-    }
-
     /// Answers a request head that could not be accepted, then closes.
     async fn refuse(&mut self, status: Status) -> io::Result<()> {
         let started = Instant::now();
@@ -384,24 +361,6 @@ impl Connection {
             completed: body_bytes.is_some(),
         });
     }
-
-    /// Closes without losing the response: shut down our side, then read
-    /// and discard what the client still sends (a body we did not read,
-    /// the rest of an over-long head) for a bounded time, so the kernel
-    /// does not answer those bytes with a reset that destroys the response.
-    async fn close(&mut self) -> io::Result<()> {
-        self.stream.shutdown().await?;
-        let mut drained = 0;
-        let mut scratch = [0u8; 4096];
-        let deadline = tokio::time::Instant::now() + LINGER_TIME;
-        while drained < LINGER_BYTES {
-            match timeout_at(deadline, self.stream.read(&mut scratch)).await {
-                Ok(Ok(n)) if n > 0 => drained += n,
-                _ => break,
-            }
-        }
-        Ok(())
-    }
 }
 
 /// Waits until the socket is readable, and only then makes room in the
@@ -422,6 +381,9 @@ async fn read_when_ready(stream: &TcpStream, buf: &mut BytesMut) -> io::Result<u
 
 #[path = "connection_write.rs"]
 mod write;
+
+#[path = "connection_drain.rs"]
+mod drain;
 
 use write::load_small_body;
 
