@@ -6,6 +6,7 @@
 
 use std::io;
 use std::net::SocketAddr;
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
@@ -86,7 +87,15 @@ pub async fn serve(
     parking: Option<Arc<Parking>>,
 ) {
     let first = Instant::now() + shared.limits.header_timeout; // from accept
-    let conn = Connection::new(stream, peer, shared, shutdown, permit, parking);
+    // The listener defers accepting until the request arrives, so it is
+    // normally here already.
+    let read_buf = match read_now(stream.as_fd()) {
+        Ok(Some(buf)) => buf,
+        Ok(None) => return tracing::debug!(%peer, requests = 0, "connection ended"),
+        Err(err) => return tracing::debug!(%peer, requests = 0, error = %err, "connection ended"),
+    };
+    let mut conn = Connection::new(stream, peer, shared, shutdown, permit, parking);
+    conn.read_buf = read_buf;
     drive(conn, first).await;
 }
 
@@ -110,7 +119,7 @@ pub async fn resume(
     // The socket is readable: read before handing it back to the runtime,
     // which saves a trip through the event loop, and lets a client that
     // closed (the common end of an idle connection) go without one.
-    let read_buf = match read_now(&stream) {
+    let read_buf = match read_now(stream.as_fd()) {
         Ok(Some(buf)) => buf,
         Ok(None) => return tracing::debug!(%peer, requests = served, "connection ended"),
         Err(err) => {
@@ -124,23 +133,32 @@ pub async fn resume(
     let mut conn = Connection::new(stream, peer, shared, shutdown, permit, parking);
     conn.served = served;
     conn.park_level = level;
+    conn.nodelay = served > 0; // set before its first kept-alive response
     conn.read_buf = read_buf;
     drive(conn, deadline).await;
 }
 
-/// One non-blocking read from a socket off the runtime: the bytes, or
-/// `None` at end of stream.
-fn read_now(mut stream: &std::net::TcpStream) -> io::Result<Option<BytesMut>> {
-    use std::io::Read;
-    let mut buf = BytesMut::zeroed(READ_BUFFER);
-    match stream.read(&mut buf) {
-        Ok(0) => Ok(None),
-        Ok(n) => {
-            buf.truncate(n);
-            Ok(Some(buf))
-        }
-        Err(err) if err.kind() == io::ErrorKind::WouldBlock => Ok(Some(BytesMut::new())),
-        Err(err) => Err(err),
+/// One non-blocking read, without waiting for the runtime to report the
+/// socket readable: the bytes (none if there were none yet), or `None` at
+/// end of stream.
+fn read_now(socket: BorrowedFd<'_>) -> io::Result<Option<BytesMut>> {
+    let mut chunk = [0u8; READ_BUFFER];
+    // SAFETY: chunk is valid for its length; the socket is non-blocking.
+    let n = unsafe {
+        libc::recv(
+            socket.as_raw_fd(),
+            chunk.as_mut_ptr().cast(),
+            chunk.len(),
+            0,
+        )
+    };
+    match n {
+        0 => Ok(None),
+        n if n > 0 => Ok(Some(BytesMut::from(&chunk[..n as usize]))),
+        _ => match io::Error::last_os_error() {
+            err if err.kind() == io::ErrorKind::WouldBlock => Ok(Some(BytesMut::new())),
+            err => Err(err),
+        },
     }
 }
 
@@ -186,6 +204,9 @@ struct Connection {
     served: u32,
     /// Parking delay level, see [`park_after`].
     park_level: u8,
+    /// Whether TCP_NODELAY is set: once the connection is kept alive, a
+    /// small response must not wait for the previous one's ACK.
+    nodelay: bool,
 }
 
 impl Connection {
@@ -209,6 +230,7 @@ impl Connection {
             write_buf: Vec::new(),
             served: 0,
             park_level: 0,
+            nodelay: false,
         }
     }
 
@@ -229,6 +251,14 @@ impl Connection {
             let head_only = request.method == Method::Head;
             let response = load_small_body(self.shared.site.handle(&request), head_only);
             let keep_alive = self.persists(&request, &response);
+            if keep_alive && !self.nodelay {
+                // Only now: a response followed by a close is flushed by
+                // the close, so one-request connections skip the call.
+                self.nodelay = true;
+                if let Err(err) = self.stream.set_nodelay(true) {
+                    tracing::debug!(peer = %self.peer, error = %err, "set_nodelay failed");
+                }
+            }
             let status = response.status;
             // Boxed: the writing states are large, and an idle connection's
             // task should only be as big as its waiting state.

@@ -9,6 +9,7 @@
 use std::future::Future;
 use std::io;
 use std::net::SocketAddr;
+use std::os::fd::AsRawFd;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -37,6 +38,12 @@ pub const ACCEPT_WARN_EVERY: Duration = Duration::from_secs(1);
 /// at `net.core.somaxconn`). Bursts of new connections and connections held
 /// back by `--max-connections` wait here.
 pub const LISTEN_BACKLOG: u32 = 4096;
+
+/// How long the kernel may hold a new connection whose client has sent
+/// nothing before handing it to us anyway (rounded by the kernel to its
+/// SYN-ACK retransmission schedule). Kept short: after that, such a client
+/// is ours, and the header timeout applies.
+pub const LISTEN_DEFER: Duration = Duration::from_secs(1);
 
 /// SIGTERM and SIGINT, caught. Without a handler SIGTERM would be ignored
 /// when staticd runs as PID 1 in a container. Install it before announcing
@@ -173,7 +180,8 @@ impl Server {
     }
 }
 
-/// The listening socket, with our backlog rather than the library default.
+/// The listening socket, with our backlog rather than the library default,
+/// and accepting deferred until the client's first bytes arrive.
 fn listen(addr: SocketAddr) -> io::Result<TcpListener> {
     let socket = match addr {
         SocketAddr::V4(_) => TcpSocket::new_v4()?,
@@ -181,7 +189,34 @@ fn listen(addr: SocketAddr) -> io::Result<TcpListener> {
     };
     socket.set_reuseaddr(true)?;
     socket.bind(addr)?;
+    if let Err(err) = defer_accept(&socket) {
+        tracing::debug!(error = %err, "TCP_DEFER_ACCEPT not available");
+    }
     socket.listen(LISTEN_BACKLOG)
+}
+
+/// TCP_DEFER_ACCEPT: the kernel completes the handshake but queues the
+/// connection for accept only once data arrives (or after
+/// [`LISTEN_DEFER`]). An HTTP client speaks first, so each new connection
+/// then wakes a worker once, with its request already there to read,
+/// instead of once to accept and again to read.
+fn defer_accept(socket: &TcpSocket) -> io::Result<()> {
+    let seconds = LISTEN_DEFER.as_secs() as libc::c_int;
+    // SAFETY: a valid socket and a c_int option value of the size given.
+    let rc = unsafe {
+        libc::setsockopt(
+            socket.as_raw_fd(),
+            libc::IPPROTO_TCP,
+            libc::TCP_DEFER_ACCEPT,
+            (&seconds as *const libc::c_int).cast(),
+            std::mem::size_of::<libc::c_int>() as libc::socklen_t,
+        )
+    };
+    if rc == 0 {
+        Ok(())
+    } else {
+        Err(io::Error::last_os_error())
+    }
 }
 
 /// A worker thread with its own runtime: it waits for [`Server::run`],
@@ -245,9 +280,6 @@ async fn accept_loop(listener: &TcpListener, context: &Context, stop: impl Futur
         };
         match accepted {
             Ok((stream, peer)) => {
-                if let Err(err) = stream.set_nodelay(true) {
-                    tracing::debug!(%peer, error = %err, "set_nodelay failed");
-                }
                 tokio::spawn(connection::serve(
                     stream,
                     peer,
