@@ -61,6 +61,7 @@ fn main() {
             ("ETag", "\"98e02a-26-6553f100.0\"".to_owned()),
             ("Accept-Ranges", "bytes".to_owned()),
         ],
+        encoded_fields: None,
         body: Body::Bytes(vec![b'x'; 38]),
     };
     let mut out = Vec::with_capacity(512);

@@ -28,22 +28,24 @@ pub const FILE_CACHE_VALID: Duration = Duration::from_secs(1);
 pub struct Cached {
     pub bytes: Arc<[u8]>,
     pub validators: Validators,
-    pub content_type: String,
+    /// The header fields of a 200 for it, encoded once (they depend only
+    /// on the file and the site's settings).
+    pub fields: Arc<[u8]>,
     read_at: Instant,
 }
 
 /// The cache, shared by all workers; never locked across an await.
 #[derive(Debug, Default)]
 pub struct FileCache {
-    entries: Mutex<HashMap<PathBuf, Cached>>,
+    entries: Mutex<HashMap<PathBuf, Arc<Cached>>>,
 }
 
 impl FileCache {
     /// The entry for `name` if it was read within [`FILE_CACHE_VALID`].
-    pub fn get(&self, name: &Path) -> Option<Cached> {
+    pub fn get(&self, name: &Path) -> Option<Arc<Cached>> {
         let entries = self.entries.lock().ok()?;
         let entry = entries.get(name)?;
-        (entry.read_at.elapsed() < FILE_CACHE_VALID).then(|| entry.clone())
+        (entry.read_at.elapsed() < FILE_CACHE_VALID).then(|| Arc::clone(entry))
     }
 
     /// Reads a small file and caches it, returning the entry; `None` when
@@ -54,8 +56,8 @@ impl FileCache {
         file: &File,
         meta: &Metadata,
         validators: Validators,
-        content_type: String,
-    ) -> Option<Cached> {
+        fields: impl FnOnce(&Validators) -> Vec<u8>,
+    ) -> Option<Arc<Cached>> {
         let size = usize::try_from(meta.len())
             .ok()
             .filter(|&n| n <= FILE_CACHE_MAX_FILE)?;
@@ -65,23 +67,24 @@ impl FileCache {
         if same(&after) != same(meta) {
             return None;
         }
-        let entry = Cached {
+        let entry = Arc::new(Cached {
             bytes: bytes.into(),
+            fields: fields(&validators).into(),
             validators,
-            content_type,
             read_at: Instant::now(),
-        };
+        });
         if let Ok(mut entries) = self.entries.lock() {
             make_room(&mut entries, size);
-            entries.insert(name.to_owned(), entry.clone());
+            entries.insert(name.to_owned(), Arc::clone(&entry));
         }
         Some(entry)
     }
 }
 
 /// Drops expired entries, then arbitrary ones, until `incoming` more bytes fit.
-fn make_room(entries: &mut HashMap<PathBuf, Cached>, incoming: usize) {
-    let total = |e: &HashMap<PathBuf, Cached>| e.values().map(|c| c.bytes.len()).sum::<usize>();
+fn make_room(entries: &mut HashMap<PathBuf, Arc<Cached>>, incoming: usize) {
+    let total =
+        |e: &HashMap<PathBuf, Arc<Cached>>| e.values().map(|c| c.bytes.len()).sum::<usize>();
     if total(entries) + incoming <= FILE_CACHE_BYTES {
         return;
     }
@@ -105,17 +108,13 @@ fn make_room(entries: &mut HashMap<PathBuf, Cached>, incoming: usize) {
 mod tests {
     use super::*;
 
-    fn load(cache: &FileCache, path: &Path, name: &str) -> Option<Cached> {
+    fn load(cache: &FileCache, path: &Path, name: &str) -> Option<Arc<Cached>> {
         let file = File::open(path).unwrap();
         let meta = file.metadata().unwrap();
         let validators = Validators::of(&meta, None);
-        cache.load(
-            Path::new(name),
-            &file,
-            &meta,
-            validators,
-            "text/plain".into(),
-        )
+        cache.load(Path::new(name), &file, &meta, validators, |_| {
+            b"Content-Type: text/plain\r\n".to_vec()
+        })
     }
 
     #[test]
@@ -144,13 +143,9 @@ mod tests {
         let validators = Validators::of(&meta, None);
         assert!(
             cache
-                .load(
-                    Path::new("f"),
-                    &file,
-                    &meta,
-                    validators,
-                    "text/plain".into()
-                )
+                .load(Path::new("f"), &file, &meta, validators, |_| {
+                    b"Content-Type: text/plain\r\n".to_vec()
+                })
                 .is_none()
         );
     }

@@ -55,6 +55,10 @@ pub struct Shared {
     pub access_log: AccessLog,
 }
 
+/// Largest write buffer a connection keeps between requests: enough for
+/// any head and a small in-memory body.
+const KEEP_WRITE_BUFFER: usize = 16 * 1024;
+
 /// What waiting for the next request ended with. Lives only on the stack
 /// between two awaits, so its size does not matter.
 #[allow(clippy::large_enum_variant)]
@@ -322,10 +326,15 @@ impl Connection {
                 Err(err) => return Ok(Next::Refuse(err.status())),
             }
             if self.read_buf.is_empty() {
-                // Idle: hold no buffers while waiting (an idle keep-alive
-                // connection then costs little more than its task).
-                self.read_buf = BytesMut::new();
-                self.write_buf = Vec::new();
+                // Between requests the buffers are kept for the next one
+                // (parking frees them), unless a long head or a streamed
+                // file made them large.
+                if self.read_buf.capacity() > READ_BUFFER {
+                    self.read_buf = BytesMut::new();
+                }
+                if self.write_buf.capacity() > KEEP_WRITE_BUFFER {
+                    self.write_buf = Vec::new();
+                }
             }
             let parks = !in_head && self.parking.is_some() && park_at < deadline;
             let wait_until = if parks { park_at } else { deadline };
@@ -372,6 +381,9 @@ impl Connection {
         body_bytes: Option<&u64>,
         started: Instant,
     ) {
+        if !self.shared.access_log.enabled() {
+            return;
+        }
         let line = request.map(|r| {
             let version = match r.version {
                 Version::Http10 => "HTTP/1.0",

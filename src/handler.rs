@@ -138,6 +138,7 @@ impl Site {
             Precondition::NotModified => Response {
                 status: Status::NotModified,
                 headers,
+                encoded_fields: None,
                 body: Body::None,
             },
             Precondition::Proceed => {
@@ -150,6 +151,7 @@ impl Site {
                 Response {
                     status: Status::Ok,
                     headers,
+                    encoded_fields: None,
                     body: Body::Bytes(listing.body),
                 }
             }

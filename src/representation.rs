@@ -4,6 +4,7 @@
 use std::ffi::OsString;
 use std::fs::{File, Metadata};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use crate::cache::Cached;
@@ -12,7 +13,7 @@ use crate::limits::FILE_CACHE_MAX_FILE;
 use crate::negotiate::{self, Coding};
 use crate::range::{self, Ranges};
 use crate::request::{Method, Request};
-use crate::response::{Body, Piece, Response};
+use crate::response::{Body, Piece, Response, push_field};
 use crate::status::Status;
 use crate::validators::{self, Precondition, Validators};
 
@@ -46,16 +47,17 @@ pub fn respond(
             &chosen.file,
             &chosen.meta,
             validators.clone(),
-            content_type,
+            |validators| cached_fields(site, &content_type, validators),
         );
         if let Some(cached) = loaded {
             return respond_cached(site, request, cached);
         }
     }
-    let mut headers = validator_fields(site, &validators, chosen.has_variants);
-    if let Some(refused) = preconditions(request, &validators, &mut headers) {
+    let fields = || validator_fields(site, &validators, chosen.has_variants);
+    if let Some(refused) = preconditions(request, &validators, fields) {
         return refused;
     }
+    let mut headers = fields();
     let content_type = site.content_type(name);
     headers.insert(0, ("Content-Type", content_type.clone()));
     headers.push(("Accept-Ranges", "bytes".to_owned()));
@@ -84,6 +86,7 @@ pub fn respond(
             Response {
                 status: Status::PartialContent,
                 headers: Vec::new(),
+                encoded_fields: None,
                 body,
             }
         }
@@ -94,6 +97,7 @@ pub fn respond(
             Response {
                 status: Status::PartialContent,
                 headers: Vec::new(),
+                encoded_fields: None,
                 body,
             }
         }
@@ -104,18 +108,29 @@ pub fn respond(
 
 /// Answers from the small-file cache: the same fields and preconditions as
 /// a file read from disk (only ranges go the long way, see `Site::handle`).
-pub fn respond_cached(site: &Site, request: &Request, cached: Cached) -> Response {
-    let mut headers = validator_fields(site, &cached.validators, false);
-    if let Some(refused) = preconditions(request, &cached.validators, &mut headers) {
+pub fn respond_cached(site: &Site, request: &Request, cached: Arc<Cached>) -> Response {
+    let fields = || validator_fields(site, &cached.validators, false);
+    if let Some(refused) = preconditions(request, &cached.validators, fields) {
         return refused;
     }
-    headers.insert(0, ("Content-Type", cached.content_type));
-    headers.push(("Accept-Ranges", "bytes".to_owned()));
     Response {
         status: Status::Ok,
-        headers,
-        body: Body::Shared(cached.bytes),
+        headers: Vec::new(),
+        encoded_fields: Some(Arc::clone(&cached.fields)),
+        body: Body::Shared(Arc::clone(&cached.bytes)),
     }
+}
+
+/// The fields of a 200 for a cached file, in the order [`respond`] sends
+/// them: encoded once, when the file is cached.
+fn cached_fields(site: &Site, content_type: &str, validators: &Validators) -> Vec<u8> {
+    let mut out = Vec::new();
+    push_field(&mut out, "Content-Type", content_type);
+    for (name, value) in validator_fields(site, validators, false) {
+        push_field(&mut out, name, &value);
+    }
+    push_field(&mut out, "Accept-Ranges", "bytes");
+    out
 }
 
 /// Last-Modified, ETag, and Vary and Cache-Control when they apply: the
@@ -136,17 +151,18 @@ fn validator_fields(
     headers
 }
 
-/// A 412 or a 304 (taking `headers`), or `None` to go on.
+/// A 412 or a 304 (with the fields `headers` makes), or `None` to go on.
 fn preconditions(
     request: &Request,
     current: &Validators,
-    headers: &mut Vec<(&'static str, String)>,
+    headers: impl FnOnce() -> Vec<(&'static str, String)>,
 ) -> Option<Response> {
     match validators::evaluate(&request.fields.conditions, current) {
         Precondition::Failed => Some(Response::error(Status::PreconditionFailed)),
         Precondition::NotModified => Some(Response {
             status: Status::NotModified,
-            headers: std::mem::take(headers),
+            headers: headers(),
+            encoded_fields: None,
             body: Body::None,
         }),
         Precondition::Proceed => None,
@@ -157,6 +173,7 @@ fn whole(file: File, size: u64) -> Response {
     Response {
         status: Status::Ok,
         headers: Vec::new(),
+        encoded_fields: None,
         body: Body::File {
             file,
             offset: 0,

@@ -3,6 +3,7 @@
 //! fields.
 
 use std::fs::File;
+use std::sync::Arc;
 
 use crate::status::Status;
 
@@ -18,7 +19,7 @@ pub enum Body {
     /// Bytes built in memory (error pages, listings, small files).
     Bytes(Vec<u8>),
     /// Bytes shared with the small-file cache.
-    Shared(std::sync::Arc<[u8]>),
+    Shared(Arc<[u8]>),
     /// `len` bytes of an open regular file from `offset`, streamed at write time.
     File { file: File, offset: u64, len: u64 },
     /// A `multipart/byteranges` body: part heads in memory, part data
@@ -67,6 +68,9 @@ pub struct Response {
     pub status: Status,
     /// Further header fields, in canonical case, in sending order.
     pub headers: Vec<(&'static str, String)>,
+    /// Header fields encoded once and shared (a cached file's), sent
+    /// after `headers`.
+    pub encoded_fields: Option<Arc<[u8]>>,
     pub body: Body,
 }
 
@@ -76,6 +80,7 @@ impl Response {
         Response {
             status,
             headers: vec![("Content-Type", content_type.to_owned())],
+            encoded_fields: None,
             body: Body::Bytes(body),
         }
     }
@@ -116,7 +121,7 @@ pub fn encode_head(
 ) {
     let status = response.status;
     out.extend_from_slice(b"HTTP/1.1 ");
-    out.extend_from_slice(status.code().to_string().as_bytes());
+    push_decimal(out, u64::from(status.code()));
     out.push(b' ');
     out.extend_from_slice(status.reason().as_bytes());
     out.extend_from_slice(b"\r\n");
@@ -125,11 +130,16 @@ pub fn encode_head(
     for (name, value) in &response.headers {
         push_field(out, name, value);
     }
+    if let Some(fields) = &response.encoded_fields {
+        out.extend_from_slice(fields);
+    }
     for (name, value) in extra {
         push_field(out, name, value);
     }
     if !matches!(response.body, Body::None) {
-        push_field(out, "Content-Length", &response.body.len().to_string());
+        out.extend_from_slice(b"Content-Length: ");
+        push_decimal(out, response.body.len());
+        out.extend_from_slice(b"\r\n");
     }
     push_field(
         out,
@@ -139,7 +149,22 @@ pub fn encode_head(
     out.extend_from_slice(b"\r\n");
 }
 
-fn push_field(out: &mut Vec<u8>, name: &str, value: &str) {
+/// Appends `n` in decimal, without allocating.
+fn push_decimal(out: &mut Vec<u8>, mut n: u64) {
+    let mut digits = [0u8; 20];
+    let mut at = digits.len();
+    loop {
+        at -= 1;
+        digits[at] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    out.extend_from_slice(&digits[at..]);
+}
+
+pub fn push_field(out: &mut Vec<u8>, name: &str, value: &str) {
     out.extend_from_slice(name.as_bytes());
     out.extend_from_slice(b": ");
     out.extend_from_slice(value.as_bytes());
@@ -194,6 +219,7 @@ mod tests {
         let response = Response {
             status: Status::NotModified,
             headers: Vec::new(),
+            encoded_fields: None,
             body: Body::None,
         };
         let text = head(&response, true);
