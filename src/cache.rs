@@ -1,5 +1,7 @@
-//! A small-file cache: the bytes and validators of small files, so a hot
-//! file is answered without opening, stat'ing or reading it.
+//! A file cache: the bytes of small files, and open descriptors of larger
+//! ones, with their validators and encoded header fields, so a hot file is
+//! answered without opening, stat'ing or reading it (larger ones are then
+//! sent straight from the open descriptor with sendfile).
 //!
 //! An entry is trusted for [`FILE_CACHE_VALID`] after it was read; after
 //! that the next request takes the full path (open beneath the root under
@@ -17,21 +19,46 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use crate::limits::{FILE_CACHE_BYTES, FILE_CACHE_MAX_FILE};
+use crate::limits::{FILE_CACHE_BYTES, FILE_CACHE_MAX_FILE, FILE_CACHE_OPEN};
 use crate::validators::Validators;
 
 /// How long a cached file is trusted before it is checked again.
 pub const FILE_CACHE_VALID: Duration = Duration::from_secs(1);
 
-/// A cached small file.
-#[derive(Debug, Clone)]
+/// A cached file.
+#[derive(Debug)]
 pub struct Cached {
-    pub bytes: Arc<[u8]>,
+    pub body: CachedBody,
     pub validators: Validators,
     /// The header fields of a 200 for it, encoded once (they depend only
     /// on the file and the site's settings).
     pub fields: Arc<[u8]>,
     read_at: Instant,
+}
+
+/// What a cached file is answered with.
+#[derive(Debug, Clone)]
+pub enum CachedBody {
+    /// A small file's bytes.
+    Bytes(Arc<[u8]>),
+    /// A larger file, open; sendfile takes explicit offsets, so any number
+    /// of responses can share the descriptor.
+    Open { file: Arc<File>, len: u64 },
+}
+
+impl CachedBody {
+    /// Bytes held in memory.
+    fn memory(&self) -> usize {
+        match self {
+            CachedBody::Bytes(bytes) => bytes.len(),
+            CachedBody::Open { .. } => 0,
+        }
+    }
+
+    /// Descriptors held open.
+    fn open(&self) -> usize {
+        usize::from(matches!(self, CachedBody::Open { .. }))
+    }
 }
 
 /// The cache, shared by all workers; never locked across an await.
@@ -68,33 +95,67 @@ impl FileCache {
             return None;
         }
         let entry = Arc::new(Cached {
-            bytes: bytes.into(),
+            body: CachedBody::Bytes(bytes.into()),
             fields: fields(&validators).into(),
             validators,
             read_at: Instant::now(),
         });
-        if let Ok(mut entries) = self.entries.lock() {
-            make_room(&mut entries, size);
-            entries.insert(name.to_owned(), Arc::clone(&entry));
-        }
+        self.insert(name, &entry);
         Some(entry)
+    }
+
+    /// Keeps a larger file open in the cache, returning the entry.
+    pub fn keep_open(
+        &self,
+        name: &Path,
+        file: File,
+        meta: &Metadata,
+        validators: Validators,
+        fields: impl FnOnce(&Validators) -> Vec<u8>,
+    ) -> Arc<Cached> {
+        let entry = Arc::new(Cached {
+            body: CachedBody::Open {
+                file: Arc::new(file),
+                len: meta.len(),
+            },
+            fields: fields(&validators).into(),
+            validators,
+            read_at: Instant::now(),
+        });
+        self.insert(name, &entry);
+        entry
+    }
+
+    fn insert(&self, name: &Path, entry: &Arc<Cached>) {
+        if let Ok(mut entries) = self.entries.lock() {
+            make_room(&mut entries, &entry.body);
+            entries.insert(name.to_owned(), Arc::clone(entry));
+        }
     }
 }
 
-/// Drops expired entries, then arbitrary ones, until `incoming` more bytes fit.
-fn make_room(entries: &mut HashMap<PathBuf, Arc<Cached>>, incoming: usize) {
-    let total =
-        |e: &HashMap<PathBuf, Arc<Cached>>| e.values().map(|c| c.bytes.len()).sum::<usize>();
-    if total(entries) + incoming <= FILE_CACHE_BYTES {
+type Entries = HashMap<PathBuf, Arc<Cached>>;
+
+/// Drops expired entries, then arbitrary ones, until `incoming` fits in
+/// both budgets: bytes in memory and descriptors held open.
+fn make_room(entries: &mut Entries, incoming: &CachedBody) {
+    let usage = |e: &Entries| {
+        e.values()
+            .fold((0, 0), |(m, o), c| (m + c.body.memory(), o + c.body.open()))
+    };
+    let fits = |(memory, open): (usize, usize)| {
+        memory + incoming.memory() <= FILE_CACHE_BYTES && open + incoming.open() <= FILE_CACHE_OPEN
+    };
+    if fits(usage(entries)) {
         return;
     }
     entries.retain(|_, c| c.read_at.elapsed() < FILE_CACHE_VALID);
-    let mut used = total(entries);
+    let mut used = usage(entries);
     let victims: Vec<PathBuf> = entries
         .iter()
         .take_while(|(_, c)| {
-            let over = used + incoming > FILE_CACHE_BYTES;
-            used = used.saturating_sub(c.bytes.len());
+            let over = !fits(used);
+            used = (used.0 - c.body.memory(), used.1 - c.body.open());
             over
         })
         .map(|(k, _)| k.clone())
@@ -117,6 +178,13 @@ mod tests {
         })
     }
 
+    fn bytes(cached: &Cached) -> &[u8] {
+        match &cached.body {
+            CachedBody::Bytes(bytes) => bytes,
+            CachedBody::Open { .. } => panic!("expected bytes"),
+        }
+    }
+
     #[test]
     fn caches_small_files_only() {
         let dir = tempfile::tempdir().unwrap();
@@ -125,8 +193,8 @@ mod tests {
         std::fs::write(&small, "hello").unwrap();
         std::fs::write(&big, vec![0u8; FILE_CACHE_MAX_FILE + 1]).unwrap();
         let cache = FileCache::default();
-        assert_eq!(&*load(&cache, &small, "small").unwrap().bytes, b"hello");
-        assert_eq!(&*cache.get(Path::new("small")).unwrap().bytes, b"hello");
+        assert_eq!(bytes(&load(&cache, &small, "small").unwrap()), b"hello");
+        assert_eq!(bytes(&cache.get(Path::new("small")).unwrap()), b"hello");
         assert!(load(&cache, &big, "big").is_none());
         assert!(cache.get(Path::new("big")).is_none());
     }
@@ -161,8 +229,47 @@ mod tests {
             load(&cache, &path, &i.to_string()).unwrap();
         }
         let entries = cache.entries.lock().unwrap();
-        let total: usize = entries.values().map(|c| c.bytes.len()).sum();
+        let total: usize = entries.values().map(|c| c.body.memory()).sum();
         assert!(total <= FILE_CACHE_BYTES, "{total}");
         assert!(entries.len() >= FILE_CACHE_BYTES / FILE_CACHE_MAX_FILE - 1);
+    }
+
+    fn keep_open(cache: &FileCache, path: &Path, name: &str) -> Arc<Cached> {
+        let file = File::open(path).unwrap();
+        let meta = file.metadata().unwrap();
+        let validators = Validators::of(&meta, None);
+        cache.keep_open(Path::new(name), file, &meta, validators, |_| Vec::new())
+    }
+
+    #[test]
+    fn larger_files_are_kept_open_with_their_length() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("big");
+        std::fs::write(&path, vec![b'x'; FILE_CACHE_MAX_FILE + 1]).unwrap();
+        let cache = FileCache::default();
+        keep_open(&cache, &path, "big");
+        let Some(cached) = cache.get(Path::new("big")) else {
+            panic!("not cached");
+        };
+        let CachedBody::Open { file, len } = &cached.body else {
+            panic!("expected an open file");
+        };
+        assert_eq!(*len, FILE_CACHE_MAX_FILE as u64 + 1);
+        assert_eq!(file.metadata().unwrap().len(), *len);
+    }
+
+    #[test]
+    fn the_open_files_are_bounded() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("big");
+        std::fs::write(&path, vec![b'x'; FILE_CACHE_MAX_FILE + 1]).unwrap();
+        let cache = FileCache::default();
+        for i in 0..FILE_CACHE_OPEN + 10 {
+            keep_open(&cache, &path, &i.to_string());
+        }
+        let entries = cache.entries.lock().unwrap();
+        let open: usize = entries.values().map(|c| c.body.open()).sum();
+        assert!(open <= FILE_CACHE_OPEN, "{open}");
+        assert!(open >= FILE_CACHE_OPEN - 1, "{open}");
     }
 }

@@ -11,6 +11,7 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use bytes::{Buf, BytesMut};
+use tokio::io::AsyncReadExt;
 use tokio::net::TcpStream;
 use tokio::sync::{OwnedSemaphorePermit, watch};
 use tokio::time::{Instant, timeout_at};
@@ -406,19 +407,16 @@ impl Connection {
 }
 
 /// Waits until the socket is readable, and only then makes room in the
-/// buffer and reads, so a connection waiting for its next request holds no
-/// read buffer.
-async fn read_when_ready(stream: &TcpStream, buf: &mut BytesMut) -> io::Result<usize> {
-    loop {
-        stream.readable().await?;
-        if buf.capacity() - buf.len() < READ_BUFFER / 4 {
-            buf.reserve(buf.capacity().max(READ_BUFFER));
-        }
-        match stream.try_read_buf(buf) {
-            Err(err) if err.kind() == io::ErrorKind::WouldBlock => continue,
-            result => return result,
-        }
+/// buffer and reads, so a connection waiting for its first request holds
+/// no read buffer. The read goes through `AsyncRead`, which notes a short
+/// read as the socket drained: the next wait then does not start with a
+/// read that finds nothing.
+async fn read_when_ready(stream: &mut TcpStream, buf: &mut BytesMut) -> io::Result<usize> {
+    stream.readable().await?;
+    if buf.capacity() - buf.len() < READ_BUFFER / 4 {
+        buf.reserve(buf.capacity().max(READ_BUFFER));
     }
+    stream.read_buf(buf).await
 }
 
 #[path = "connection_write.rs"]

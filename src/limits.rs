@@ -62,3 +62,6 @@ pub const FILE_CACHE_MAX_FILE: usize = 64 * 1024;
 
 /// Total bytes the small-file cache holds.
 pub const FILE_CACHE_BYTES: usize = 32 * 1024 * 1024;
+
+/// Larger files the cache holds open at once (each costs a descriptor).
+pub const FILE_CACHE_OPEN: usize = 256;

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use crate::cache::Cached;
+use crate::cache::{Cached, CachedBody};
 use crate::handler::Site;
 use crate::limits::FILE_CACHE_MAX_FILE;
 use crate::negotiate::{self, Coding};
@@ -40,15 +40,17 @@ pub fn respond(
     let plain = chosen.coding.is_none()
         && !chosen.has_variants
         && request.fields.negotiation.range.is_none();
-    if plain && chosen.meta.len() <= FILE_CACHE_MAX_FILE as u64 {
+    if plain {
         let content_type = site.content_type(name);
-        let loaded = site.cache.load(
-            name,
-            &chosen.file,
-            &chosen.meta,
-            validators.clone(),
-            |validators| cached_fields(site, &content_type, validators),
-        );
+        let fields = |validators: &Validators| cached_fields(site, &content_type, validators);
+        if chosen.meta.len() > FILE_CACHE_MAX_FILE as u64 {
+            let cache = &site.cache;
+            let kept = cache.keep_open(name, chosen.file, &chosen.meta, validators, fields);
+            return respond_cached(site, request, kept);
+        }
+        let loaded = site
+            .cache
+            .load(name, &chosen.file, &chosen.meta, validators.clone(), fields);
         if let Some(cached) = loaded {
             return respond_cached(site, request, cached);
         }
@@ -79,7 +81,7 @@ pub fn respond(
             let (first, last) = parts[0];
             headers.push(("Content-Range", format!("bytes {first}-{last}/{size}")));
             let body = Body::File {
-                file: chosen.file,
+                file: Arc::new(chosen.file),
                 offset: first,
                 len: last - first + 1,
             };
@@ -117,7 +119,14 @@ pub fn respond_cached(site: &Site, request: &Request, cached: Arc<Cached>) -> Re
         status: Status::Ok,
         headers: Vec::new(),
         encoded_fields: Some(Arc::clone(&cached.fields)),
-        body: Body::Shared(Arc::clone(&cached.bytes)),
+        body: match &cached.body {
+            CachedBody::Bytes(bytes) => Body::Shared(Arc::clone(bytes)),
+            CachedBody::Open { file, len } => Body::File {
+                file: Arc::clone(file),
+                offset: 0,
+                len: *len,
+            },
+        },
     }
 }
 
@@ -175,7 +184,7 @@ fn whole(file: File, size: u64) -> Response {
         headers: Vec::new(),
         encoded_fields: None,
         body: Body::File {
-            file,
+            file: Arc::new(file),
             offset: 0,
             len: size,
         },

@@ -21,7 +21,11 @@ pub enum Body {
     /// Bytes shared with the small-file cache.
     Shared(Arc<[u8]>),
     /// `len` bytes of an open regular file from `offset`, streamed at write time.
-    File { file: File, offset: u64, len: u64 },
+    File {
+        file: Arc<File>,
+        offset: u64,
+        len: u64,
+    },
     /// A `multipart/byteranges` body: part heads in memory, part data
     /// streamed from the file.
     Parts { file: File, pieces: Vec<Piece> },
