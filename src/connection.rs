@@ -83,7 +83,6 @@ struct Connection {
     stream: TcpStream,
     peer: SocketAddr,
     shared: Arc<Shared>,
-    limits: Limits,
     shutdown: watch::Receiver<bool>,
     permit: OwnedSemaphorePermit,
     parking: Option<Arc<Parking>>,
@@ -92,6 +91,8 @@ struct Connection {
     served: u32,
     /// Parking delay level, see [`park_after`].
     park_level: u8,
+    /// Since when the connection has been waiting for a request.
+    idle_since: Instant,
     /// Whether TCP_NODELAY is set: once the connection is kept alive, a
     /// small response must not wait for the previous one's ACK.
     nodelay: bool,
@@ -109,7 +110,6 @@ impl Connection {
         Connection {
             stream,
             peer,
-            limits: shared.limits,
             shared,
             shutdown,
             permit,
@@ -118,6 +118,7 @@ impl Connection {
             write_buf: Vec::new(),
             served: 0,
             park_level: 0,
+            idle_since: Instant::now(),
             nodelay: false,
         }
     }
@@ -135,7 +136,7 @@ impl Connection {
                 }
             };
             self.served += 1;
-            let started = Instant::now();
+            let started = self.log_started();
             let head_only = request.method == Method::Head;
             let response = load_small_body(self.shared.site.handle(&request), head_only);
             let keep_alive = self.persists(&request, &response);
@@ -169,7 +170,8 @@ impl Connection {
                     return Ok(Ended::Closed);
                 }
             }
-            deadline = Instant::now() + self.limits.keepalive_timeout;
+            self.idle_since = Instant::now();
+            deadline = self.idle_since + self.shared.limits.keepalive_timeout;
         }
     }
 
@@ -185,7 +187,7 @@ impl Connection {
         request.keep_alive
             && body_discardable
             && !response.status.closes_connection()
-            && self.served < self.limits.max_requests
+            && self.served < self.shared.limits.max_requests
             && !*self.shutdown.borrow()
     }
 
@@ -197,9 +199,9 @@ impl Connection {
         let mut deadline = idle_deadline;
         let mut in_head = !self.read_buf.is_empty();
         if in_head {
-            deadline = Instant::now() + self.limits.header_timeout;
+            deadline = Instant::now() + self.shared.limits.header_timeout;
         }
-        let park_at = Instant::now() + park_after(self.park_level);
+        let park_at = self.idle_since + park_after(self.park_level);
         loop {
             match request::parse(&self.read_buf) {
                 Ok(Some((request, used))) => {
@@ -238,7 +240,7 @@ impl Connection {
                 Err(_) | Ok(Ok(0)) => return Ok(Next::Close),
                 Ok(Ok(_)) if !in_head => {
                     in_head = true;
-                    deadline = Instant::now() + self.limits.header_timeout;
+                    deadline = Instant::now() + self.shared.limits.header_timeout;
                 }
                 Ok(Ok(_)) => {}
                 Ok(Err(err)) => return Err(err),
@@ -248,7 +250,7 @@ impl Connection {
 
     /// Answers a request head that could not be accepted, then closes.
     async fn refuse(&mut self, status: Status) -> io::Result<()> {
-        let started = Instant::now();
+        let started = self.log_started();
         let sent = self
             .write_response(Response::error(status), false, false)
             .await;
@@ -257,13 +259,18 @@ impl Connection {
         self.close().await
     }
 
+    /// When a request started, if the access log wants to know.
+    fn log_started(&self) -> Option<Instant> {
+        self.shared.access_log.enabled().then(Instant::now)
+    }
+
     /// The one access-log line per request, written after the response.
     fn log(
         &self,
         request: Option<&Request>,
         status: Status,
         body_bytes: Option<&u64>,
-        started: Instant,
+        started: Option<Instant>,
     ) {
         if !self.shared.access_log.enabled() {
             return;
@@ -283,7 +290,7 @@ impl Connection {
             body_bytes: body_bytes.copied().unwrap_or(0),
             referer: request.and_then(|r| r.fields.referer.as_deref()),
             user_agent: request.and_then(|r| r.fields.user_agent.as_deref()),
-            duration: started.elapsed(),
+            duration: started.map_or(Duration::ZERO, |t| t.elapsed()),
             completed: body_bytes.is_some(),
         });
     }

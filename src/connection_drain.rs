@@ -18,7 +18,7 @@ impl Connection {
             usize::try_from(len).map_or(self.read_buf.len(), |l| l.min(self.read_buf.len()));
         self.read_buf.advance(buffered);
         let mut left = len - buffered as u64;
-        let deadline = Instant::now() + self.limits.header_timeout;
+        let deadline = Instant::now() + self.shared.limits.header_timeout;
         let mut scratch = [0u8; 4096];
         while left > 0 {
             let want = scratch

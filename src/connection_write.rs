@@ -18,8 +18,7 @@ use crate::status::Status;
 impl Connection {
     /// Writes the first `len` bytes of the write buffer within the send timeout.
     async fn send(&mut self, len: usize) -> io::Result<()> {
-        let write = self.stream.write_all(&self.write_buf[..len]);
-        with_send_timeout(self.limits.send_timeout, write).await
+        self.send_with(len, libc::MSG_NOSIGNAL).await
     }
 
     /// Sends the last bytes of a response. When the connection closes
@@ -27,42 +26,49 @@ impl Connection {
     /// close, and the FIN leaves in the same segment, so the client has
     /// one segment fewer to receive and acknowledge.
     async fn send_last(&mut self, len: usize, keep_alive: bool) -> io::Result<()> {
-        if keep_alive {
-            return self.send(len).await;
-        }
-        let fd = self.stream.as_raw_fd();
+        let more = if keep_alive { 0 } else { libc::MSG_MORE };
+        self.send_with(len, more | libc::MSG_NOSIGNAL).await
+    }
+
+    /// Writes the first `len` bytes of the write buffer with `send(2)`
+    /// flags. The socket nearly always takes them at once; only when it
+    /// does not is a send timeout armed for the rest.
+    async fn send_with(&mut self, len: usize, flags: libc::c_int) -> io::Result<()> {
+        let Connection {
+            stream, write_buf, ..
+        } = self;
+        let fd = stream.as_raw_fd();
         let mut sent = 0;
-        let write = async {
+        while sent < len {
+            match stream.try_io(Interest::WRITABLE, || {
+                send_raw(fd, &write_buf[sent..len], flags)
+            }) {
+                Ok(n) => sent += n,
+                Err(err) if err.kind() == io::ErrorKind::WouldBlock => break,
+                Err(err) => return Err(err),
+            }
+        }
+        if sent == len {
+            return Ok(());
+        }
+        let rest = async {
             while sent < len {
-                let rest = &self.write_buf[sent..len];
-                let n = self
-                    .stream
-                    .async_io(Interest::WRITABLE, || {
-                        // SAFETY: rest is valid for rest.len() bytes.
-                        let n = unsafe {
-                            libc::send(
-                                fd,
-                                rest.as_ptr().cast(),
-                                rest.len(),
-                                libc::MSG_MORE | libc::MSG_NOSIGNAL,
-                            )
-                        };
-                        if n < 0 {
-                            Err(io::Error::last_os_error())
-                        } else {
-                            Ok(n as usize)
-                        }
-                    })
+                let rest = &write_buf[sent..len];
+                sent += stream
+                    .async_io(Interest::WRITABLE, || send_raw(fd, rest, flags))
                     .await?;
-                sent += n;
             }
             Ok(())
         };
-        with_send_timeout(self.limits.send_timeout, write).await
+        with_send_timeout(self.shared.limits.send_timeout, rest).await
     }
 
     async fn send_bytes(&mut self, bytes: &[u8]) -> io::Result<()> {
-        with_send_timeout(self.limits.send_timeout, self.stream.write_all(bytes)).await
+        with_send_timeout(
+            self.shared.limits.send_timeout,
+            self.stream.write_all(bytes),
+        )
+        .await
     }
 
     /// Writes one response and returns the number of body bytes sent.
@@ -146,7 +152,7 @@ impl Connection {
                     Ok(n as usize)
                 }
             });
-            match tokio::time::timeout(self.limits.send_timeout, sending).await {
+            match tokio::time::timeout(self.shared.limits.send_timeout, sending).await {
                 Err(_) => {
                     return Err(io::Error::new(
                         io::ErrorKind::TimedOut,
@@ -210,6 +216,18 @@ async fn with_send_timeout(
     tokio::time::timeout(limit, write)
         .await
         .map_err(|_| io::Error::new(io::ErrorKind::TimedOut, "client stopped reading"))?
+}
+
+/// One `send(2)`; a zero-byte result for a non-empty buffer is an error,
+/// so no caller loops on it.
+fn send_raw(fd: i32, bytes: &[u8], flags: libc::c_int) -> io::Result<usize> {
+    // SAFETY: bytes is valid for bytes.len() bytes for the whole call.
+    let n = unsafe { libc::send(fd, bytes.as_ptr().cast(), bytes.len(), flags) };
+    match n {
+        n if n < 0 => Err(io::Error::last_os_error()),
+        0 if !bytes.is_empty() => Err(io::ErrorKind::WriteZero.into()),
+        n => Ok(n as usize),
+    }
 }
 
 /// Sets TCP_CORK, which holds partial segments until it is cleared.
