@@ -720,11 +720,13 @@ COMPARE_KEYS=(
     "big_mibps|1 GiB, one connection (curl)|MiB/s|higher"
     "idle_kib|IDLE idle keep-alive connections|RSS KiB/conn|lower"
     "tiny_p99|p99 latency, 38 B, keep-alive, c50|ms|lower"
+    "w1u_rps|38 B, keep-alive, c50, 1 worker, not pinned|req/s|higher"
     "w2_rps|38 B, keep-alive, c50, 2 workers, not pinned|req/s|higher"
 )
 
 # bench_server NAME: every workload against one server: the pinned ones
-# with SRV_WORKERS=WORKERS, then tiny keep-alive with 2 workers, not pinned.
+# with SRV_WORKERS=WORKERS, then tiny keep-alive with 1 and 2 workers, not
+# pinned (the scaling check compares like with like).
 bench_server() {
     local name="$1" base
     SRV_WORKERS="$WORKERS" SRV_CPUS="$SERVER_CPUS"
@@ -755,12 +757,15 @@ bench_server() {
     fi
     stop_servers
 
-    SRV_WORKERS=2 SRV_CPUS=""
-    start_server "$name"
-    check_file "$SERVER_URL" /tiny.html "$TINY_SIZE"
-    run_wrk "$name" "tiny 38 B, keep-alive, c50, 2 workers unpinned" 50 "$SERVER_URL/tiny.html"
-    record "$name" w2_rps "$WRK_RPS"
-    stop_servers
+    local workers
+    for workers in 1 2; do
+        SRV_WORKERS="$workers" SRV_CPUS=""
+        start_server "$name"
+        check_file "$SERVER_URL" /tiny.html "$TINY_SIZE"
+        run_wrk "$name" "tiny 38 B, keep-alive, c50, $workers worker(s) unpinned" 50 "$SERVER_URL/tiny.html"
+        if [[ "$workers" -eq 1 ]]; then record "$name" w1u_rps "$WRK_RPS"; else record "$name" w2_rps "$WRK_RPS"; fi
+        stop_servers
+    done
 }
 
 # print_rows HEADER ROW...: a table; the first ALIGN_LEFT columns are
@@ -876,28 +881,35 @@ print_comparison() {
     fi
     ALIGN_LEFT=2 print_rows "$header" "${rows[@]}"
     echo "ratio > 1: staticd ahead. staticd/nginx for throughput; nginx/staticd for p99 latency"
-    echo "and RSS per connection (lower is better there). 2 workers, not pinned: both servers"
-    echo "unpinned with 2 workers, client still on CPU $CLIENT_CPUS."
+    echo "and RSS per connection (lower is better there). Not pinned: the server unpinned,"
+    echo "the client still on CPU $CLIENT_CPUS."
 }
 
-# print_scaling: staticd with 2 workers, not pinned, against WORKERS pinned
-# (the issue: 2 workers must not do worse than 1).
+# print_scaling: staticd with 2 workers, not pinned, against 1 worker (the
+# issue: 2 workers must not do worse than 1): against the pinned WORKERS
+# figure of the table, and against 1 worker not pinned either, measured in
+# the same run under the same conditions.
 print_scaling() {
-    local run w1=() w2=() ratios=() r
+    echo
+    echo "staticd scaling, 38 B keep-alive c50, median of $RUNS run(s), --workers 2 not pinned against:"
+    scaling_line "--workers $WORKERS on CPU $SERVER_CPUS" tiny_rps
+    scaling_line "--workers 1, not pinned" w1u_rps
+}
+
+# scaling_line LABEL KEY: the 2-worker figure against staticd's KEY figure.
+scaling_line() {
+    local label="$1" key="$2" run base=() w2=() ratios=() r
     for ((run = 1; run <= RUNS; run++)); do
-        w1+=("${VALUES[$run|staticd|tiny_rps]:-n/a}")
+        base+=("${VALUES[$run|staticd|$key]:-n/a}")
         w2+=("${VALUES[$run|staticd|w2_rps]:-n/a}")
-        ratios+=("$(ratio "${w2[-1]}" "${w1[-1]}")")
+        ratios+=("$(ratio "${w2[-1]}" "${base[-1]}")")
     done
     r="$(median "${ratios[@]}")"
-    echo
-    echo "staticd scaling, 38 B keep-alive c50, median of $RUNS run(s):"
-    echo "  --workers $WORKERS on CPU $SERVER_CPUS: $(fmt "$(median "${w1[@]}")" req/s) req/s;" \
-        "--workers 2, not pinned: $(fmt "$(median "${w2[@]}")" req/s) req/s"
-    echo "  ratio $(fmt "$r" ratio)$([[ "$RUNS" -gt 1 ]] &&
-        echo " (per run: $(join_ratios "${ratios[@]}"))")" \
-        "-> $(awk -v r="$r" 'BEGIN { if (r == "n/a") print "n/a"; else if (r >= 1) print "OK: not below"; else print "BELOW" }')" \
-        "the $WORKERS-worker figure"
+    echo "  $label: $(fmt "$(median "${base[@]}")" req/s) req/s;" \
+        "--workers 2: $(fmt "$(median "${w2[@]}")" req/s) req/s;" \
+        "ratio $(fmt "$r" ratio)$([[ "$RUNS" -gt 1 ]] &&
+            echo " (per run: $(join_ratios "${ratios[@]}"))")" \
+        "-> $(awk -v r="$r" 'BEGIN { if (r == "n/a") print "n/a"; else if (r >= 1) print "OK: not below"; else print "BELOW" }')"
 }
 
 # print_server_logs: what the servers said at warning level or above.
