@@ -2,7 +2,7 @@
 //! bodies with sendfile(2), multipart bodies piece by piece; every write
 //! bounded by the send timeout.
 
-use std::io;
+use std::io::{self, IoSlice};
 use std::os::fd::AsRawFd;
 use std::time::Duration;
 
@@ -63,6 +63,49 @@ impl Connection {
         with_send_timeout(self.shared.limits.send_timeout, rest).await
     }
 
+    /// Writes the head (the first `head_len` bytes of the write buffer)
+    /// and `body` with vectored writes: at once when the socket takes them,
+    /// as it nearly always does, else within the send timeout.
+    async fn send_pair(&mut self, head_len: usize, body: &[u8]) -> io::Result<()> {
+        let Connection {
+            stream,
+            write_buf,
+            shared,
+            ..
+        } = self;
+        let head = &write_buf[..head_len];
+        let total = head_len + body.len();
+        let rest_from = |sent: usize| {
+            if sent < head_len {
+                [IoSlice::new(&head[sent..]), IoSlice::new(body)]
+            } else {
+                [IoSlice::new(&body[sent - head_len..]), IoSlice::new(&[])]
+            }
+        };
+        let mut sent = 0;
+        while sent < total {
+            match stream.try_write_vectored(&rest_from(sent)) {
+                Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
+                Ok(n) => sent += n,
+                Err(err) if err.kind() == io::ErrorKind::WouldBlock => break,
+                Err(err) => return Err(err),
+            }
+        }
+        let rest = async {
+            while sent < total {
+                stream.writable().await?;
+                match stream.try_write_vectored(&rest_from(sent)) {
+                    Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
+                    Ok(n) => sent += n,
+                    Err(err) if err.kind() == io::ErrorKind::WouldBlock => {}
+                    Err(err) => return Err(err),
+                }
+            }
+            Ok(())
+        };
+        with_send_timeout(shared.limits.send_timeout, rest).await
+    }
+
     async fn send_bytes(&mut self, bytes: &[u8]) -> io::Result<()> {
         with_send_timeout(
             self.shared.limits.send_timeout,
@@ -93,6 +136,11 @@ impl Connection {
             _ if head_only => return self.send_last(head_len, keep_alive).await.map(|()| 0),
             Body::None => {}
             Body::Bytes(bytes) => self.write_buf.extend_from_slice(&bytes),
+            // Shared bytes (the file cache's) go out beside the head in one
+            // vectored write, without being copied into the buffer.
+            Body::Shared(bytes) if keep_alive => {
+                return self.send_pair(head_len, &bytes).await.map(|()| body_len);
+            }
             Body::Shared(bytes) => self.write_buf.extend_from_slice(&bytes),
             Body::File { file, offset, len } => {
                 // Corked, the head leaves in the same segment as the body's start.
