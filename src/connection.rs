@@ -212,13 +212,15 @@ impl Connection {
                 Err(err) => return Ok(Next::Refuse(err.status())),
             }
             if self.read_buf.is_empty() {
-                // Between requests the buffers are kept for the next one
-                // (parking frees them), unless a long head or a streamed
-                // file made them large.
-                if self.read_buf.capacity() > READ_BUFFER {
+                // Between requests the buffers of a connection in use are
+                // kept for the next one (parking frees them); a connection
+                // that has not been reused yet, or whose buffers a long head
+                // or a streamed file made large, gives them back.
+                let reused = self.served >= 2;
+                if !reused || self.read_buf.capacity() > READ_BUFFER {
                     self.read_buf = BytesMut::new();
                 }
-                if self.write_buf.capacity() > KEEP_WRITE_BUFFER {
+                if !reused || self.write_buf.capacity() > KEEP_WRITE_BUFFER {
                     self.write_buf = Vec::new();
                 }
             }
