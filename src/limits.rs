@@ -58,7 +58,7 @@ pub const ACCESS_LOG_BATCH: usize = 64 * 1024;
 pub const ACCESS_LOG_INTERVAL: std::time::Duration = std::time::Duration::from_millis(100);
 
 /// Largest file the small-file cache holds.
-pub const FILE_CACHE_MAX_FILE: usize = 256 * 1024;
+pub const FILE_CACHE_MAX_FILE: usize = 64 * 1024;
 
 /// Total bytes the small-file cache holds.
 pub const FILE_CACHE_BYTES: usize = 32 * 1024 * 1024;
