@@ -241,11 +241,17 @@ mod tests {
         cache.keep_open(Path::new(name), file, &meta, validators, |_| Vec::new())
     }
 
+    /// A file just too large for its bytes to be cached.
+    fn big_file(dir: &tempfile::TempDir) -> PathBuf {
+        let path = dir.path().join("big");
+        std::fs::write(&path, vec![b'x'; FILE_CACHE_MAX_FILE + 1]).unwrap();
+        path
+    }
+
     #[test]
     fn larger_files_are_kept_open_with_their_length() {
         let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("big");
-        std::fs::write(&path, vec![b'x'; FILE_CACHE_MAX_FILE + 1]).unwrap();
+        let path = big_file(&dir);
         let cache = FileCache::default();
         keep_open(&cache, &path, "big");
         let Some(cached) = cache.get(Path::new("big")) else {
@@ -261,8 +267,7 @@ mod tests {
     #[test]
     fn the_open_files_are_bounded() {
         let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("big");
-        std::fs::write(&path, vec![b'x'; FILE_CACHE_MAX_FILE + 1]).unwrap();
+        let path = big_file(&dir);
         let cache = FileCache::default();
         for i in 0..FILE_CACHE_OPEN + 10 {
             keep_open(&cache, &path, &i.to_string());

@@ -79,6 +79,16 @@ enum Ended {
     Parked(Instant),
 }
 
+/// What a connection gets from the worker that serves it.
+#[derive(Clone)]
+pub struct Worker {
+    pub shared: Arc<Shared>,
+    /// True once shutdown starts.
+    pub shutdown: watch::Receiver<bool>,
+    /// Where it goes when idle (none if the worker could not make one).
+    pub parking: Option<Arc<Parking>>,
+}
+
 struct Connection {
     stream: TcpStream,
     peer: SocketAddr,
@@ -102,11 +112,14 @@ impl Connection {
     fn new(
         stream: TcpStream,
         peer: SocketAddr,
-        shared: Arc<Shared>,
-        shutdown: watch::Receiver<bool>,
         permit: OwnedSemaphorePermit,
-        parking: Option<Arc<Parking>>,
+        worker: Worker,
     ) -> Connection {
+        let Worker {
+            shared,
+            shutdown,
+            parking,
+        } = worker;
         Connection {
             stream,
             peer,

@@ -4,15 +4,14 @@
 use std::io;
 use std::net::SocketAddr;
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd};
-use std::sync::Arc;
 
 use bytes::BytesMut;
 use tokio::net::TcpStream;
-use tokio::sync::{OwnedSemaphorePermit, watch};
+use tokio::sync::OwnedSemaphorePermit;
 use tokio::time::Instant;
 
-use super::{Connection, Ended, Shared};
-use crate::idle::{Parked, Parking};
+use super::{Connection, Ended, Worker};
+use crate::idle::Parked;
 use crate::limits::READ_BUFFER;
 
 /// Serves requests on `stream` until the client, a limit or shutdown ends
@@ -21,12 +20,10 @@ use crate::limits::READ_BUFFER;
 pub async fn serve(
     stream: TcpStream,
     peer: SocketAddr,
-    shared: Arc<Shared>,
-    shutdown: watch::Receiver<bool>,
     permit: OwnedSemaphorePermit,
-    parking: Option<Arc<Parking>>,
+    worker: Worker,
 ) {
-    let first = Instant::now() + shared.limits.header_timeout; // from accept
+    let first = Instant::now() + worker.shared.limits.header_timeout; // from accept
     // The listener defers accepting until the request arrives, so it is
     // normally here already.
     let read_buf = match read_now(stream.as_fd()) {
@@ -34,19 +31,14 @@ pub async fn serve(
         Ok(None) => return tracing::debug!(%peer, requests = 0, "connection ended"),
         Err(err) => return tracing::debug!(%peer, requests = 0, error = %err, "connection ended"),
     };
-    let mut conn = Connection::new(stream, peer, shared, shutdown, permit, parking);
+    let mut conn = Connection::new(stream, peer, permit, worker);
     conn.read_buf = read_buf;
     drive(conn, first).await;
 }
 
 /// Carries on with a parked connection whose client sent something (or
 /// closed), with the requests served and the deadline it had.
-pub async fn resume(
-    parked: Parked,
-    shared: Arc<Shared>,
-    shutdown: watch::Receiver<bool>,
-    parking: Option<Arc<Parking>>,
-) {
+pub async fn resume(parked: Parked, worker: Worker) {
     let level = parked.next_level(Instant::now());
     let Parked {
         stream,
@@ -70,7 +62,7 @@ pub async fn resume(
         Ok(stream) => stream,
         Err(err) => return tracing::debug!(%peer, error = %err, "cannot resume connection"),
     };
-    let mut conn = Connection::new(stream, peer, shared, shutdown, permit, parking);
+    let mut conn = Connection::new(stream, peer, permit, worker);
     conn.served = served;
     conn.park_level = level;
     conn.nodelay = served > 0; // set before its first kept-alive response

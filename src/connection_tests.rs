@@ -29,7 +29,16 @@ async fn a_connection_task_stays_small() {
         .acquire_owned()
         .await
         .unwrap();
-    let task = crate::connection::serve(stream, peer, shared, rx, permit, None);
+    let task = crate::connection::serve(
+        stream,
+        peer,
+        permit,
+        crate::connection::Worker {
+            shared,
+            shutdown: rx,
+            parking: None,
+        },
+    );
     let size = std::mem::size_of_val(&task);
     assert!(size <= 2048, "a connection task takes {size} bytes");
 }

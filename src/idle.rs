@@ -206,12 +206,12 @@ impl Parking {
             let Some(parked) = self.lock().take(event.u64) else {
                 continue;
             };
-            tokio::spawn(connection::resume(
-                parked,
-                Arc::clone(shared),
-                shutdown.clone(),
-                Some(Arc::clone(self)),
-            ));
+            let worker = connection::Worker {
+                shared: Arc::clone(shared),
+                shutdown: shutdown.clone(),
+                parking: Some(Arc::clone(self)),
+            };
+            tokio::spawn(connection::resume(parked, worker));
         }
     }
 

@@ -120,8 +120,12 @@ async fn setup() -> Setup {
     let (stream, peer) = listener.accept().await.unwrap();
     let slots = Arc::new(tokio::sync::Semaphore::new(1));
     let permit = Arc::clone(&slots).try_acquire_owned().unwrap();
-    let parked = Some(Arc::clone(&parking));
-    tokio::spawn(connection::serve(stream, peer, shared, rx, permit, parked));
+    let worker = connection::Worker {
+        shared,
+        shutdown: rx,
+        parking: Some(Arc::clone(&parking)),
+    };
+    tokio::spawn(connection::serve(stream, peer, permit, worker));
     Setup {
         client,
         parking,

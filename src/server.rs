@@ -267,6 +267,11 @@ async fn accept_loop(listener: &TcpListener, context: &Context, stop: impl Futur
     let parking = Parking::start(Arc::clone(&context.shared), context.shutdown.clone())
         .inspect_err(|err| tracing::warn!(error = %err, "idle connections will not be parked"))
         .ok();
+    let worker = connection::Worker {
+        shared: Arc::clone(&context.shared),
+        shutdown: context.shutdown.clone(),
+        parking,
+    };
     loop {
         // Beyond --max-connections, connections wait in the backlog.
         let permit = tokio::select! {
@@ -280,14 +285,7 @@ async fn accept_loop(listener: &TcpListener, context: &Context, stop: impl Futur
         };
         match accepted {
             Ok((stream, peer)) => {
-                tokio::spawn(connection::serve(
-                    stream,
-                    peer,
-                    Arc::clone(&context.shared),
-                    context.shutdown.clone(),
-                    permit,
-                    parking.clone(),
-                ));
+                tokio::spawn(connection::serve(stream, peer, permit, worker.clone()));
             }
             Err(err) => {
                 // EMFILE and friends: wait for descriptors to free up.
