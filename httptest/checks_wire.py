@@ -116,24 +116,27 @@ def keepalive_http11(ctx):
                 fail(f"{path}: response says Connection: close to an HTTP/1.1 client")
 
 
-@check
-def connection_close_http11(ctx):
+def expect_page_then_close(ctx, request, what):
+    """Sends request; the page must come back saying Connection: close,
+    and the server must then close."""
     with RawConn(ctx.port()) as c:
-        c.send(req("GET", PAGE_PATH, "Connection: close"))
+        c.send(request)
         r = c.read_response()
-        expect_file(r, PAGE, "GET with Connection: close")
+        expect_file(r, PAGE, what)
         eq((r.h("Connection") or "").lower(), "close", "Connection")
         c.expect_closed()
+
+
+@check
+def connection_close_http11(ctx):
+    expect_page_then_close(ctx, req("GET", PAGE_PATH, "Connection: close"),
+                           "GET with Connection: close")
 
 
 @check
 def http10_closes_by_default(ctx):
-    with RawConn(ctx.port()) as c:
-        c.send(req("GET", PAGE_PATH, version="HTTP/1.0", host=False))
-        r = c.read_response()
-        expect_file(r, PAGE, "HTTP/1.0 GET")
-        eq((r.h("Connection") or "").lower(), "close", "Connection")
-        c.expect_closed()
+    expect_page_then_close(ctx, req("GET", PAGE_PATH, version="HTTP/1.0", host=False),
+                           "HTTP/1.0 GET")
 
 
 @check

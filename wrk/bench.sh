@@ -398,11 +398,18 @@ start_staticd() {
     fi
     # $! must be staticd itself: it is what stop_servers signals and what
     # the idle workload measures.
-    [[ "$(cat "/proc/$pid/comm" 2>/dev/null)" == staticd ]] ||
-        die "pid $pid is not staticd but '$(cat "/proc/$pid/comm" 2>/dev/null)'"
+    server_started staticd "$pid" "$pid" "$port" "staticd (pid $pid)"
+}
+
+# server_started COMM PID RSS_PID PORT WHO: checks that PID runs COMM, then
+# sets SERVER_URL and RSS_PID and says who listens where.
+server_started() {
+    local comm="$1" pid="$2" rss_pid="$3" port="$4" who="$5"
+    [[ "$(cat "/proc/$pid/comm" 2>/dev/null)" == "$comm" ]] ||
+        die "pid $pid is not $comm but '$(cat "/proc/$pid/comm" 2>/dev/null)'"
     SERVER_URL="http://127.0.0.1:$port"
-    RSS_PID="$pid"
-    log "staticd (pid $pid) is listening on $SERVER_URL"
+    RSS_PID="$rss_pid"
+    log "$who is listening on $SERVER_URL"
 }
 
 # free_port: a TCP port on 127.0.0.1 that nobody listens on right now (the
@@ -530,11 +537,7 @@ start_nginx() {
         sleep 0.1
     done
     [[ -n "$worker" ]] || die "no nginx worker process under master $pid"
-    [[ "$(cat "/proc/$pid/comm" 2>/dev/null)" == nginx ]] ||
-        die "pid $pid is not nginx but '$(cat "/proc/$pid/comm" 2>/dev/null)'"
-    SERVER_URL="http://127.0.0.1:$port"
-    RSS_PID="$worker"
-    log "nginx (master $pid, worker $worker) is listening on $SERVER_URL"
+    server_started nginx "$pid" "$worker" "$port" "nginx (master $pid, worker $worker)"
 }
 
 # start_server NAME: start staticd or nginx with SRV_WORKERS and SRV_CPUS; its
