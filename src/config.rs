@@ -9,6 +9,7 @@ use std::time::Duration;
 use clap::{Parser, ValueEnum};
 
 pub use crate::access_log::LogFormat;
+pub use crate::balance::Balance;
 
 /// What to answer for a directory that has no `index.html`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -85,6 +86,11 @@ pub struct Config {
     #[arg(short = 'w', long, env = "STATICD_WORKERS", value_name = "N",
           value_parser = clap::value_parser!(u16).range(1..=1024))]
     pub workers: Option<u16>,
+
+    /// How workers share the load: pack = as few as it needs, more while CPUs are idle; spread = all, always
+    #[arg(long, env = "STATICD_BALANCE", value_enum, default_value_t = Balance::Pack,
+          value_name = "MODE")]
+    pub balance: Balance,
 
     /// A directory without index.html: off = 404, forbid = 403, on = HTML listing
     #[arg(long, env = "STATICD_AUTOINDEX", value_enum, default_value_t = Autoindex::Off,
@@ -292,6 +298,7 @@ impl Config {
             bind: IpAddr::from([127, 0, 0, 1]),
             port: 0,
             workers: None,
+            balance: Balance::Pack,
             autoindex: Autoindex::Off,
             symlinks: Symlinks::Inside,
             precompressed: Switch::On,

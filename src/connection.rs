@@ -12,7 +12,7 @@ use std::time::{Duration, SystemTime};
 use bytes::{Buf, BytesMut};
 use tokio::io::AsyncReadExt;
 use tokio::net::TcpStream;
-use tokio::sync::{OwnedSemaphorePermit, watch};
+use tokio::sync::watch;
 use tokio::time::{Instant, timeout_at};
 
 use crate::access_log::{AccessLog, Entry};
@@ -21,6 +21,7 @@ use crate::fields::Framing;
 use crate::handler::Site;
 use crate::idle::{Parking, park_after};
 use crate::limits::{MAX_DISCARD_BODY, READ_BUFFER};
+use crate::pool::Ticket;
 use crate::request::{self, Method, Request, Version};
 use crate::response::Response;
 use crate::status::Status;
@@ -77,6 +78,8 @@ enum Ended {
     Closed,
     /// Handed to the worker's parking table until this deadline.
     Parked(Instant),
+    /// To move to this worker, idle until this deadline.
+    Moved(usize, Instant),
 }
 
 /// What a connection gets from the worker that serves it.
@@ -94,7 +97,7 @@ struct Connection {
     peer: SocketAddr,
     shared: Arc<Shared>,
     shutdown: watch::Receiver<bool>,
-    permit: OwnedSemaphorePermit,
+    ticket: Ticket,
     parking: Option<Arc<Parking>>,
     read_buf: BytesMut,
     write_buf: Vec<u8>,
@@ -109,12 +112,7 @@ struct Connection {
 }
 
 impl Connection {
-    fn new(
-        stream: TcpStream,
-        peer: SocketAddr,
-        permit: OwnedSemaphorePermit,
-        worker: Worker,
-    ) -> Connection {
+    fn new(stream: TcpStream, peer: SocketAddr, ticket: Ticket, worker: Worker) -> Connection {
         let Worker {
             shared,
             shutdown,
@@ -125,7 +123,7 @@ impl Connection {
             peer,
             shared,
             shutdown,
-            permit,
+            ticket,
             parking,
             read_buf: BytesMut::new(),
             write_buf: Vec::new(),
@@ -185,6 +183,9 @@ impl Connection {
             }
             self.idle_since = Instant::now();
             deadline = self.idle_since + self.shared.limits.keepalive_timeout;
+            if let Some(worker) = self.ticket.move_target() {
+                return Ok(Ended::Moved(worker, deadline));
+            }
         }
     }
 
@@ -333,7 +334,7 @@ mod drain;
 #[path = "connection_task.rs"]
 mod task;
 
-pub use task::{resume, serve};
+pub use task::{Moved, arrive, resume, serve};
 
 use write::load_small_body;
 

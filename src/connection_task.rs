@@ -1,5 +1,5 @@
 //! Where a connection's task starts and ends: from accept, from the
-//! parking table, and into it.
+//! parking table and into it, and from one worker to another.
 
 use std::io;
 use std::net::SocketAddr;
@@ -7,22 +7,53 @@ use std::os::fd::{AsFd, AsRawFd, BorrowedFd};
 
 use bytes::BytesMut;
 use tokio::net::TcpStream;
-use tokio::sync::OwnedSemaphorePermit;
 use tokio::time::Instant;
 
 use super::{Connection, Ended, Worker};
 use crate::idle::Parked;
 use crate::limits::READ_BUFFER;
+use crate::pool::Ticket;
+
+/// A connection on its way to another worker, between two requests.
+#[derive(Debug)]
+pub struct Moved {
+    stream: std::net::TcpStream,
+    peer: SocketAddr,
+    pub(crate) ticket: Ticket,
+    served: u32,
+    level: u8,
+    nodelay: bool,
+    /// Bytes already read: the start of the next request, or more.
+    read_buf: BytesMut,
+    deadline: Instant,
+}
+
+#[cfg(test)]
+impl Moved {
+    /// A connection with `read` already read, as it would move.
+    pub(crate) fn for_test(
+        stream: std::net::TcpStream,
+        peer: SocketAddr,
+        ticket: Ticket,
+        read: &[u8],
+    ) -> Moved {
+        Moved {
+            stream,
+            peer,
+            ticket,
+            served: 1,
+            level: 0,
+            nodelay: true,
+            read_buf: BytesMut::from(read),
+            deadline: Instant::now(),
+        }
+    }
+}
 
 /// Serves requests on `stream` until the client, a limit or shutdown ends
-/// the connection, or it is parked while idle. Holding `permit` counts it
-/// against `--max-connections`.
-pub async fn serve(
-    stream: TcpStream,
-    peer: SocketAddr,
-    permit: OwnedSemaphorePermit,
-    worker: Worker,
-) {
+/// the connection, or it is parked while idle or moved to another worker.
+/// Its `ticket` counts it against `--max-connections` and on its worker.
+pub async fn serve(stream: TcpStream, peer: SocketAddr, ticket: Ticket, worker: Worker) {
     let first = Instant::now() + worker.shared.limits.header_timeout; // from accept
     // The listener defers accepting until the request arrives, so it is
     // normally here already.
@@ -31,7 +62,7 @@ pub async fn serve(
         Ok(None) => return tracing::debug!(%peer, requests = 0, "connection ended"),
         Err(err) => return tracing::debug!(%peer, requests = 0, error = %err, "connection ended"),
     };
-    let mut conn = Connection::new(stream, peer, permit, worker);
+    let mut conn = Connection::new(stream, peer, ticket, worker);
     conn.read_buf = read_buf;
     drive(conn, first).await;
 }
@@ -43,7 +74,7 @@ pub async fn resume(parked: Parked, worker: Worker) {
     let Parked {
         stream,
         peer,
-        permit,
+        ticket,
         served,
         deadline,
         ..
@@ -58,14 +89,43 @@ pub async fn resume(parked: Parked, worker: Worker) {
             return tracing::debug!(%peer, requests = served, error = %err, "connection ended");
         }
     };
+    let moved = Moved {
+        stream,
+        peer,
+        ticket,
+        served,
+        level,
+        nodelay: served > 0, // set before its first kept-alive response
+        read_buf,
+        deadline,
+    };
+    // Parked on a worker that has since stopped being active.
+    match moved.ticket.move_target() {
+        Some(target) => Ticket::send(moved, target),
+        None => arrive(moved, worker).await,
+    }
+}
+
+/// Carries on with a connection moved here from another worker.
+pub async fn arrive(moved: Moved, worker: Worker) {
+    let Moved {
+        stream,
+        peer,
+        ticket,
+        served,
+        level,
+        nodelay,
+        read_buf,
+        deadline,
+    } = moved;
     let stream = match TcpStream::from_std(stream) {
         Ok(stream) => stream,
         Err(err) => return tracing::debug!(%peer, error = %err, "cannot resume connection"),
     };
-    let mut conn = Connection::new(stream, peer, permit, worker);
+    let mut conn = Connection::new(stream, peer, ticket, worker);
     conn.served = served;
     conn.park_level = level;
-    conn.nodelay = served > 0; // set before its first kept-alive response
+    conn.nodelay = nodelay;
     conn.read_buf = read_buf;
     drive(conn, deadline).await;
 }
@@ -105,7 +165,7 @@ async fn drive(mut conn: Connection, first_deadline: Instant) {
                 parking.park(Parked {
                     stream,
                     peer,
-                    permit: conn.permit,
+                    ticket: conn.ticket,
                     served: conn.served,
                     deadline,
                     level: conn.park_level,
@@ -116,6 +176,22 @@ async fn drive(mut conn: Connection, first_deadline: Instant) {
                 tracing::debug!(%peer, error = %err, "connection ended: cannot park");
             }
         }
+        Ok(Ended::Moved(target, deadline)) => match conn.stream.into_std() {
+            Ok(stream) => {
+                let moved = Moved {
+                    stream,
+                    peer,
+                    ticket: conn.ticket,
+                    served: conn.served,
+                    level: conn.park_level,
+                    nodelay: conn.nodelay,
+                    read_buf: conn.read_buf,
+                    deadline,
+                };
+                Ticket::send(moved, target);
+            }
+            Err(err) => tracing::debug!(%peer, error = %err, "connection ended: cannot move"),
+        },
         Ok(Ended::Closed) => tracing::debug!(%peer, requests = conn.served, "connection ended"),
         Err(err) => {
             tracing::debug!(%peer, requests = conn.served, error = %err, "connection ended")

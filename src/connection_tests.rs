@@ -29,10 +29,11 @@ async fn a_connection_task_stays_small() {
         .acquire_owned()
         .await
         .unwrap();
+    let ticket = crate::pool::Pool::new(1, 1).0.ticket(0, permit);
     let task = crate::connection::serve(
         stream,
         peer,
-        permit,
+        ticket,
         crate::connection::Worker {
             shared,
             shutdown: rx,

@@ -19,10 +19,11 @@ use std::time::Duration;
 
 use tokio::io::Interest;
 use tokio::io::unix::AsyncFd;
-use tokio::sync::{Notify, OwnedSemaphorePermit, watch};
+use tokio::sync::{Notify, watch};
 use tokio::time::Instant;
 
 use crate::connection::{self, Shared};
+use crate::pool::Ticket;
 
 /// How long a connection first waits for its next request before it is
 /// parked: longer than the gaps inside a burst of requests (a page and its
@@ -50,7 +51,8 @@ const WAKE_BATCH: usize = 64;
 pub struct Parked {
     pub stream: std::net::TcpStream,
     pub peer: SocketAddr,
-    pub permit: OwnedSemaphorePermit,
+    /// Its place under `--max-connections` and on its worker.
+    pub ticket: Ticket,
     /// Requests served so far, for `--max-requests`.
     pub served: u32,
     /// When the keep-alive (or first-request) timeout closes it.

@@ -11,7 +11,7 @@ fn parked_pair() -> (std::net::TcpStream, Parked) {
     let parked = Parked {
         stream: server,
         peer,
-        permit,
+        ticket: crate::pool::Pool::new(1, 1).0.ticket(0, permit),
         served: 3,
         deadline: Instant::now() + Duration::from_secs(60),
         level: 0,
@@ -87,7 +87,7 @@ fn woken_connections_leave_no_deadline_behind_for_long() {
 fn closing_the_table_drops_every_connection_and_refuses_more() {
     let mut table = Table::default();
     let (_c, p) = parked_pair();
-    let semaphore = Arc::clone(p.permit.semaphore());
+    let semaphore = Arc::clone(p.ticket.permit().semaphore());
     table.insert(p);
     assert_eq!(semaphore.available_permits(), 0);
     table.close_all();
@@ -125,7 +125,8 @@ async fn setup() -> Setup {
         shutdown: rx,
         parking: Some(Arc::clone(&parking)),
     };
-    tokio::spawn(connection::serve(stream, peer, permit, worker));
+    let ticket = crate::pool::Pool::new(1, 1).0.ticket(0, permit);
+    tokio::spawn(connection::serve(stream, peer, ticket, worker));
     Setup {
         client,
         parking,

@@ -4,9 +4,11 @@
 //! bytes into [`request::Request`]s and writes responses, [`handler`] maps a
 //! request to a [`response::Response`] without touching sockets, and [`fs`]
 //! resolves paths safely inside the document root. Idle connections wait in
-//! [`idle`]'s parking table instead of holding a task.
+//! [`idle`]'s parking table instead of holding a task. The workers form a
+//! [`pool`]; [`balance`] decides how many of them take connections.
 
 pub mod access_log;
+pub mod balance;
 pub mod cache;
 pub mod config;
 pub mod config_file;
@@ -21,6 +23,7 @@ pub mod limits;
 pub mod listing;
 pub mod mime;
 pub mod negotiate;
+pub mod pool;
 pub mod probe;
 pub mod range;
 pub mod representation;

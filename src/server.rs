@@ -2,9 +2,11 @@
 //! limits and graceful shutdown.
 //!
 //! Each worker is a thread with its own single-threaded runtime and its own
-//! accept loop on a shared listening socket: a connection lives and dies on
-//! the worker that accepted it, so serving it needs no cross-thread wakeups
-//! or locks. The calling runtime is the first worker.
+//! accept loop on a shared listening socket: a connection is served by one
+//! worker at a time, so serving it needs no cross-thread wakeups or locks.
+//! The calling runtime is the first worker. Only the pool's active workers
+//! accept (see [`crate::pool`] and [`crate::balance`]); an inactive one
+//! takes its listener off its event loop, so it is not woken for nothing.
 
 use std::future::Future;
 use std::io;
@@ -18,11 +20,12 @@ use tokio::signal::unix::{Signal, SignalKind, signal};
 use tokio::sync::{Semaphore, watch};
 
 use crate::access_log::AccessLog;
+use crate::balance::{self, Balance};
 use crate::config::{Config, StartError, canonical_root};
-use crate::connection::{self, Limits, Shared};
+use crate::connection::{Limits, Shared};
 use crate::fs::Root;
 use crate::handler::Site;
-use crate::idle::Parking;
+use crate::pool::{Inbox, Pool};
 
 /// Pause after an accept error such as EMFILE, so a full descriptor table
 /// does not turn the accept loop into a busy spin.
@@ -98,12 +101,15 @@ struct Context {
     slots: Arc<Semaphore>,
     /// Tells connections to finish: true once shutdown starts.
     shutdown: watch::Receiver<bool>,
+    pool: Arc<Pool>,
 }
 
 /// A bound server, ready to run.
 pub struct Server {
     listener: TcpListener,
     context: Context,
+    inbox: Inbox,
+    balance: Balance,
     shutdown: watch::Sender<bool>,
     phase: watch::Sender<Phase>,
     max_connections: u32,
@@ -126,6 +132,12 @@ impl Server {
             })?;
         let (shutdown, shutdown_rx) = watch::channel(false);
         let (phase, _) = watch::channel(Phase::Bound);
+        let workers = config.worker_threads();
+        let active = match config.balance {
+            Balance::Pack => 1,
+            Balance::Spread => workers,
+        };
+        let (pool, mut inboxes) = Pool::new(workers, active);
         let context = Context {
             shared: Arc::new(Shared {
                 site,
@@ -135,16 +147,19 @@ impl Server {
             }),
             slots: Arc::new(Semaphore::new(config.max_connections as usize)),
             shutdown: shutdown_rx,
+            pool,
         };
         let listener = listener.into_std().map_err(StartError::Workers)?;
-        for index in 1..config.worker_threads() {
+        for (index, inbox) in inboxes.drain(1..).enumerate() {
             let copy = listener.try_clone().map_err(StartError::Workers)?;
-            spawn_worker(index, copy, context.clone(), phase.subscribe())
+            spawn_worker(index + 1, copy, context.clone(), phase.subscribe(), inbox)
                 .map_err(StartError::Workers)?;
         }
         Ok(Server {
             listener: TcpListener::from_std(listener).map_err(StartError::Workers)?,
             context,
+            inbox: inboxes.pop().expect("worker 0's inbox"),
+            balance: config.balance,
             shutdown,
             phase,
             max_connections: config.max_connections,
@@ -157,12 +172,28 @@ impl Server {
         self.listener.local_addr()
     }
 
+    /// The workers: which are active, what each holds. For tests and
+    /// embedding; `--balance spread` leaves the active count to the caller.
+    pub fn pool(&self) -> Arc<Pool> {
+        Arc::clone(&self.context.pool)
+    }
+
     /// Serves until `stop` resolves, then shuts down gracefully: stops
     /// accepting, closes idle connections, lets requests in flight finish
     /// (their responses say `Connection: close`) for up to the grace period.
     pub async fn run(self, stop: impl Future<Output = ()>) -> Drained {
+        let pool = &self.context.pool;
+        pool.register_thread(0);
         self.phase.send_replace(Phase::Running);
-        accept_loop(&self.listener, &self.context, stop).await;
+        if self.balance == Balance::Pack && pool.workers() > 1 {
+            tokio::spawn(balance::run(
+                Arc::clone(pool),
+                self.context.shutdown.clone(),
+            ));
+        }
+        let worker = start_worker(&self.context, self.inbox);
+        tokio::pin!(stop);
+        accept_loop(&self.listener, 0, &self.context, &worker, &mut stop).await;
         drop(self.listener);
         self.phase.send_replace(Phase::Stopping);
         self.shutdown.send_replace(true);
@@ -219,83 +250,7 @@ fn defer_accept(socket: &TcpSocket) -> io::Result<()> {
     }
 }
 
-/// A worker thread with its own runtime: it waits for [`Server::run`],
-/// accepts until shutdown, and keeps its connections going until the
-/// server is finished (or gone).
-fn spawn_worker(
-    index: usize,
-    listener: std::net::TcpListener,
-    context: Context,
-    mut phase: watch::Receiver<Phase>,
-) -> io::Result<()> {
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()?;
-    std::thread::Builder::new()
-        .name(format!("staticd-w{index}"))
-        .spawn(move || {
-            runtime.block_on(async move {
-                if phase.wait_for(|&p| p >= Phase::Running).await.is_err() {
-                    return;
-                }
-                let listener = match TcpListener::from_std(listener) {
-                    Ok(listener) => listener,
-                    Err(err) => {
-                        tracing::error!(worker = index, error = %err, "worker cannot accept");
-                        return;
-                    }
-                };
-                let mut stopping = phase.clone();
-                let stop = async move {
-                    let _ = stopping.wait_for(|&p| p >= Phase::Stopping).await;
-                };
-                accept_loop(&listener, &context, stop).await;
-                drop(listener);
-                let _ = phase.wait_for(|&p| p == Phase::Finished).await;
-            });
-            // Dropping the runtime cuts connections still open past the
-            // grace period.
-            runtime.shutdown_background();
-        })?;
-    Ok(())
-}
+#[path = "server_workers.rs"]
+mod workers;
 
-/// Accepts connections and starts each on this worker until `stop`.
-async fn accept_loop(listener: &TcpListener, context: &Context, stop: impl Future<Output = ()>) {
-    tokio::pin!(stop);
-    let mut last_warning: Option<std::time::Instant> = None;
-    let parking = Parking::start(Arc::clone(&context.shared), context.shutdown.clone())
-        .inspect_err(|err| tracing::warn!(error = %err, "idle connections will not be parked"))
-        .ok();
-    let worker = connection::Worker {
-        shared: Arc::clone(&context.shared),
-        shutdown: context.shutdown.clone(),
-        parking,
-    };
-    loop {
-        // Beyond --max-connections, connections wait in the backlog.
-        let permit = tokio::select! {
-            () = &mut stop => break,
-            permit = Arc::clone(&context.slots).acquire_owned() => permit,
-        };
-        let Ok(permit) = permit else { break };
-        let accepted = tokio::select! {
-            () = &mut stop => break,
-            accepted = listener.accept() => accepted,
-        };
-        match accepted {
-            Ok((stream, peer)) => {
-                tokio::spawn(connection::serve(stream, peer, permit, worker.clone()));
-            }
-            Err(err) => {
-                // EMFILE and friends: wait for descriptors to free up.
-                // The permit goes back, so no slot is lost.
-                if last_warning.is_none_or(|t| t.elapsed() >= ACCEPT_WARN_EVERY) {
-                    tracing::warn!(error = %err, "accept failed; backing off");
-                    last_warning = Some(std::time::Instant::now());
-                }
-                tokio::time::sleep(ACCEPT_BACKOFF).await;
-            }
-        }
-    }
-}
+use workers::{accept_loop, spawn_worker, start_worker};

@@ -1,0 +1,231 @@
+//! The workers as a pool: which of them take new connections, how many
+//! connections each holds, and moving connections from one to another.
+//!
+//! A worker thread is only worth having while it has a CPU of its own.
+//! When the machine is busy (a load generator on the other core, a build,
+//! another server), a second worker competes with it and with the first
+//! worker, and every request pays for the extra context switches and
+//! cache misses. So the pool keeps a number of *active* workers: only
+//! those accept, and connections held by a worker that stops being active
+//! move to the active ones. [`crate::balance`] decides how many are active.
+//!
+//! A connection moves only between two requests, at the point where its
+//! task would wait for the next one: its socket leaves one runtime and is
+//! registered with another, with any bytes already read (pipelined
+//! requests) carried along. Checking whether to move costs two relaxed
+//! atomic loads per request.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicI32, AtomicUsize, Ordering::Relaxed};
+
+use tokio::sync::{OwnedSemaphorePermit, mpsc, watch};
+
+use crate::connection::Moved;
+
+/// Connections moving to a worker wait here until its runtime takes them.
+pub type Inbox = mpsc::UnboundedReceiver<Moved>;
+
+/// One worker's counters, each on its own cache line: they change with
+/// every connection opened or closed, on that worker's thread.
+#[repr(align(128))]
+struct Load {
+    /// Connections this worker holds, serving or parked.
+    held: AtomicUsize,
+    /// How many of them should move to another worker at their next
+    /// request boundary (set when a worker becomes active).
+    shed: AtomicUsize,
+    /// The worker thread's kernel id, for its scheduler statistics.
+    tid: AtomicI32,
+    inbox: mpsc::UnboundedSender<Moved>,
+}
+
+/// The workers, by index; worker 0 is always active.
+pub struct Pool {
+    loads: Box<[Load]>,
+    active: AtomicUsize,
+    /// The same count, for accept loops waiting to start or stop.
+    active_watch: watch::Sender<usize>,
+}
+
+impl Pool {
+    /// A pool of `workers` with `active` of them accepting; each worker
+    /// takes its inbox when it starts.
+    pub fn new(workers: usize, active: usize) -> (Arc<Pool>, Vec<Inbox>) {
+        let workers = workers.max(1);
+        let active = active.clamp(1, workers);
+        let (senders, inboxes): (Vec<_>, Vec<_>) =
+            (0..workers).map(|_| mpsc::unbounded_channel()).unzip();
+        let loads = senders
+            .into_iter()
+            .map(|inbox| Load {
+                held: AtomicUsize::new(0),
+                shed: AtomicUsize::new(0),
+                tid: AtomicI32::new(0),
+                inbox,
+            })
+            .collect();
+        let pool = Pool {
+            loads,
+            active: AtomicUsize::new(active),
+            active_watch: watch::channel(active).0,
+        };
+        (Arc::new(pool), inboxes)
+    }
+
+    /// How many workers there are.
+    pub fn workers(&self) -> usize {
+        self.loads.len()
+    }
+
+    /// How many workers are active: workers `0..active()` accept.
+    pub fn active(&self) -> usize {
+        self.active.load(Relaxed)
+    }
+
+    /// Follows the active count, for an accept loop.
+    pub fn watch_active(&self) -> watch::Receiver<usize> {
+        self.active_watch.subscribe()
+    }
+
+    /// Makes `n` workers active (at least one, at most all). Workers that
+    /// stop being active hand over all their connections; when workers
+    /// become active, each busier one hands over what it holds above an
+    /// even share.
+    pub fn set_active(&self, n: usize) {
+        let n = n.clamp(1, self.loads.len());
+        let old = self.active.swap(n, Relaxed);
+        self.shed_excess(if n > old { old } else { 0 });
+        self.active_watch.send_replace(n);
+    }
+
+    /// Asks each active worker holding more than an even share to hand
+    /// the excess to the others.
+    pub fn even_out(&self) {
+        self.shed_excess(self.active());
+    }
+
+    /// Workers `0..shedding` shed what they hold above an even share of
+    /// the active workers' connections; the others shed nothing (those no
+    /// longer active hand over everything anyway).
+    fn shed_excess(&self, shedding: usize) {
+        let n = self.active();
+        let held = self.held();
+        let fair = held[..n].iter().sum::<usize>() / n;
+        for (i, load) in self.loads.iter().enumerate() {
+            let excess = if i < shedding {
+                held[i].saturating_sub(fair)
+            } else {
+                0
+            };
+            load.shed.store(excess, Relaxed);
+        }
+    }
+
+    /// Connections held by each worker, serving or parked.
+    pub fn held(&self) -> Vec<usize> {
+        self.loads.iter().map(|l| l.held.load(Relaxed)).collect()
+    }
+
+    /// Records the calling thread as worker `index`'s.
+    pub fn register_thread(&self, index: usize) {
+        // SAFETY: gettid takes no arguments and cannot fail.
+        let tid = unsafe { libc::gettid() };
+        self.loads[index].tid.store(tid, Relaxed);
+    }
+
+    /// The kernel thread ids of the workers (0 for one not started yet).
+    pub fn thread_ids(&self) -> Vec<i32> {
+        self.loads.iter().map(|l| l.tid.load(Relaxed)).collect()
+    }
+
+    /// A new connection's ticket on worker `index`.
+    pub fn ticket(self: &Arc<Pool>, index: usize, permit: OwnedSemaphorePermit) -> Ticket {
+        self.loads[index].held.fetch_add(1, Relaxed);
+        Ticket {
+            permit,
+            pool: Arc::clone(self),
+            worker: index,
+        }
+    }
+
+    /// Where a connection on worker `me` should move, if anywhere: to the
+    /// active worker holding fewest, when `me` is not active or has been
+    /// asked to shed.
+    fn move_target(&self, me: usize) -> Option<usize> {
+        let active = self.active.load(Relaxed);
+        if me < active {
+            let shed = &self.loads[me].shed;
+            if shed.load(Relaxed) == 0
+                || shed
+                    .fetch_update(Relaxed, Relaxed, |n| n.checked_sub(1))
+                    .is_err()
+            {
+                return None;
+            }
+        }
+        (0..active)
+            .filter(|&i| i != me)
+            .min_by_key(|&i| self.loads[i].held.load(Relaxed))
+    }
+}
+
+/// A connection's place: under `--max-connections` (the permit) and on
+/// the count of the worker holding it. It travels with the connection,
+/// parked or moved, and gives both back when the connection closes.
+pub struct Ticket {
+    permit: OwnedSemaphorePermit,
+    pool: Arc<Pool>,
+    worker: usize,
+}
+
+impl Ticket {
+    /// The worker holding the connection.
+    pub fn worker(&self) -> usize {
+        self.worker
+    }
+
+    /// The `--max-connections` permit.
+    pub fn permit(&self) -> &OwnedSemaphorePermit {
+        &self.permit
+    }
+
+    /// Where the connection should move now, if anywhere; see
+    /// [`Pool::set_active`].
+    pub fn move_target(&self) -> Option<usize> {
+        self.pool.move_target(self.worker)
+    }
+
+    /// Hands `moved` (which carries this ticket) to worker `target`. On
+    /// failure (that worker has exited, at shutdown) the connection is
+    /// dropped, which closes it.
+    pub fn send(moved: Moved, target: usize) {
+        let pool = Arc::clone(&moved.ticket.pool);
+        let mut moved = moved;
+        moved.ticket.count_on(target);
+        let _ = pool.loads[target].inbox.send(moved);
+    }
+
+    fn count_on(&mut self, target: usize) {
+        self.pool.loads[target].held.fetch_add(1, Relaxed);
+        self.pool.loads[self.worker].held.fetch_sub(1, Relaxed);
+        self.worker = target;
+    }
+}
+
+impl Drop for Ticket {
+    fn drop(&mut self) {
+        self.pool.loads[self.worker].held.fetch_sub(1, Relaxed);
+    }
+}
+
+impl std::fmt::Debug for Ticket {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Ticket")
+            .field("worker", &self.worker)
+            .finish_non_exhaustive()
+    }
+}
+
+#[cfg(test)]
+#[path = "pool_tests.rs"]
+mod tests;

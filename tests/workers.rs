@@ -1,0 +1,86 @@
+//! Connections moving between workers: only active workers accept, and a
+//! connection on a worker that stops being active (or that is asked to
+//! shed) carries on from another worker between two requests, with any
+//! pipelined bytes it had already sent.
+
+mod common;
+
+use std::io::Write;
+use std::net::{SocketAddr, TcpStream};
+use std::sync::Arc;
+
+use common::{connect, fixture, read_reply};
+use staticd::config::Balance;
+use staticd::pool::Pool;
+use staticd::{Config, Server};
+
+/// A server with two workers whose active count only the test changes.
+fn start_two_workers(root: &std::path::Path) -> (SocketAddr, Arc<Pool>) {
+    let mut config = Config::for_root(root);
+    config.workers = Some(2);
+    config.balance = Balance::Spread;
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("runtime");
+        runtime.block_on(async move {
+            let server = Server::bind(&config).await.expect("bind");
+            tx.send((server.local_addr().unwrap(), server.pool()))
+                .unwrap();
+            server.run(std::future::pending()).await;
+        });
+    });
+    rx.recv().expect("server started")
+}
+
+const OK_HEAD: &str = "HTTP/1.1 200 OK";
+
+/// One request on each connection, each answered in full.
+fn round(conns: &mut [TcpStream]) {
+    for conn in conns.iter_mut() {
+        conn.write_all(b"GET /hello.txt HTTP/1.1\r\nHost: x\r\n\r\n")
+            .unwrap();
+        let reply = read_reply(conn, false);
+        assert!(reply.head.starts_with(OK_HEAD), "{}", reply.head);
+        assert_eq!(reply.body, b"hello\n");
+    }
+}
+
+#[test]
+fn connections_follow_the_active_workers() {
+    let root = fixture();
+    std::fs::write(root.path().join("hello.txt"), "hello\n").unwrap();
+    let (addr, pool) = start_two_workers(root.path());
+    assert_eq!(pool.active(), 2);
+
+    // Only worker 0 accepts.
+    pool.set_active(1);
+    let mut conns: Vec<TcpStream> = (0..6).map(|_| connect(addr)).collect();
+    round(&mut conns);
+    assert_eq!(pool.held(), [6, 0]);
+
+    // Worker 1 joins: worker 0 hands over its excess, at each connection's
+    // next request boundary. A second round makes sure every move landed.
+    pool.set_active(2);
+    round(&mut conns);
+    round(&mut conns);
+    assert_eq!(pool.held(), [3, 3]);
+
+    // Worker 1 leaves, while every connection has a second request
+    // already sent: those moving carry it along.
+    pool.set_active(1);
+    for conn in conns.iter_mut() {
+        let two =
+            "GET /hello.txt HTTP/1.1\r\nHost: x\r\n\r\nHEAD /hello.txt HTTP/1.1\r\nHost: x\r\n\r\n";
+        conn.write_all(two.as_bytes()).unwrap();
+        let get = read_reply(conn, false);
+        assert_eq!(get.body, b"hello\n");
+        let head = read_reply(conn, true);
+        assert!(head.head.starts_with(OK_HEAD), "{}", head.head);
+        assert_eq!(head.header("content-length"), Some("6"));
+    }
+    round(&mut conns);
+    assert_eq!(pool.held(), [6, 0]);
+}
