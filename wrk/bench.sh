@@ -68,6 +68,7 @@ EXTRA_ARGS=("${COMPARE_ARGS[@]}")
 
 # Corpus files and their exact sizes in bytes.
 TINY_SIZE=38
+LISTING_ENTRIES=3000
 MEDIUM_SIZE=98620
 LARGE_SIZE=954824
 BIG_SIZE=$((1024 * 1024 * 1024))
@@ -333,6 +334,10 @@ HTML
     check_size "$dir/tiny.html" "$TINY_SIZE"
     check_size "$dir/medium.css" "$MEDIUM_SIZE"
     check_size "$dir/large.html" "$LARGE_SIZE"
+    # A directory listing costs the server far more CPU than the client:
+    # the scaling check uses it to show a second worker joining in.
+    mkdir -p "$dir/listing"
+    (cd "$dir/listing" && seq -f "entry-%04g.txt" 1 "$LISTING_ENTRIES" | xargs touch)
 }
 
 # ---------------------------------------------------------------------------
@@ -725,6 +730,8 @@ COMPARE_KEYS=(
     "tiny_p99|p99 latency, 38 B, keep-alive, c50|ms|lower"
     "w1u_rps|38 B, keep-alive, c50, 1 worker, not pinned|req/s|higher"
     "w2_rps|38 B, keep-alive, c50, 2 workers, not pinned|req/s|higher"
+    "w1u_list|listing of LISTING entries, c8, 1 worker, not pinned|req/s|higher"
+    "w2_list|listing of LISTING entries, c8, 2 workers, not pinned|req/s|higher"
 )
 
 # bench_server NAME: every workload against one server: the pinned ones
@@ -760,15 +767,19 @@ bench_server() {
     fi
     stop_servers
 
-    local workers
+    local workers saved=("${EXTRA_ARGS[@]}")
+    EXTRA_ARGS+=(--autoindex on)
     for workers in 1 2; do
         SRV_WORKERS="$workers" SRV_CPUS=""
         start_server "$name"
         check_file "$SERVER_URL" /tiny.html "$TINY_SIZE"
         run_wrk "$name" "tiny 38 B, keep-alive, c50, $workers worker(s) unpinned" 50 "$SERVER_URL/tiny.html"
-        if [[ "$workers" -eq 1 ]]; then record "$name" w1u_rps "$WRK_RPS"; else record "$name" w2_rps "$WRK_RPS"; fi
+        record "$name" "$([[ "$workers" -eq 1 ]] && echo w1u_rps || echo w2_rps)" "$WRK_RPS"
+        run_wrk "$name" "listing, c8, $workers worker(s) unpinned" 8 "$SERVER_URL/listing/"
+        record "$name" "$([[ "$workers" -eq 1 ]] && echo w1u_list || echo w2_list)" "$WRK_RPS"
         stop_servers
     done
+    EXTRA_ARGS=("${saved[@]}")
 }
 
 # print_rows HEADER ROW...: a table; the first ALIGN_LEFT columns are
@@ -857,6 +868,7 @@ print_comparison() {
     for entry in "${COMPARE_KEYS[@]}"; do
         IFS='|' read -r key label metric better <<<"$entry"
         label="${label/IDLE/$IDLE_CONNECTIONS}"
+        label="${label/LISTING/$LISTING_ENTRIES}"
         [[ -n "${VALUES[1|staticd|$key]+set}" ]] || continue
         local svals=() nvals=() ratios=()
         for ((run = 1; run <= RUNS; run++)); do
@@ -895,16 +907,19 @@ print_comparison() {
 print_scaling() {
     echo
     echo "staticd scaling, 38 B keep-alive c50, median of $RUNS run(s), --workers 2 not pinned against:"
-    scaling_line "--workers $WORKERS on CPU $SERVER_CPUS" tiny_rps
-    scaling_line "--workers 1, not pinned" w1u_rps
+    scaling_line "--workers $WORKERS on CPU $SERVER_CPUS" tiny_rps w2_rps
+    scaling_line "--workers 1, not pinned" w1u_rps w2_rps
+    echo "staticd scaling, directory listing ($LISTING_ENTRIES entries) c8: the server needs more CPU"
+    echo "than the client, so with a CPU to spare a second worker should join in (ratio near 2):"
+    scaling_line "--workers 1, not pinned" w1u_list w2_list
 }
 
-# scaling_line LABEL KEY: the 2-worker figure against staticd's KEY figure.
+# scaling_line LABEL KEY KEY2: the 2-worker figure KEY2 against KEY.
 scaling_line() {
-    local label="$1" key="$2" run base=() w2=() ratios=() r
+    local label="$1" key="$2" key2="$3" run base=() w2=() ratios=() r
     for ((run = 1; run <= RUNS; run++)); do
         base+=("${VALUES[$run|staticd|$key]:-n/a}")
-        w2+=("${VALUES[$run|staticd|w2_rps]:-n/a}")
+        w2+=("${VALUES[$run|staticd|$key2]:-n/a}")
         ratios+=("$(ratio "${w2[-1]}" "${base[-1]}")")
     done
     r="$(median "${ratios[@]}")"
