@@ -102,6 +102,10 @@ struct Setup {
     parking: Arc<Parking>,
     slots: Arc<tokio::sync::Semaphore>,
     shutdown: watch::Sender<bool>,
+    /// Two workers; the connection and the parking table are worker 1's.
+    pool: Arc<crate::pool::Pool>,
+    inboxes: Vec<crate::pool::Inbox>,
+    shared: Arc<Shared>,
     _root: tempfile::TempDir,
 }
 
@@ -121,28 +125,38 @@ async fn setup() -> Setup {
     let slots = Arc::new(tokio::sync::Semaphore::new(1));
     let permit = Arc::clone(&slots).try_acquire_owned().unwrap();
     let worker = connection::Worker {
-        shared,
+        shared: Arc::clone(&shared),
         shutdown: rx,
         parking: Some(Arc::clone(&parking)),
     };
-    let ticket = crate::pool::Pool::new(1, 1).0.ticket(0, permit);
+    let (pool, inboxes) = crate::pool::Pool::new(2, 2);
+    let ticket = pool.ticket(1, permit);
     tokio::spawn(connection::serve(stream, peer, ticket, worker));
     Setup {
         client,
         parking,
         slots,
         shutdown,
+        pool,
+        inboxes,
+        shared,
         _root: root,
     }
 }
 
 /// Sends a GET for /a.txt and reads the whole response.
 async fn get(client: &mut tokio::net::TcpStream) -> String {
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    use tokio::io::AsyncWriteExt;
     client
         .write_all(b"GET /a.txt HTTP/1.1\r\nHost: t\r\n\r\n")
         .await
         .unwrap();
+    read_hello(client).await
+}
+
+/// Reads a response to a GET for /a.txt.
+async fn read_hello(client: &mut tokio::net::TcpStream) -> String {
+    use tokio::io::AsyncReadExt;
     let mut got = Vec::new();
     let mut buf = [0u8; 1024];
     while !got.ends_with(b"hello") {
@@ -188,6 +202,35 @@ async fn an_idle_connection_parks_and_its_next_request_resumes_it() {
     assert_eq!(s.parking.parked(), 0, "resumed to answer");
     // And it parks again once idle: parking is not a one-way trip.
     idle_until(Duration::from_secs(2), || parking.parked() == 1).await;
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_connection_parked_on_a_worker_no_longer_active_wakes_on_another() {
+    use tokio::io::AsyncWriteExt;
+    let mut s = setup().await;
+    get(&mut s.client).await;
+    let parking = Arc::clone(&s.parking);
+    idle_until(Duration::from_secs(2), || parking.parked() == 1).await;
+    s.pool.set_active(1);
+    s.client
+        .write_all(b"GET /a.txt HTTP/1.1\r\nHost: t\r\n\r\n")
+        .await
+        .unwrap();
+    // Woken on worker 1, it goes straight to worker 0, request and all.
+    let moved = s.inboxes[0].recv().await.unwrap();
+    assert_eq!(s.pool.held(), [1, 0]);
+    let worker0 = connection::Worker {
+        shared: Arc::clone(&s.shared),
+        shutdown: s.shutdown.subscribe(),
+        parking: None,
+    };
+    tokio::spawn(connection::arrive(moved, worker0));
+    assert!(
+        read_hello(&mut s.client)
+            .await
+            .starts_with("HTTP/1.1 200 OK\r\n")
+    );
+    assert_eq!(s.parking.parked(), 0);
 }
 
 #[tokio::test(start_paused = true)]

@@ -84,3 +84,30 @@ fn connections_follow_the_active_workers() {
     round(&mut conns);
     assert_eq!(pool.held(), [6, 0]);
 }
+
+#[test]
+fn requests_survive_the_active_count_changing_under_them() {
+    let root = fixture();
+    std::fs::write(root.path().join("hello.txt"), "hello\n").unwrap();
+    let (addr, pool) = start_two_workers(root.path());
+    let mut conns: Vec<TcpStream> = (0..12).map(|_| connect(addr)).collect();
+    // Three requests per write, so moves happen with requests buffered;
+    // the active count flips between writes and reads.
+    let three = "GET /hello.txt HTTP/1.1\r\nHost: x\r\n\r\n".repeat(3);
+    for i in 0..60 {
+        for conn in conns.iter_mut() {
+            conn.write_all(three.as_bytes()).unwrap();
+        }
+        pool.set_active(1 + i % 2);
+        for conn in conns.iter_mut() {
+            for _ in 0..3 {
+                let reply = read_reply(conn, false);
+                assert!(reply.head.starts_with(OK_HEAD), "{}", reply.head);
+                assert_eq!(reply.body, b"hello\n");
+            }
+        }
+    }
+    // Once a round has been answered, every move before it has landed.
+    round(&mut conns);
+    assert_eq!(pool.held().iter().sum::<usize>(), 12);
+}

@@ -736,7 +736,8 @@ COMPARE_KEYS=(
 
 # bench_server NAME: every workload against one server: the pinned ones
 # with SRV_WORKERS=WORKERS, then tiny keep-alive with 1 and 2 workers, not
-# pinned (the scaling check compares like with like).
+# pinned (the scaling check compares like with like), and for staticd a
+# directory listing with 1 and 2 workers, not pinned.
 bench_server() {
     local name="$1" base
     SRV_WORKERS="$WORKERS" SRV_CPUS="$SERVER_CPUS"
@@ -775,8 +776,10 @@ bench_server() {
         check_file "$SERVER_URL" /tiny.html "$TINY_SIZE"
         run_wrk "$name" "tiny 38 B, keep-alive, c50, $workers worker(s) unpinned" 50 "$SERVER_URL/tiny.html"
         record "$name" "$([[ "$workers" -eq 1 ]] && echo w1u_rps || echo w2_rps)" "$WRK_RPS"
-        run_wrk "$name" "listing, c8, $workers worker(s) unpinned" 8 "$SERVER_URL/listing/"
-        record "$name" "$([[ "$workers" -eq 1 ]] && echo w1u_list || echo w2_list)" "$WRK_RPS"
+        if [[ "$name" == staticd ]]; then
+            run_wrk "$name" "listing, c8, $workers worker(s) unpinned" 8 "$SERVER_URL/listing/"
+            record "$name" "$([[ "$workers" -eq 1 ]] && echo w1u_list || echo w2_list)" "$WRK_RPS"
+        fi
         stop_servers
     done
     EXTRA_ARGS=("${saved[@]}")
