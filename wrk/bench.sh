@@ -728,16 +728,15 @@ COMPARE_KEYS=(
     "big_mibps|1 GiB, one connection (curl)|MiB/s|higher"
     "idle_kib|IDLE idle keep-alive connections|RSS KiB/conn|lower"
     "tiny_p99|p99 latency, 38 B, keep-alive, c50|ms|lower"
+    "w1p_rps|38 B, keep-alive, c50, pinned, beside the unpinned pair|req/s|higher"
     "w1u_rps|38 B, keep-alive, c50, 1 worker, not pinned|req/s|higher"
     "w2_rps|38 B, keep-alive, c50, 2 workers, not pinned|req/s|higher"
     "w1u_list|listing of LISTING entries, c8, 1 worker, not pinned|req/s|higher"
     "w2_list|listing of LISTING entries, c8, 2 workers, not pinned|req/s|higher"
 )
 
-# bench_server NAME: every workload against one server: the pinned ones
-# with SRV_WORKERS=WORKERS, then tiny keep-alive with 1 and 2 workers, not
-# pinned (the scaling check compares like with like), and for staticd a
-# directory listing with 1 and 2 workers, not pinned.
+# bench_server NAME: every workload against one server, pinned, with
+# SRV_WORKERS=WORKERS; then the scaling check (bench_scaling).
 bench_server() {
     local name="$1" base
     SRV_WORKERS="$WORKERS" SRV_CPUS="$SERVER_CPUS"
@@ -768,20 +767,46 @@ bench_server() {
     fi
     stop_servers
 
-    local workers saved=("${EXTRA_ARGS[@]}")
+    bench_scaling "$name"
+}
+
+# bench_scaling NAME: WORKERS workers pinned as in the table ("p"), 1
+# worker and 2 workers not pinned, all three started at once and loaded in
+# turn (p 1 2 2 1 p), so that a change in the machine's speed during the
+# run (these shared machines have slow and fast spells lasting minutes)
+# weighs on all alike. For staticd the unpinned pair also serves a
+# directory listing, the same way. Records the means.
+bench_scaling() {
+    local name="$1" saved=("${EXTRA_ARGS[@]}") config url label
+    local -A urls=() sums=()
     EXTRA_ARGS+=(--autoindex on)
-    for workers in 1 2; do
-        SRV_WORKERS="$workers" SRV_CPUS=""
+    SRV_WORKERS="$WORKERS" SRV_CPUS="$SERVER_CPUS"
+    start_server "$name"
+    urls[p]="$SERVER_URL"
+    SRV_CPUS=""
+    for config in 1 2; do
+        SRV_WORKERS="$config"
         start_server "$name"
-        check_file "$SERVER_URL" /tiny.html "$TINY_SIZE"
-        run_wrk "$name" "tiny 38 B, keep-alive, c50, $workers worker(s) unpinned" 50 "$SERVER_URL/tiny.html"
-        record "$name" "$([[ "$workers" -eq 1 ]] && echo w1u_rps || echo w2_rps)" "$WRK_RPS"
-        if [[ "$name" == staticd ]]; then
-            run_wrk "$name" "listing, c8, $workers worker(s) unpinned" 8 "$SERVER_URL/listing/"
-            record "$name" "$([[ "$workers" -eq 1 ]] && echo w1u_list || echo w2_list)" "$WRK_RPS"
-        fi
-        stop_servers
+        urls[$config]="$SERVER_URL"
     done
+    for config in p 1 2; do check_file "${urls[$config]}" /tiny.html "$TINY_SIZE"; done
+    for config in p 1 2 2 1 p; do
+        url="${urls[$config]}"
+        label="$([[ "$config" == p ]] && echo "$WORKERS worker(s) on CPU $SERVER_CPUS" || echo "$config worker(s) unpinned")"
+        run_wrk "$name" "tiny 38 B, keep-alive, c50, $label" 50 "$url/tiny.html"
+        sums[tiny$config]="$(awk -v a="${sums[tiny$config]:-0}" -v b="$WRK_RPS" 'BEGIN { print a + b / 2 }')"
+        [[ "$name" == staticd && "$config" != p ]] || continue
+        run_wrk "$name" "listing, c8, $label" 8 "$url/listing/"
+        sums[list$config]="$(awk -v a="${sums[list$config]:-0}" -v b="$WRK_RPS" 'BEGIN { print a + b / 2 }')"
+    done
+    record "$name" w1p_rps "${sums[tinyp]}"
+    record "$name" w1u_rps "${sums[tiny1]}"
+    record "$name" w2_rps "${sums[tiny2]}"
+    if [[ "$name" == staticd ]]; then
+        record "$name" w1u_list "${sums[list1]}"
+        record "$name" w2_list "${sums[list2]}"
+    fi
+    stop_servers
     EXTRA_ARGS=("${saved[@]}")
 }
 
@@ -909,8 +934,9 @@ print_comparison() {
 # the same run under the same conditions.
 print_scaling() {
     echo
-    echo "staticd scaling, 38 B keep-alive c50, median of $RUNS run(s), --workers 2 not pinned against:"
-    scaling_line "--workers $WORKERS on CPU $SERVER_CPUS" tiny_rps w2_rps
+    echo "staticd scaling, 38 B keep-alive c50, median of $RUNS run(s); three servers running at once,"
+    echo "loaded in turn (pinned, 1, 2, 2, 1, pinned); --workers 2 not pinned against:"
+    scaling_line "--workers $WORKERS on CPU $SERVER_CPUS" w1p_rps w2_rps
     scaling_line "--workers 1, not pinned" w1u_rps w2_rps
     echo "staticd scaling, directory listing ($LISTING_ENTRIES entries) c8: the server needs more CPU"
     echo "than the client, so with a CPU to spare a second worker should join in (ratio near 2):"
