@@ -69,6 +69,8 @@ EXTRA_ARGS=("${COMPARE_ARGS[@]}")
 # Corpus files and their exact sizes in bytes.
 TINY_SIZE=38
 LISTING_ENTRIES=3000
+SCALING_ROUNDS=4
+SCALING_SECONDS=2
 MEDIUM_SIZE=98620
 LARGE_SIZE=954824
 BIG_SIZE=$((1024 * 1024 * 1024))
@@ -731,8 +733,6 @@ COMPARE_KEYS=(
     "w1p_rps|38 B, keep-alive, c50, pinned, beside the unpinned pair|req/s|higher"
     "w1u_rps|38 B, keep-alive, c50, 1 worker, not pinned|req/s|higher"
     "w2_rps|38 B, keep-alive, c50, 2 workers, not pinned|req/s|higher"
-    "w1u_list|listing of LISTING entries, c8, 1 worker, not pinned|req/s|higher"
-    "w2_list|listing of LISTING entries, c8, 2 workers, not pinned|req/s|higher"
 )
 
 # bench_server NAME: every workload against one server, pinned, with
@@ -770,15 +770,20 @@ bench_server() {
     bench_scaling "$name"
 }
 
-# bench_scaling NAME: WORKERS workers pinned as in the table ("p"), 1
-# worker and 2 workers not pinned, all three started at once and loaded in
-# turn (p 1 2 2 1 p), so that a change in the machine's speed during the
-# run (these shared machines have slow and fast spells lasting minutes)
-# weighs on all alike. For staticd the unpinned pair also serves a
-# directory listing, the same way. Records the means.
+# bench_scaling NAME: WORKERS workers pinned as in the table ("p"), and 1
+# and 2 workers not pinned, all three started at once. These shared
+# machines have slow and fast spells (the same server measures about
+# 110,000 or 140,000 req/s from one minute, sometimes one second, to the
+# next), so the servers are loaded in short turns, each 2-worker
+# measurement between two of the figure it is compared with: per round
+# p 1 2 1 p, SCALING_ROUNDS rounds of SCALING_SECONDS each. Records the
+# median over the rounds of each ratio, and of how far the two pinned
+# measurements of a round differ (the noise floor). For staticd also a
+# directory listing, 1 2 1 per round.
 bench_scaling() {
-    local name="$1" saved=("${EXTRA_ARGS[@]}") config url label first_p=""
-    local -A urls=() sums=()
+    local name="$1" saved=("${EXTRA_ARGS[@]}") config url round DURATION="$SCALING_SECONDS"
+    local -A urls=() got=()
+    local vs_p=() vs_1=() noise=() list=() p1=() w1=() w2=()
     EXTRA_ARGS+=(--autoindex on)
     SRV_WORKERS="$WORKERS" SRV_CPUS="$SERVER_CPUS"
     start_server "$name"
@@ -790,31 +795,42 @@ bench_scaling() {
         urls[$config]="$SERVER_URL"
     done
     for config in p 1 2; do check_file "${urls[$config]}" /tiny.html "$TINY_SIZE"; done
-    for config in p 1 2 2 1 p; do
-        url="${urls[$config]}"
-        label="$([[ "$config" == p ]] && echo "$WORKERS worker(s) on CPU $SERVER_CPUS" || echo "$config worker(s) unpinned")"
-        run_wrk "$name" "tiny 38 B, keep-alive, c50, $label" 50 "$url/tiny.html"
-        sums[tiny$config]="$(awk -v a="${sums[tiny$config]:-0}" -v b="$WRK_RPS" 'BEGIN { print a + b / 2 }')"
-        if [[ "$config" == p && -z "$first_p" ]]; then
-            first_p="$WRK_RPS"
-        elif [[ "$config" == p ]]; then
-            # The same server measured twice: how far apart, as a share.
-            record "$name" w1p_noise "$(awk -v a="$first_p" -v b="$WRK_RPS" \
-                'BEGIN { d = a - b; if (d < 0) d = -d; printf "%.4f", (a + b > 0 ? 2 * d / (a + b) : 0) }')"
-        fi
-        [[ "$name" == staticd && "$config" != p ]] || continue
-        run_wrk "$name" "listing, c8, $label" 8 "$url/listing/"
-        sums[list$config]="$(awk -v a="${sums[list$config]:-0}" -v b="$WRK_RPS" 'BEGIN { print a + b / 2 }')"
+    for ((round = 1; round <= SCALING_ROUNDS; round++)); do
+        for config in p 1 2 1b pb; do
+            url="${urls[${config%b}]}"
+            run_wrk "$name" "tiny 38 B, keep-alive, c50, $(scaling_label "${config%b}")" 50 "$url/tiny.html"
+            got[$config]="$WRK_RPS"
+        done
+        vs_p+=("$(ratio "${got[2]}" "$(mean "${got[p]}" "${got[pb]}")")")
+        vs_1+=("$(ratio "${got[2]}" "$(mean "${got[1]}" "${got[1b]}")")")
+        noise+=("$(awk -v a="${got[p]}" -v b="${got[pb]}" 'BEGIN { d = a - b; if (d < 0) d = -d; printf "%.4f", 2 * d / (a + b) }')")
+        p1+=("$(mean "${got[p]}" "${got[pb]}")") w1+=("$(mean "${got[1]}" "${got[1b]}")") w2+=("${got[2]}")
+        [[ "$name" == staticd ]] || continue
+        for config in 1 2 1b; do
+            run_wrk "$name" "listing, c8, $(scaling_label "${config%b}")" 8 "${urls[${config%b}]}/listing/"
+            got[list$config]="$WRK_RPS"
+        done
+        list+=("$(ratio "${got[list2]}" "$(mean "${got[list1]}" "${got[list1b]}")")")
     done
-    record "$name" w1p_rps "${sums[tinyp]}"
-    record "$name" w1u_rps "${sums[tiny1]}"
-    record "$name" w2_rps "${sums[tiny2]}"
-    if [[ "$name" == staticd ]]; then
-        record "$name" w1u_list "${sums[list1]}"
-        record "$name" w2_list "${sums[list2]}"
-    fi
+    record "$name" w1p_rps "$(median "${p1[@]}")"
+    record "$name" w1u_rps "$(median "${w1[@]}")"
+    record "$name" w2_rps "$(median "${w2[@]}")"
+    record "$name" w2_vs_p "$(median "${vs_p[@]}")"
+    record "$name" w2_vs_1 "$(median "${vs_1[@]}")"
+    record "$name" w1p_noise "$(median "${noise[@]}")"
+    [[ "$name" == staticd ]] && record "$name" w2_vs_1_list "$(median "${list[@]}")"
     stop_servers
     EXTRA_ARGS=("${saved[@]}")
+}
+
+# scaling_label CONFIG: how the scaling check names a server.
+scaling_label() {
+    if [[ "$1" == p ]]; then echo "$WORKERS worker(s) on CPU $SERVER_CPUS"; else echo "$1 worker(s) unpinned"; fi
+}
+
+# mean A B: the mean of two figures.
+mean() {
+    awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", (a + b) / 2 }'
 }
 
 # print_rows HEADER ROW...: a table; the first ALIGN_LEFT columns are
@@ -941,36 +957,34 @@ print_comparison() {
 # the same run under the same conditions.
 print_scaling() {
     echo
-    echo "staticd scaling, 38 B keep-alive c50, median of $RUNS run(s); three servers running at once,"
-    echo "loaded in turn (pinned, 1, 2, 2, 1, pinned); --workers 2 not pinned against:"
-    scaling_line "--workers $WORKERS on CPU $SERVER_CPUS" w1p_rps w2_rps
-    scaling_line "--workers 1, not pinned" w1u_rps w2_rps
-    echo "staticd scaling, directory listing ($LISTING_ENTRIES entries) c8: the server needs more CPU"
-    echo "than the client, so with a CPU to spare a second worker should join in (ratio near 2):"
-    scaling_line "--workers 1, not pinned" w1u_list w2_list
+    echo "staticd scaling, median of $RUNS run(s); per run the median over $SCALING_ROUNDS rounds in which the"
+    echo "three servers, running at once, are loaded in turn for ${SCALING_SECONDS}s each (pinned, 1, 2, 1, pinned)."
+    echo "38 B keep-alive c50, --workers 2 not pinned against:"
+    scaling_line "--workers $WORKERS on CPU $SERVER_CPUS" w2_vs_p
+    scaling_line "--workers 1, not pinned" w2_vs_1
+    echo "Directory listing ($LISTING_ENTRIES entries) c8: the server needs more CPU than the client, so"
+    echo "with a CPU to spare a second worker should join in (ratio near 2):"
+    scaling_line "--workers 2 against --workers 1, neither pinned" w2_vs_1_list
 }
 
-# scaling_line LABEL KEY KEY2: the 2-worker figure KEY2 against KEY. The
-# verdict allows for the noise: below 1, but by less than the pinned
-# server's two measurements differ (median over the runs), is a tie.
+# scaling_line LABEL KEY: staticd's ratio KEY (2 workers against another
+# figure), median over the runs. The verdict allows for the noise: below
+# 1, but by less than the pinned server's two measurements in a round
+# differ (median over rounds and runs), is a tie.
 scaling_line() {
-    local label="$1" key="$2" key2="$3" run base=() w2=() ratios=() noises=() r noise
+    local label="$1" key="$2" run ratios=() noises=() r noise
     for ((run = 1; run <= RUNS; run++)); do
-        base+=("${VALUES[$run|staticd|$key]:-n/a}")
-        w2+=("${VALUES[$run|staticd|$key2]:-n/a}")
-        ratios+=("$(ratio "${w2[-1]}" "${base[-1]}")")
+        ratios+=("${VALUES[$run|staticd|$key]:-n/a}")
         noises+=("${VALUES[$run|staticd|w1p_noise]:-0}")
     done
     r="$(median "${ratios[@]}")"
     noise="$(median "${noises[@]}")"
-    echo "  $label: $(fmt "$(median "${base[@]}")" req/s) req/s;" \
-        "--workers 2: $(fmt "$(median "${w2[@]}")" req/s) req/s;" \
-        "ratio $(awk -v r="$r" 'BEGIN { if (r == "n/a") print r; else printf "%.3f", r }')$([[ "$RUNS" -gt 1 ]] &&
-            echo " (per run: $(join_ratios "${ratios[@]}"))")" \
+    echo "  $label: ratio $(awk -v r="$r" 'BEGIN { if (r == "n/a") print r; else printf "%.3f", r }')$([[ "$RUNS" -gt 1 ]] &&
+        echo " (per run: $(join_ratios "${ratios[@]}"))")" \
         "-> $(awk -v r="$r" -v n="$noise" 'BEGIN {
             if (r == "n/a") print "n/a"
             else if (r >= 1) print "OK: not below"
-            else if (r >= 1 - n) printf "OK: equal within the noise (the pinned server measured twice differs by %.1f%%)\n", 100 * n
+            else if (r >= 1 - n) printf "OK: equal within the noise (%.1f%%: the pinned server measured twice in a round)\n", 100 * n
             else print "BELOW" }')"
 }
 
