@@ -144,6 +144,15 @@ async fn setup() -> Setup {
     }
 }
 
+/// [`setup`], one request answered, and the connection parked since.
+async fn setup_parked() -> Setup {
+    let mut s = setup().await;
+    get(&mut s.client).await;
+    let parking = Arc::clone(&s.parking);
+    idle_until(Duration::from_secs(2), || parking.parked() == 1).await;
+    s
+}
+
 /// Sends a GET for /a.txt and reads the whole response.
 async fn get(client: &mut tokio::net::TcpStream) -> String {
     use tokio::io::AsyncWriteExt;
@@ -207,10 +216,7 @@ async fn an_idle_connection_parks_and_its_next_request_resumes_it() {
 #[tokio::test(start_paused = true)]
 async fn a_connection_parked_on_a_worker_no_longer_active_wakes_on_another() {
     use tokio::io::AsyncWriteExt;
-    let mut s = setup().await;
-    get(&mut s.client).await;
-    let parking = Arc::clone(&s.parking);
-    idle_until(Duration::from_secs(2), || parking.parked() == 1).await;
+    let mut s = setup_parked().await;
     s.pool.set_active(1);
     s.client
         .write_all(b"GET /a.txt HTTP/1.1\r\nHost: t\r\n\r\n")
@@ -257,10 +263,7 @@ async fn a_parked_connection_still_closes_at_the_keepalive_timeout() {
 
 #[tokio::test(start_paused = true)]
 async fn shutdown_closes_parked_connections_and_frees_their_slots() {
-    let mut s = setup().await;
-    get(&mut s.client).await;
-    let parking = Arc::clone(&s.parking);
-    idle_until(Duration::from_secs(2), || parking.parked() == 1).await;
+    let mut s = setup_parked().await;
     s.shutdown.send_replace(true);
     read_eof(&mut s.client).await;
     assert_eq!(
