@@ -774,15 +774,15 @@ bench_server() {
 # and 2 workers not pinned, all three started at once. These shared
 # machines have slow and fast spells (the same server measures about
 # 110,000 or 140,000 req/s from one minute, sometimes one second, to the
-# next), so the servers are loaded in short turns, each 2-worker
-# measurement between two of the figure it is compared with: per round
-# p 1 2 1 p, SCALING_ROUNDS rounds of SCALING_SECONDS each. Records the
-# median over the rounds of each ratio, and of how far the two pinned
-# measurements of a round differ (the noise floor). For staticd also a
-# directory listing, 1 2 1 per round.
+# next), so the servers are loaded in short turns, SCALING_ROUNDS rounds of
+# SCALING_SECONDS each: p 1 2 1 p, then p 2 1 2 p (so neither unpinned
+# server always goes first or sits in the middle), and so on. Records the
+# median over the rounds of each ratio of means, and of how far the two
+# pinned measurements of a round differ (the noise floor). For staticd
+# also a directory listing, 1 2 1 or 2 1 2 per round.
 bench_scaling() {
-    local name="$1" saved=("${EXTRA_ARGS[@]}") config url round DURATION="$SCALING_SECONDS"
-    local -A urls=() got=()
+    local name="$1" saved=("${EXTRA_ARGS[@]}") config round order DURATION="$SCALING_SECONDS"
+    local -A urls=()
     local vs_p=() vs_1=() noise=() list=() p1=() w1=() w2=()
     EXTRA_ARGS+=(--autoindex on)
     SRV_WORKERS="$WORKERS" SRV_CPUS="$SERVER_CPUS"
@@ -796,21 +796,15 @@ bench_scaling() {
     done
     for config in p 1 2; do check_file "${urls[$config]}" /tiny.html "$TINY_SIZE"; done
     for ((round = 1; round <= SCALING_ROUNDS; round++)); do
-        for config in p 1 2 1b pb; do
-            url="${urls[${config%b}]}"
-            run_wrk "$name" "tiny 38 B, keep-alive, c50, $(scaling_label "${config%b}")" 50 "$url/tiny.html"
-            got[$config]="$WRK_RPS"
-        done
-        vs_p+=("$(ratio "${got[2]}" "$(mean "${got[p]}" "${got[pb]}")")")
-        vs_1+=("$(ratio "${got[2]}" "$(mean "${got[1]}" "${got[1b]}")")")
-        noise+=("$(awk -v a="${got[p]}" -v b="${got[pb]}" 'BEGIN { d = a - b; if (d < 0) d = -d; printf "%.4f", 2 * d / (a + b) }')")
-        p1+=("$(mean "${got[p]}" "${got[pb]}")") w1+=("$(mean "${got[1]}" "${got[1b]}")") w2+=("${got[2]}")
+        order="$([[ $((round % 2)) -eq 1 ]] && echo "1 2 1" || echo "2 1 2")"
+        scaling_turns "$name" "tiny 38 B, keep-alive" 50 /tiny.html p $order p
+        vs_p+=("$(ratio "${TURN_MEAN[2]}" "${TURN_MEAN[p]}")")
+        vs_1+=("$(ratio "${TURN_MEAN[2]}" "${TURN_MEAN[1]}")")
+        noise+=("$TURN_SPREAD_P")
+        p1+=("${TURN_MEAN[p]}") w1+=("${TURN_MEAN[1]}") w2+=("${TURN_MEAN[2]}")
         [[ "$name" == staticd ]] || continue
-        for config in 1 2 1b; do
-            run_wrk "$name" "listing, c8, $(scaling_label "${config%b}")" 8 "${urls[${config%b}]}/listing/"
-            got[list$config]="$WRK_RPS"
-        done
-        list+=("$(ratio "${got[list2]}" "$(mean "${got[list1]}" "${got[list1b]}")")")
+        scaling_turns "$name" listing 8 /listing/ $order
+        list+=("$(ratio "${TURN_MEAN[2]}" "${TURN_MEAN[1]}")")
     done
     record "$name" w1p_rps "$(median "${p1[@]}")"
     record "$name" w1u_rps "$(median "${w1[@]}")"
@@ -823,14 +817,37 @@ bench_scaling() {
     EXTRA_ARGS=("${saved[@]}")
 }
 
+# scaling_turns NAME WORKLOAD CONNECTIONS PATH CONFIG...: one wrk run per
+# CONFIG, in order, against urls[CONFIG]. Sets TURN_MEAN[CONFIG] (the mean
+# req/s of that server's turns) and TURN_SPREAD_P (how far p's two turns
+# differ, as a share of their mean; 0 with fewer than two).
+declare -A TURN_MEAN=()
+TURN_SPREAD_P=0
+scaling_turns() {
+    local name="$1" workload="$2" conns="$3" path="$4" config
+    local -A sum=() count=()
+    local p_values=()
+    shift 4
+    for config in "$@"; do
+        run_wrk "$name" "$workload, c$conns, $(scaling_label "$config")" "$conns" "${urls[$config]}$path"
+        sum[$config]="$(awk -v a="${sum[$config]:-0}" -v b="$WRK_RPS" 'BEGIN { print a + b }')"
+        count[$config]=$((${count[$config]:-0} + 1))
+        [[ "$config" == p ]] && p_values+=("$WRK_RPS")
+    done
+    TURN_MEAN=()
+    for config in "${!sum[@]}"; do
+        TURN_MEAN[$config]="$(awk -v s="${sum[$config]}" -v n="${count[$config]}" 'BEGIN { printf "%.2f", s / n }')"
+    done
+    TURN_SPREAD_P=0
+    if [[ "${#p_values[@]}" -ge 2 ]]; then
+        TURN_SPREAD_P="$(awk -v a="${p_values[0]}" -v b="${p_values[1]}" \
+            'BEGIN { d = a - b; if (d < 0) d = -d; printf "%.4f", 2 * d / (a + b) }')"
+    fi
+}
+
 # scaling_label CONFIG: how the scaling check names a server.
 scaling_label() {
     if [[ "$1" == p ]]; then echo "$WORKERS worker(s) on CPU $SERVER_CPUS"; else echo "$1 worker(s) unpinned"; fi
-}
-
-# mean A B: the mean of two figures.
-mean() {
-    awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", (a + b) / 2 }'
 }
 
 # print_rows HEADER ROW...: a table; the first ALIGN_LEFT columns are
@@ -958,7 +975,8 @@ print_comparison() {
 print_scaling() {
     echo
     echo "staticd scaling, median of $RUNS run(s); per run the median over $SCALING_ROUNDS rounds in which the"
-    echo "three servers, running at once, are loaded in turn for ${SCALING_SECONDS}s each (pinned, 1, 2, 1, pinned)."
+    echo "three servers, running at once, are loaded in turn for ${SCALING_SECONDS}s each (pinned, 1, 2, 1, pinned,"
+    echo "then pinned, 2, 1, 2, pinned, and so on)."
     echo "38 B keep-alive c50, --workers 2 not pinned against:"
     scaling_line "--workers $WORKERS on CPU $SERVER_CPUS" w2_vs_p
     scaling_line "--workers 1, not pinned" w2_vs_1
