@@ -153,15 +153,15 @@ impl Pool {
     /// asked to shed.
     fn move_target(&self, me: usize) -> Option<usize> {
         let active = self.active.load(Relaxed);
-        if me < active {
-            let shed = &self.loads[me].shed;
-            if shed.load(Relaxed) == 0
-                || shed
-                    .fetch_update(Relaxed, Relaxed, |n| n.checked_sub(1))
-                    .is_err()
-            {
-                return None;
-            }
+        // (fetch_update only loads while there is nothing to shed: the
+        // usual case costs no read-modify-write.)
+        let shed = &self.loads[me].shed;
+        if me < active
+            && shed
+                .fetch_update(Relaxed, Relaxed, |n| n.checked_sub(1))
+                .is_err()
+        {
+            return None;
         }
         (0..active)
             .filter(|&i| i != me)
@@ -198,9 +198,8 @@ impl Ticket {
     /// Hands `moved` (which carries this ticket) to worker `target`. On
     /// failure (that worker has exited, at shutdown) the connection is
     /// dropped, which closes it.
-    pub fn send(moved: Moved, target: usize) {
+    pub fn send(mut moved: Moved, target: usize) {
         let pool = Arc::clone(&moved.ticket.pool);
-        let mut moved = moved;
         moved.ticket.count_on(target);
         let _ = pool.loads[target].inbox.send(moved);
     }
