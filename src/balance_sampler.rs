@@ -130,16 +130,20 @@ mod tests {
             "first call has no interval"
         );
         let spin = Instant::now();
-        while spin.elapsed() < std::time::Duration::from_millis(30) {
+        while spin.elapsed() < std::time::Duration::from_millis(200) {
             std::hint::black_box(0);
         }
         let sample = sampler.sample(&pool).unwrap().unwrap();
         assert_eq!(sample.busy.len(), 2);
         // This thread spun for the whole interval, so it was running or
-        // waiting to run all along; worker 1 never started.
+        // waiting to run all along; worker 1 never started. The kernel
+        // brings its run time up to date only at ticks (10 ms at HZ=100)
+        // and leaves out time stolen by a hypervisor, so a correct reading
+        // can fall well short of 1; a wrong field or unit would be off by
+        // orders of magnitude.
         let accounted = sample.busy[0] + sample.waiting[0];
         assert!(sample.busy[0] > 0.0, "{sample:?}");
-        assert!((0.8..=1.05).contains(&accounted), "{sample:?}");
+        assert!((0.2..=1.1).contains(&accounted), "{sample:?}");
         assert_eq!(sample.busy[1], 0.0);
         let cpus = sampler.cpus.len() as f64;
         assert!((0.0..=cpus + 0.5).contains(&sample.idle_cpus), "{sample:?}");
