@@ -55,8 +55,20 @@ pub fn respond(
             return respond_cached(site, request, cached);
         }
     }
-    let fields = || validator_fields(site, &validators, chosen.has_variants);
-    if let Some(refused) = preconditions(request, &validators, fields) {
+    from_disk(site, request, chosen, &validators, name)
+}
+
+/// Answers with the chosen file as it is on disk: a coded variant, a range,
+/// or a file the cache did not take.
+fn from_disk(
+    site: &Site,
+    request: &Request,
+    chosen: Selected,
+    validators: &Validators,
+    name: &Path,
+) -> Response {
+    let fields = || validator_fields(site, validators, chosen.has_variants);
+    if let Some(refused) = preconditions(request, validators, fields) {
         return refused;
     }
     let mut headers = fields();
@@ -67,8 +79,13 @@ pub fn respond(
         headers.push(("Content-Encoding", coding.token().to_owned()));
     }
     let size = chosen.meta.len();
-    let mut response = match ranges(request, &validators, size) {
-        Ranges::Whole => whole(chosen.file, size),
+    let file_part = |file, offset, len| Body::File {
+        file: Arc::new(file),
+        offset,
+        len,
+    };
+    let (status, body) = match ranges(request, validators, size) {
+        Ranges::Whole => (Status::Ok, file_part(chosen.file, 0, size)),
         Ranges::Unsatisfiable => {
             let mut refused = Response::error(Status::RangeNotSatisfiable);
             refused
@@ -80,32 +97,22 @@ pub fn respond(
         Ranges::Parts(parts) if parts.len() == 1 => {
             let (first, last) = parts[0];
             headers.push(("Content-Range", format!("bytes {first}-{last}/{size}")));
-            let body = Body::File {
-                file: Arc::new(chosen.file),
-                offset: first,
-                len: last - first + 1,
-            };
-            Response {
-                status: Status::PartialContent,
-                headers: Vec::new(),
-                encoded_fields: None,
-                body,
-            }
+            let part = file_part(chosen.file, first, last - first + 1);
+            (Status::PartialContent, part)
         }
         Ranges::Parts(parts) => {
             let boundary = boundary();
             headers[0].1 = format!("multipart/byteranges; boundary={boundary}");
-            let body = multipart(chosen.file, &parts, size, &content_type, &boundary);
-            Response {
-                status: Status::PartialContent,
-                headers: Vec::new(),
-                encoded_fields: None,
-                body,
-            }
+            let parts = multipart(chosen.file, &parts, size, &content_type, &boundary);
+            (Status::PartialContent, parts)
         }
     };
-    response.headers = headers;
-    response
+    Response {
+        status,
+        headers,
+        encoded_fields: None,
+        body,
+    }
 }
 
 /// Answers from the small-file cache: the same fields and preconditions as
@@ -175,19 +182,6 @@ fn preconditions(
             body: Body::None,
         }),
         Precondition::Proceed => None,
-    }
-}
-
-fn whole(file: File, size: u64) -> Response {
-    Response {
-        status: Status::Ok,
-        headers: Vec::new(),
-        encoded_fields: None,
-        body: Body::File {
-            file: Arc::new(file),
-            offset: 0,
-            len: size,
-        },
     }
 }
 
