@@ -7,10 +7,10 @@
 use std::hint::black_box;
 use std::time::Instant;
 
-use staticd::request;
-use staticd::response::{Body, Response, encode_head};
-use staticd::status::Status;
-use staticd::target::Target;
+use staticd::http::request;
+use staticd::http::response::{Body, Response, encode_head};
+use staticd::http::status::Status;
+use staticd::http::target::Target;
 
 const ROUNDS: u32 = 5;
 const ITERATIONS: u32 = 200_000;
@@ -65,7 +65,7 @@ fn main() {
         body: Body::Bytes(vec![b'x'; 38]),
     };
     let mut out = Vec::with_capacity(512);
-    let date = staticd::date::now();
+    let date = staticd::http::date::now();
     let encode = measure(|| {
         out.clear();
         encode_head(black_box(&response), true, &date, &[], &mut out);

@@ -3,9 +3,9 @@
 use std::io::IsTerminal;
 use std::process::ExitCode;
 
-use staticd::config_file::{self, LoadError};
-use staticd::probe;
-use staticd::server::{Drained, StopSignal};
+use staticd::config::file::{self as config_file, LoadError};
+use staticd::ops::probe;
+use staticd::serve::{Drained, StopSignal};
 use staticd::{Config, Server};
 use tracing_subscriber::EnvFilter;
 

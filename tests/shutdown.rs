@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use common::{connect, read_reply, start_config};
 use staticd::Config;
-use staticd::server::Drained;
+use staticd::serve::Drained;
 
 const BIG: u64 = 32 << 20;
 

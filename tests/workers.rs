@@ -11,7 +11,7 @@ use std::sync::Arc;
 
 use common::{connect, fixture, read_reply};
 use staticd::config::Balance;
-use staticd::pool::Pool;
+use staticd::serve::pool::Pool;
 use staticd::{Config, Server};
 
 /// A server with two workers whose active count only the test changes.

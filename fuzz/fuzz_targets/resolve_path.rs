@@ -1,5 +1,5 @@
 //! Fuzzes path resolution: a request target, parsed by
-//! `staticd::target::Target::parse`, resolved by `staticd::fs::resolve`
+//! `staticd::http::target::Target::parse`, resolved by `staticd::site::root::resolve`
 //! against a hostile document root built once per process.
 //!
 //! The fixture (in a fresh temporary directory, removed when libFuzzer exits):
@@ -49,8 +49,8 @@ use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
 use libfuzzer_sys::fuzz_target;
-use staticd::fs::{Resolved, Root, Symlinks, resolve};
-use staticd::target::Target;
+use staticd::site::root::{Resolved, Root, Symlinks, resolve};
+use staticd::http::target::Target;
 
 /// In every file outside the root; never in a file served from it.
 const SECRET: &[u8] = b"STATICD-FUZZ-SECRET";
@@ -115,7 +115,7 @@ fn check(
     policy: Symlinks,
     rel: &Path,
     raw: &str,
-    result: Result<Resolved, staticd::status::Status>,
+    result: Result<Resolved, staticd::http::status::Status>,
 ) -> Outcome {
     let detail = format!("{result:?}");
     let kind = match result {

@@ -10,7 +10,7 @@ use std::net::{SocketAddr, TcpStream};
 use std::path::Path;
 use std::time::{Duration, SystemTime};
 
-use staticd::server::Drained;
+use staticd::serve::Drained;
 use staticd::{Autoindex, Config, Server};
 
 /// Safety net so a broken server fails a test instead of hanging it.

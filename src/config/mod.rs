@@ -1,0 +1,524 @@
+//! Command line and environment configuration.
+
+use std::fmt;
+use std::io;
+use std::net::{IpAddr, SocketAddr};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use clap::{Parser, ValueEnum};
+
+pub mod file;
+
+pub use crate::ops::access_log::LogFormat;
+pub use crate::serve::balance::Balance;
+
+/// What to answer for a directory that has no `index.html`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Autoindex {
+    /// 404 Not Found: the directory's contents stay private.
+    Off,
+    /// 403 Forbidden, as many course test suites expect.
+    Forbid,
+    /// An HTML listing of the directory.
+    On,
+}
+
+/// An on/off switch for features that default to on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Switch {
+    On,
+    Off,
+}
+
+/// Which symlinks below the root may be followed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Symlinks {
+    /// Only those whose target resolves inside the root.
+    Inside,
+    /// None: any symlink on the path answers 403.
+    Never,
+    /// All, wherever they point (the root is then no wall for symlinks).
+    Any,
+}
+
+/// `--version`: the version and what this build does.
+const LONG_VERSION: &str = concat!(
+    env!("CARGO_PKG_VERSION"),
+    "\nfeatures: http/1.1 keep-alive+pipelining, openat2 root confinement (fallback: realpath+O_NOFOLLOW), \
+     conditional requests, byte ranges, precompressed .br/.gz, autoindex html/json, \
+     access log combined/json, config files, graceful shutdown"
+);
+
+/// staticd: a small, fast, careful HTTP/1.1 static file server.
+#[derive(Debug, Clone, Parser)]
+#[command(name = "staticd", version, long_version = LONG_VERSION, about, max_term_width = 100)]
+pub struct Config {
+    /// Document root to serve
+    #[arg(
+        short = 'r',
+        long,
+        env = "STATICD_ROOT",
+        default_value = ".",
+        value_name = "DIR"
+    )]
+    pub root: PathBuf,
+
+    /// Address to listen on (IPv4 or IPv6)
+    #[arg(
+        short = 'b',
+        long,
+        env = "STATICD_BIND",
+        default_value = "0.0.0.0",
+        value_name = "ADDR"
+    )]
+    pub bind: IpAddr,
+
+    /// Port to listen on; 0 picks a free one (the log line says which)
+    #[arg(
+        short = 'p',
+        long,
+        env = "STATICD_PORT",
+        default_value_t = 8080,
+        value_name = "PORT"
+    )]
+    pub port: u16,
+
+    /// Worker threads [default: number of CPUs]
+    #[arg(short = 'w', long, env = "STATICD_WORKERS", value_name = "N",
+          value_parser = clap::value_parser!(u16).range(1..=1024))]
+    pub workers: Option<u16>,
+
+    /// How workers share the load: pack = as few as it needs, more while CPUs are idle; spread = all, always
+    #[arg(long, env = "STATICD_BALANCE", value_enum, default_value_t = Balance::Pack,
+          value_name = "MODE")]
+    pub balance: Balance,
+
+    /// A directory without index.html: off = 404, forbid = 403, on = HTML listing
+    #[arg(long, env = "STATICD_AUTOINDEX", value_enum, default_value_t = Autoindex::Off,
+          value_name = "MODE")]
+    pub autoindex: Autoindex,
+
+    /// Symlinks followed: inside = only those resolving inside the root, never, any
+    #[arg(long, env = "STATICD_SYMLINKS", value_enum, default_value_t = Symlinks::Inside,
+          value_name = "POLICY")]
+    pub symlinks: Symlinks,
+
+    /// Serve FILE.br / FILE.gz beside FILE to clients that accept them
+    #[arg(long, env = "STATICD_PRECOMPRESSED", value_enum, default_value_t = Switch::On,
+          value_name = "MODE", help_heading = "HTTP")]
+    pub precompressed: Switch,
+
+    /// Serve and list dotfiles (/.git/config, /.env); /.well-known/ is always served
+    #[arg(long, env = "STATICD_SHOW_HIDDEN", help_heading = "HTTP")]
+    pub show_hidden: bool,
+
+    /// Cache-Control value for files, listings, 304 and redirects (e.g. "public, max-age=3600")
+    #[arg(long, env = "STATICD_CACHE_CONTROL", value_name = "VALUE",
+          value_parser = parse_field_value, help_heading = "HTTP")]
+    pub cache_control: Option<String>,
+
+    /// A header added to every response, e.g. 'X-Frame-Options: DENY' (repeatable)
+    #[arg(long = "header", env = "STATICD_HEADER", value_name = "NAME: VALUE",
+          value_parser = parse_header, value_delimiter = '\n', help_heading = "HTTP")]
+    pub headers: Vec<(String, String)>,
+
+    /// Add "; charset=NAME" to text/* content types (e.g. utf-8)
+    #[arg(long, env = "STATICD_CHARSET", value_name = "NAME",
+          value_parser = parse_charset, help_heading = "HTTP")]
+    pub charset: Option<String>,
+
+    /// Access log format
+    #[arg(long, env = "STATICD_LOG_FORMAT", value_enum, default_value_t = LogFormat::Combined,
+          value_name = "FORMAT", help_heading = "Logging")]
+    pub log_format: LogFormat,
+
+    /// Access log file (appended to); stdout when absent or "-"
+    #[arg(
+        long,
+        env = "STATICD_ACCESS_LOG",
+        value_name = "FILE",
+        help_heading = "Logging"
+    )]
+    pub access_log: Option<PathBuf>,
+
+    /// Diagnostics level on stderr: error, warn, info, debug, trace or off [default: RUST_LOG, else info]
+    #[arg(long, env = "STATICD_LOG_LEVEL", value_name = "LEVEL", value_parser = parse_level,
+          help_heading = "Logging")]
+    pub log_level: Option<String>,
+
+    /// Read options from this `key value` file (repeatable; later files win)
+    #[arg(
+        long = "config",
+        env = "STATICD_CONFIG",
+        value_name = "FILE",
+        value_delimiter = ':',
+        help_heading = "Configuration"
+    )]
+    pub config_files: Vec<PathBuf>,
+
+    /// Like --config, but a missing file is skipped (read after all --config files)
+    #[arg(
+        long = "optional-config",
+        env = "STATICD_OPTIONAL_CONFIG",
+        value_name = "FILE",
+        value_delimiter = ':',
+        help_heading = "Configuration"
+    )]
+    pub optional_config_files: Vec<PathBuf>,
+
+    /// Print the effective configuration and where each value came from, then exit
+    #[arg(long, help_heading = "Configuration")]
+    pub print_config: bool,
+
+    /// Health check: ask the server this configuration describes for PATH (HEAD); exit 0 if it answers below 400
+    #[arg(long, value_name = "PATH", help_heading = "Configuration")]
+    pub probe: Option<String>,
+
+    /// Time for a whole request head to arrive, counted from its first byte (from the accept for a connection's first request); then 408
+    #[arg(long, env = "STATICD_HEADER_TIMEOUT", default_value = "10s", value_name = "DURATION",
+          value_parser = parse_duration, help_heading = "Limits")]
+    pub header_timeout: Duration,
+
+    /// Idle time allowed between requests on a kept-alive connection
+    #[arg(long, env = "STATICD_KEEPALIVE_TIMEOUT", default_value = "5s", value_name = "DURATION",
+          value_parser = parse_duration, help_heading = "Limits")]
+    pub keepalive_timeout: Duration,
+
+    /// Time a write may wait for a client that stopped reading before the connection is dropped
+    #[arg(long, env = "STATICD_SEND_TIMEOUT", default_value = "30s", value_name = "DURATION",
+          value_parser = parse_duration, help_heading = "Limits")]
+    pub send_timeout: Duration,
+
+    /// Connections served at once; more wait in the listen backlog
+    #[arg(long, env = "STATICD_MAX_CONNECTIONS", default_value_t = 10_000, value_name = "N",
+          value_parser = clap::value_parser!(u32).range(1..=1_000_000), help_heading = "Limits")]
+    pub max_connections: u32,
+
+    /// Requests served on one keep-alive connection before it is closed
+    #[arg(long, env = "STATICD_MAX_REQUESTS", default_value_t = 10_000, value_name = "N",
+          value_parser = clap::value_parser!(u32).range(1..), help_heading = "Limits")]
+    pub max_requests: u32,
+
+    /// On SIGTERM/SIGINT, time allowed for requests in flight to finish
+    #[arg(long, env = "STATICD_GRACE_PERIOD", default_value = "10s", value_name = "DURATION",
+          value_parser = parse_duration, help_heading = "Limits")]
+    pub grace_period: Duration,
+}
+
+/// A header field value we can send as is: visible ASCII, spaces and tabs.
+pub fn parse_field_value(text: &str) -> Result<String, String> {
+    let text = text.trim();
+    if text
+        .bytes()
+        .all(|b| b == b'\t' || (b' '..=b'~').contains(&b))
+    {
+        Ok(text.to_owned())
+    } else {
+        Err("header values may hold only visible ASCII, spaces and tabs".to_owned())
+    }
+}
+
+/// `Name: value` with a token name.
+pub fn parse_header(text: &str) -> Result<(String, String), String> {
+    let (name, value) = text
+        .split_once(':')
+        .ok_or_else(|| format!("'{text}' is not 'Name: value'"))?;
+    let tchar = |b: u8| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b);
+    if name.is_empty() || !name.bytes().all(tchar) {
+        return Err(format!("'{name}' is not a valid header name"));
+    }
+    let reserved = [
+        "content-length",
+        "connection",
+        "transfer-encoding",
+        "date",
+        "server",
+        "content-type",
+    ];
+    if reserved.iter().any(|r| name.eq_ignore_ascii_case(r)) {
+        return Err(format!("{name} is set by staticd itself"));
+    }
+    Ok((name.to_owned(), parse_field_value(value)?))
+}
+
+/// A charset token such as `utf-8`.
+pub fn parse_charset(text: &str) -> Result<String, String> {
+    let ok = !text.is_empty()
+        && text
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"-_.:+".contains(&b));
+    if ok {
+        Ok(text.to_owned())
+    } else {
+        Err(format!("'{text}' is not a charset name"))
+    }
+}
+
+/// A log level name.
+pub fn parse_level(text: &str) -> Result<String, String> {
+    let level = text.trim().to_ascii_lowercase();
+    match level.as_str() {
+        "error" | "warn" | "info" | "debug" | "trace" | "off" => Ok(level),
+        _ => Err(format!(
+            "'{text}' is not a level (error, warn, info, debug, trace, off)"
+        )),
+    }
+}
+
+/// Parses `500ms`, `10s`, `2m` or a bare number of seconds.
+pub fn parse_duration(text: &str) -> Result<Duration, String> {
+    let text = text.trim();
+    let split = text
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(text.len());
+    let (number, unit) = text.split_at(split);
+    let number: u64 = number
+        .parse()
+        .map_err(|_| format!("'{text}' is not a duration (try 500ms, 10s or 2m)"))?;
+    let millis = match unit {
+        "ms" => Some(number),
+        "" | "s" => number.checked_mul(1_000),
+        "m" => number.checked_mul(60_000),
+        _ => {
+            return Err(format!(
+                "unknown unit '{unit}' in '{text}' (use ms, s or m)"
+            ));
+        }
+    };
+    millis
+        .map(Duration::from_millis)
+        .ok_or_else(|| format!("'{text}' is too long"))
+}
+
+impl Config {
+    /// The defaults, serving `root` on an ephemeral loopback port; for
+    /// embedding and tests.
+    pub fn for_root(root: impl Into<PathBuf>) -> Config {
+        Config {
+            root: root.into(),
+            bind: IpAddr::from([127, 0, 0, 1]),
+            port: 0,
+            workers: None,
+            balance: Balance::Pack,
+            autoindex: Autoindex::Off,
+            symlinks: Symlinks::Inside,
+            precompressed: Switch::On,
+            show_hidden: false,
+            cache_control: None,
+            headers: Vec::new(),
+            charset: None,
+            log_format: LogFormat::Combined,
+            access_log: None,
+            log_level: None,
+            config_files: Vec::new(),
+            optional_config_files: Vec::new(),
+            print_config: false,
+            probe: None,
+            header_timeout: Duration::from_secs(10),
+            keepalive_timeout: Duration::from_secs(5),
+            send_timeout: Duration::from_secs(30),
+            max_connections: 10_000,
+            max_requests: 10_000,
+            grace_period: Duration::from_secs(10),
+        }
+    }
+
+    /// The address to bind.
+    pub fn addr(&self) -> SocketAddr {
+        SocketAddr::new(self.bind, self.port)
+    }
+
+    /// Worker thread count: the flag, or one per available CPU.
+    pub fn worker_threads(&self) -> usize {
+        self.workers.map_or_else(
+            || std::thread::available_parallelism().map_or(1, |n| n.get()),
+            usize::from,
+        )
+    }
+}
+
+/// Why the server could not start; shown to a person as one line.
+#[derive(Debug)]
+pub enum StartError {
+    Root(PathBuf, io::Error),
+    RootNotDirectory(PathBuf),
+    Bind(SocketAddr, io::Error),
+    AccessLog(PathBuf, io::Error),
+    /// A worker thread or its runtime could not be started.
+    Workers(io::Error),
+}
+
+impl fmt::Display for StartError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            StartError::Root(path, err) => {
+                write!(f, "document root {}: {}", path.display(), plain(err))
+            }
+            StartError::RootNotDirectory(path) => {
+                write!(f, "document root {} is not a directory", path.display())
+            }
+            StartError::Bind(addr, err) => write!(f, "cannot listen on {addr}: {}", plain(err)),
+            StartError::Workers(err) => write!(f, "cannot start the workers: {}", plain(err)),
+            StartError::AccessLog(path, err) => {
+                write!(f, "access log {}: {}", path.display(), plain(err))
+            }
+        }
+    }
+}
+
+impl std::error::Error for StartError {}
+
+/// An io::Error's message without the "(os error N)" suffix.
+fn plain(err: &io::Error) -> String {
+    let text = err.to_string();
+    match text.find(" (os error") {
+        Some(i) => text[..i].to_owned(),
+        None => text,
+    }
+}
+
+/// Resolves the document root to its canonical path, refusing anything
+/// that is not an existing directory.
+pub fn canonical_root(root: &Path) -> Result<PathBuf, StartError> {
+    let real = std::fs::canonicalize(root).map_err(|e| StartError::Root(root.to_owned(), e))?;
+    if !real.is_dir() {
+        return Err(StartError::RootNotDirectory(root.to_owned()));
+    }
+    Ok(real)
+}
+
+#[cfg(test)]
+mod tests {
+    //! Unit tests for command-line parsing and validation.
+    use super::*;
+
+    #[test]
+    fn command_line_names() {
+        let c = Config::try_parse_from([
+            "staticd",
+            "-r",
+            "/srv",
+            "-b",
+            "::1",
+            "-p",
+            "0",
+            "-w",
+            "3",
+            "--autoindex",
+            "forbid",
+        ])
+        .unwrap();
+        assert_eq!(c.root, PathBuf::from("/srv"));
+        assert_eq!(c.addr(), "[::1]:0".parse().unwrap());
+        assert_eq!(c.worker_threads(), 3);
+        assert_eq!(c.autoindex, Autoindex::Forbid);
+    }
+
+    #[test]
+    fn durations() {
+        assert_eq!(parse_duration("500ms"), Ok(Duration::from_millis(500)));
+        assert_eq!(parse_duration("10s"), Ok(Duration::from_secs(10)));
+        assert_eq!(parse_duration("10"), Ok(Duration::from_secs(10)));
+        assert_eq!(parse_duration("2m"), Ok(Duration::from_secs(120)));
+        for bad in [
+            "",
+            "s",
+            "-1s",
+            "1h",
+            "1.5s",
+            "99999999999999999999s",
+            "18446744073709551615m",
+        ] {
+            assert!(parse_duration(bad).is_err(), "{bad}");
+        }
+        let c = Config::try_parse_from([
+            "staticd",
+            "--header-timeout",
+            "250ms",
+            "--max-requests",
+            "3",
+        ])
+        .unwrap();
+        assert_eq!(
+            (c.header_timeout, c.max_requests),
+            (Duration::from_millis(250), 3)
+        );
+        let d = Config::try_parse_from(["staticd"]).unwrap();
+        assert_eq!(d.send_timeout, Duration::from_secs(30));
+        assert_eq!(
+            (d.max_connections, d.grace_period),
+            (10_000, Duration::from_secs(10))
+        );
+    }
+
+    #[test]
+    fn http_options() {
+        let c = Config::try_parse_from([
+            "staticd",
+            "--header",
+            "X-Frame-Options: DENY",
+            "--header",
+            "X-A:b",
+            "--cache-control",
+            "max-age=60",
+            "--charset",
+            "utf-8",
+            "--precompressed",
+            "off",
+            "--show-hidden",
+        ])
+        .unwrap();
+        let want = [
+            ("X-Frame-Options".to_owned(), "DENY".to_owned()),
+            ("X-A".to_owned(), "b".to_owned()),
+        ];
+        assert_eq!(c.headers, want);
+        assert_eq!(
+            (c.cache_control.as_deref(), c.charset.as_deref()),
+            (Some("max-age=60"), Some("utf-8"))
+        );
+        assert_eq!((c.precompressed, c.show_hidden), (Switch::Off, true));
+        let d = Config::try_parse_from(["staticd"]).unwrap();
+        assert_eq!(
+            (d.precompressed, d.show_hidden, d.headers.len()),
+            (Switch::On, false, 0)
+        );
+    }
+
+    #[test]
+    fn bad_values_are_refused() {
+        for args in [
+            &["staticd", "--port", "70000"][..],
+            &["staticd", "--workers", "0"],
+            &["staticd", "--bind", "nowhere"],
+            &["staticd", "--autoindex", "maybe"],
+            &["staticd", "--bogus"],
+            &["staticd", "--keepalive-timeout", "soon"],
+            &["staticd", "--max-connections", "0"],
+            &["staticd", "--symlinks", "sometimes"],
+            &["staticd", "--header", "NoColon"],
+            &["staticd", "--header", "Bad Name: x"],
+            &["staticd", "--header", "Content-Length: 5"],
+            &["staticd", "--header", "X: a\u{1}b"],
+            &["staticd", "--charset", "utf 8"],
+            &["staticd", "--precompressed", "maybe"],
+        ] {
+            assert!(Config::try_parse_from(args).is_err(), "{args:?}");
+        }
+    }
+
+    #[test]
+    fn root_must_be_a_directory() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("f");
+        std::fs::write(&file, "x").unwrap();
+        assert!(canonical_root(dir.path()).is_ok());
+        let err = canonical_root(&file).unwrap_err().to_string();
+        assert!(err.ends_with("is not a directory"), "{err}");
+        let err = canonical_root(&dir.path().join("missing"))
+            .unwrap_err()
+            .to_string();
+        assert!(err.ends_with("No such file or directory"), "{err}");
+    }
+}

@@ -1,0 +1,18 @@
+//! The wire format, pure: request heads in, response heads out, no I/O.
+//!
+//! Owns request-head parsing ([`request`], [`fields`]), request targets
+//! ([`target`]), `Range` syntax ([`range`]), the response value and its
+//! encoding ([`response`]), the status table ([`status`]), HTTP dates
+//! ([`date`]), escaping ([`escape`]) and the protocol limits ([`limits`]).
+//!
+//! Imports: nothing else of the crate.
+
+pub mod date;
+pub mod escape;
+pub mod fields;
+pub mod limits;
+pub mod range;
+pub mod request;
+pub mod response;
+pub mod status;
+pub mod target;

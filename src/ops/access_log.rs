@@ -1,0 +1,360 @@
+//! The access log: one line per request, written after the response, in
+//! Combined Log Format or JSON, to stdout or a file.
+//!
+//! Workers never write: they format a line into a shared, bounded buffer
+//! that a writer thread empties in batches. When the terminal or disk is
+//! too slow and the buffer is full, lines are dropped and counted (with a
+//! warning at most once a second) rather than stalling a worker.
+
+use std::fs::OpenOptions;
+use std::io::{self, Write};
+use std::net::SocketAddr;
+use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Condvar, Mutex};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use clap::ValueEnum;
+
+use crate::http::date;
+use crate::http::escape::{escape_json, escape_log};
+use crate::http::limits::{ACCESS_LOG_BATCH, ACCESS_LOG_BUFFER, ACCESS_LOG_INTERVAL};
+
+/// How access-log lines are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    /// Combined Log Format plus the duration in seconds.
+    Combined,
+    /// One JSON object per line with the same fields.
+    Json,
+    /// No access log.
+    Off,
+}
+
+/// What is logged about one request.
+#[derive(Debug, Clone)]
+pub struct Entry<'a> {
+    pub peer: SocketAddr,
+    pub time: SystemTime,
+    /// The request line (`GET /x HTTP/1.1`), or `None` when none was parsed.
+    pub request_line: Option<&'a [u8]>,
+    pub status: u16,
+    /// Body bytes sent (not the head), as `%b` in the Common Log Format.
+    pub body_bytes: u64,
+    pub referer: Option<&'a str>,
+    pub user_agent: Option<&'a str>,
+    pub duration: Duration,
+    /// Whether the whole response was written.
+    pub completed: bool,
+}
+
+/// Appends a Combined Log Format line (plus duration) for `entry`.
+pub fn format_combined(entry: &Entry<'_>, out: &mut Vec<u8>) {
+    let secs = entry
+        .time
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    let _ = write!(out, "{} - - [", entry.peer.ip());
+    with_clf_date(secs, |date| out.extend_from_slice(date.as_bytes()));
+    out.extend_from_slice(b"] \"");
+    escape_log(entry.request_line.unwrap_or(b"-"), out);
+    let _ = write!(out, "\" {} ", entry.status);
+    if entry.body_bytes == 0 {
+        out.push(b'-');
+    } else {
+        let _ = write!(out, "{}", entry.body_bytes);
+    }
+    out.extend_from_slice(b" \"");
+    escape_log(entry.referer.unwrap_or("-").as_bytes(), out);
+    out.extend_from_slice(b"\" \"");
+    escape_log(entry.user_agent.unwrap_or("-").as_bytes(), out);
+    let _ = writeln!(out, "\" {:.6}", entry.duration.as_secs_f64());
+}
+
+/// The CLF date for `secs`, formatted at most once per second per thread.
+fn with_clf_date(secs: u64, use_it: impl FnOnce(&str)) {
+    thread_local! {
+        static CACHE: std::cell::RefCell<(u64, String)> = const { std::cell::RefCell::new((u64::MAX, String::new())) };
+    }
+    CACHE.with(|cache| {
+        let mut cache = cache.borrow_mut();
+        if cache.0 != secs {
+            *cache = (secs, date::format_clf(secs));
+        }
+        use_it(&cache.1);
+    });
+}
+
+/// Appends one JSON object line with the same fields.
+pub fn format_json(entry: &Entry<'_>, out: &mut Vec<u8>) {
+    let since = entry.time.duration_since(UNIX_EPOCH).unwrap_or_default();
+    let text = |v: Option<&str>| v.map_or("null".to_owned(), |v| format!("\"{}\"", escape_json(v)));
+    let request = entry.request_line.map(String::from_utf8_lossy);
+    let _ = writeln!(
+        out,
+        "{{\"time\":\"{}\",\"peer\":\"{}\",\"request\":{},\"status\":{},\"bytes\":{},\
+         \"referer\":{},\"user_agent\":{},\"duration\":{:.6},\"completed\":{}}}",
+        date::format_rfc3339(since.as_secs(), since.subsec_micros()),
+        entry.peer,
+        text(request.as_deref()),
+        entry.status,
+        entry.body_bytes,
+        text(entry.referer),
+        text(entry.user_agent),
+        entry.duration.as_secs_f64(),
+        entry.completed,
+    );
+}
+
+/// Lines waiting for the writer thread, and its wake-up flags.
+#[derive(Debug, Default)]
+struct Pending {
+    lines: Vec<u8>,
+    dropped: u64,
+    /// Flush requests not yet served (each waits for `flushed` to pass it).
+    flush_wanted: u64,
+    flushed: u64,
+    closed: bool,
+}
+
+#[derive(Debug, Default)]
+struct Shared {
+    pending: Mutex<Pending>,
+    wake: Condvar,
+    done: Condvar,
+}
+
+/// The access log's front end, shared by all connections. Recording a line
+/// is a short lock and a copy; the writer thread wakes every
+/// [`ACCESS_LOG_INTERVAL`] (or when a batch is large) to write a batch, so
+/// no request ever waits for a terminal or a disk, and no request causes a
+/// thread wake-up of its own.
+#[derive(Debug)]
+pub struct AccessLog {
+    format: LogFormat,
+    shared: Option<Arc<Shared>>,
+    warned_at: AtomicU64,
+}
+
+impl AccessLog {
+    /// Opens the log: `path` `None` or `-` means stdout; a file is opened
+    /// for appending (created if missing).
+    pub fn open(format: LogFormat, path: Option<&Path>) -> io::Result<AccessLog> {
+        if format == LogFormat::Off {
+            return Ok(AccessLog {
+                format,
+                shared: None,
+                warned_at: AtomicU64::new(0),
+            });
+        }
+        let sink: Box<dyn Write + Send> = match path {
+            Some(p) if p != Path::new("-") => {
+                Box::new(OpenOptions::new().create(true).append(true).open(p)?)
+            }
+            _ => Box::new(io::stdout()),
+        };
+        let shared = Arc::new(Shared::default());
+        let writer = Arc::clone(&shared);
+        std::thread::Builder::new()
+            .name("access-log".into())
+            .spawn(move || write_batches(&writer, sink))?;
+        Ok(AccessLog {
+            format,
+            shared: Some(shared),
+            warned_at: AtomicU64::new(0),
+        })
+    }
+
+    /// Records the line for `entry`; never blocks on I/O.
+    pub fn record(&self, entry: &Entry<'_>) {
+        let Some(shared) = &self.shared else { return };
+        thread_local! {
+            static LINE: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
+        }
+        LINE.with(|line| {
+            let mut line = line.borrow_mut();
+            line.clear();
+            match self.format {
+                LogFormat::Combined => format_combined(entry, &mut line),
+                LogFormat::Json => format_json(entry, &mut line),
+                LogFormat::Off => return,
+            }
+            let Ok(mut pending) = shared.pending.lock() else {
+                return;
+            };
+            if pending.lines.len() + line.len() > ACCESS_LOG_BUFFER {
+                pending.dropped += 1;
+                let dropped = pending.dropped;
+                drop(pending);
+                self.warn_dropped(dropped);
+                return;
+            }
+            pending.lines.extend_from_slice(&line);
+            if pending.lines.len() >= ACCESS_LOG_BATCH
+                && pending.lines.len() - line.len() < ACCESS_LOG_BATCH
+            {
+                shared.wake.notify_one();
+            }
+        });
+    }
+
+    /// One warning a second at most, with the running total.
+    fn warn_dropped(&self, dropped: u64) {
+        let now = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs());
+        let last = self.warned_at.load(Ordering::Relaxed);
+        if now > last
+            && self
+                .warned_at
+                .compare_exchange(last, now, Ordering::Relaxed, Ordering::Relaxed)
+                .is_ok()
+        {
+            tracing::warn!(dropped, "access log too slow: lines dropped so far");
+        }
+    }
+
+    /// Waits (at most `limit`) until every recorded line is written and
+    /// flushed; used when shutting down.
+    /// Whether lines are written at all: with the log off, callers skip
+    /// building them.
+    pub fn enabled(&self) -> bool {
+        self.shared.is_some() && self.format != LogFormat::Off
+    }
+
+    pub fn flush(&self, limit: Duration) {
+        let Some(shared) = &self.shared else { return };
+        let Ok(mut pending) = shared.pending.lock() else {
+            return;
+        };
+        pending.flush_wanted += 1;
+        let ticket = pending.flush_wanted;
+        shared.wake.notify_one();
+        let _ = shared
+            .done
+            .wait_timeout_while(pending, limit, |p| p.flushed < ticket && !p.closed);
+    }
+}
+
+impl Drop for AccessLog {
+    fn drop(&mut self) {
+        if let Some(shared) = &self.shared {
+            if let Ok(mut pending) = shared.pending.lock() {
+                pending.closed = true;
+                shared.wake.notify_one();
+            }
+        }
+    }
+}
+
+/// The writer thread: every interval (or when woken for a large batch or a
+/// flush), takes what is pending and writes it in one go.
+fn write_batches(shared: &Shared, mut sink: Box<dyn Write + Send>) {
+    let mut batch = Vec::new();
+    let mut failed = false;
+    loop {
+        let (flush_ticket, closed) = {
+            let Ok(pending) = shared.pending.lock() else {
+                return;
+            };
+            let idle = |p: &mut Pending| {
+                p.lines.len() < ACCESS_LOG_BATCH && p.flush_wanted == p.flushed && !p.closed
+            };
+            let Ok((mut pending, _)) =
+                shared
+                    .wake
+                    .wait_timeout_while(pending, ACCESS_LOG_INTERVAL, idle)
+            else {
+                return;
+            };
+            std::mem::swap(&mut batch, &mut pending.lines);
+            (pending.flush_wanted, pending.closed)
+        };
+        if !batch.is_empty() {
+            let written = sink.write_all(&batch).and_then(|()| sink.flush());
+            if let (Err(err), false) = (&written, failed) {
+                tracing::warn!(error = %err, "cannot write the access log");
+            }
+            failed = written.is_err();
+            batch.clear();
+        }
+        if let Ok(mut pending) = shared.pending.lock() {
+            pending.flushed = flush_ticket;
+            shared.done.notify_all();
+        }
+        if closed {
+            return;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn entry() -> Entry<'static> {
+        Entry {
+            peer: "192.0.2.7:51234".parse().unwrap(),
+            time: UNIX_EPOCH + Duration::new(784_111_777, 123_000),
+            request_line: Some(b"GET /x?a=\"1\" HTTP/1.1"),
+            status: 200,
+            body_bytes: 1234,
+            referer: Some("http://example.com/"),
+            user_agent: Some("curl/8.0 \x1b[31m"),
+            duration: Duration::from_micros(1500),
+            completed: true,
+        }
+    }
+
+    #[test]
+    fn combined_log_format() {
+        let mut out = Vec::new();
+        format_combined(&entry(), &mut out);
+        assert_eq!(
+            String::from_utf8(out).unwrap(),
+            "192.0.2.7 - - [06/Nov/1994:08:49:37 +0000] \"GET /x?a=\\\"1\\\" HTTP/1.1\" 200 1234 \
+             \"http://example.com/\" \"curl/8.0 \\x1B[31m\" 0.001500\n"
+        );
+        let mut out = Vec::new();
+        let refused = Entry {
+            request_line: None,
+            status: 400,
+            body_bytes: 0,
+            referer: None,
+            user_agent: None,
+            ..entry()
+        };
+        format_combined(&refused, &mut out);
+        assert!(
+            String::from_utf8(out)
+                .unwrap()
+                .contains("] \"-\" 400 - \"-\" \"-\" ")
+        );
+    }
+
+    #[test]
+    fn json_format() {
+        let mut out = Vec::new();
+        format_json(&entry(), &mut out);
+        assert_eq!(
+            String::from_utf8(out).unwrap(),
+            "{\"time\":\"1994-11-06T08:49:37.000123Z\",\"peer\":\"192.0.2.7:51234\",\
+             \"request\":\"GET /x?a=\\\"1\\\" HTTP/1.1\",\"status\":200,\"bytes\":1234,\
+             \"referer\":\"http://example.com/\",\"user_agent\":\"curl/8.0 \\u001b[31m\",\
+             \"duration\":0.001500,\"completed\":true}\n"
+        );
+    }
+
+    #[test]
+    fn writes_to_a_file_and_flushes() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("access.log");
+        let log = AccessLog::open(LogFormat::Combined, Some(&path)).unwrap();
+        for _ in 0..3 {
+            log.record(&entry());
+        }
+        log.flush(Duration::from_secs(5));
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert_eq!(text.lines().count(), 3);
+    }
+}

@@ -1,0 +1,297 @@
+//! Writing responses: heads and in-memory bodies in one write, file
+//! bodies with sendfile(2), multipart bodies piece by piece; every write
+//! bounded by the send timeout.
+
+use std::io::{self, IoSlice};
+use std::os::fd::AsRawFd;
+use std::time::Duration;
+
+use tokio::io::{AsyncReadExt, AsyncSeekExt, AsyncWriteExt, Interest};
+
+use super::Connection;
+use crate::http::date;
+use crate::http::limits::{INLINE_BODY, SENDFILE_CHUNK, STREAM_CHUNK};
+use crate::http::response::{Body, Piece, Response, encode_head};
+use crate::http::status::Status;
+
+impl Connection {
+    /// Writes the first `len` bytes of the write buffer within the send timeout.
+    async fn send(&mut self, len: usize) -> io::Result<()> {
+        self.send_with(len, libc::MSG_NOSIGNAL).await
+    }
+
+    /// Sends the last bytes of a response. When the connection closes
+    /// after it, they go with MSG_MORE: the kernel holds them until the
+    /// close, and the FIN leaves in the same segment, so the client has
+    /// one segment fewer to receive and acknowledge.
+    async fn send_last(&mut self, len: usize, keep_alive: bool) -> io::Result<()> {
+        let more = if keep_alive { 0 } else { libc::MSG_MORE };
+        self.send_with(len, more | libc::MSG_NOSIGNAL).await
+    }
+
+    /// Writes the first `len` bytes of the write buffer with `send(2)`
+    /// flags. The socket nearly always takes them at once; only when it
+    /// does not is a send timeout armed for the rest.
+    async fn send_with(&mut self, len: usize, flags: libc::c_int) -> io::Result<()> {
+        let Connection {
+            stream, write_buf, ..
+        } = self;
+        let fd = stream.as_raw_fd();
+        let mut sent = 0;
+        while sent < len {
+            match stream.try_io(Interest::WRITABLE, || {
+                send_raw(fd, &write_buf[sent..len], flags)
+            }) {
+                Ok(n) => sent += n,
+                Err(err) if err.kind() == io::ErrorKind::WouldBlock => break,
+                Err(err) => return Err(err),
+            }
+        }
+        if sent == len {
+            return Ok(());
+        }
+        let rest = async {
+            while sent < len {
+                let rest = &write_buf[sent..len];
+                sent += stream
+                    .async_io(Interest::WRITABLE, || send_raw(fd, rest, flags))
+                    .await?;
+            }
+            Ok(())
+        };
+        with_send_timeout(self.shared.limits.send_timeout, rest).await
+    }
+
+    /// Writes the head (the first `head_len` bytes of the write buffer)
+    /// and `body` with vectored writes: at once when the socket takes them,
+    /// as it nearly always does, else within the send timeout.
+    async fn send_pair(&mut self, head_len: usize, body: &[u8]) -> io::Result<()> {
+        let Connection {
+            stream,
+            write_buf,
+            shared,
+            ..
+        } = self;
+        let head = &write_buf[..head_len];
+        let total = head_len + body.len();
+        let rest_from = |sent: usize| {
+            if sent < head_len {
+                [IoSlice::new(&head[sent..]), IoSlice::new(body)]
+            } else {
+                [IoSlice::new(&body[sent - head_len..]), IoSlice::new(&[])]
+            }
+        };
+        let mut sent = 0;
+        while sent < total {
+            match stream.try_write_vectored(&rest_from(sent)) {
+                Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
+                Ok(n) => sent += n,
+                Err(err) if err.kind() == io::ErrorKind::WouldBlock => break,
+                Err(err) => return Err(err),
+            }
+        }
+        let rest = async {
+            while sent < total {
+                stream.writable().await?;
+                match stream.try_write_vectored(&rest_from(sent)) {
+                    Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
+                    Ok(n) => sent += n,
+                    Err(err) if err.kind() == io::ErrorKind::WouldBlock => {}
+                    Err(err) => return Err(err),
+                }
+            }
+            Ok(())
+        };
+        with_send_timeout(shared.limits.send_timeout, rest).await
+    }
+
+    async fn send_bytes(&mut self, bytes: &[u8]) -> io::Result<()> {
+        with_send_timeout(
+            self.shared.limits.send_timeout,
+            self.stream.write_all(bytes),
+        )
+        .await
+    }
+
+    /// Writes one response and returns the number of body bytes sent.
+    pub(super) async fn write_response(
+        &mut self,
+        response: Response,
+        head_only: bool,
+        keep_alive: bool,
+    ) -> io::Result<u64> {
+        self.write_buf.clear();
+        let extra = &self.shared.extra_headers;
+        encode_head(
+            &response,
+            keep_alive,
+            &date::now(),
+            extra,
+            &mut self.write_buf,
+        );
+        let head_len = self.write_buf.len();
+        let body_len = response.body.len();
+        match response.body {
+            _ if head_only => return self.send_last(head_len, keep_alive).await.map(|()| 0),
+            Body::None => {}
+            Body::Bytes(bytes) => self.write_buf.extend_from_slice(&bytes),
+            // Shared bytes (the file cache's) go out beside the head in one
+            // vectored write, without being copied into the buffer.
+            Body::Shared(bytes) if keep_alive => {
+                return self.send_pair(head_len, &bytes).await.map(|()| body_len);
+            }
+            Body::Shared(bytes) => self.write_buf.extend_from_slice(&bytes),
+            Body::File { file, offset, len } => {
+                self.send_file(head_len, &file, offset, len).await?;
+                return Ok(len);
+            }
+            Body::Parts { file, pieces } => {
+                self.send(head_len).await?;
+                let mut file = tokio::fs::File::from_std(file);
+                for piece in pieces {
+                    match piece {
+                        Piece::Bytes(bytes) => self.send_bytes(&bytes).await?,
+                        Piece::Range { offset, len } => {
+                            self.stream_range(&mut file, offset, len).await?
+                        }
+                    }
+                }
+                return Ok(body_len);
+            }
+        }
+        self.send_last(self.write_buf.len(), keep_alive).await?;
+        Ok(body_len)
+    }
+
+    /// Sends the head, then `len` bytes of `file` from `offset` with
+    /// `sendfile(2)`: the bytes go from the page cache to the socket without
+    /// passing through user space. The head goes with MSG_MORE, so the
+    /// kernel holds it and it leaves in the same segment as the body's
+    /// start (what TCP_CORK would do, without two more system calls per
+    /// response). Falls back to copying where the kernel refuses
+    /// (EINVAL/ENOSYS: a file system without sendfile support).
+    async fn send_file(
+        &mut self,
+        head_len: usize,
+        file: &std::fs::File,
+        offset: u64,
+        len: u64,
+    ) -> io::Result<()> {
+        self.send_with(head_len, libc::MSG_MORE | libc::MSG_NOSIGNAL)
+            .await?;
+        let socket = self.stream.as_raw_fd();
+        let source = file.as_raw_fd();
+        let mut position = libc::off_t::try_from(offset)
+            .map_err(|_| io::Error::from(io::ErrorKind::InvalidInput))?;
+        let end = offset + len;
+        while (position as u64) < end {
+            let count = usize::try_from(end - position as u64)
+                .map_or(SENDFILE_CHUNK, |n| n.min(SENDFILE_CHUNK));
+            let sending = self.stream.async_io(Interest::WRITABLE, || {
+                // SAFETY: both descriptors are open for the whole call and
+                // `position` is a valid off_t the kernel advances.
+                let n = unsafe { libc::sendfile(socket, source, &mut position, count) };
+                if n < 0 {
+                    Err(io::Error::last_os_error())
+                } else {
+                    Ok(n as usize)
+                }
+            });
+            match tokio::time::timeout(self.shared.limits.send_timeout, sending).await {
+                Err(_) => {
+                    return Err(io::Error::new(
+                        io::ErrorKind::TimedOut,
+                        "client stopped reading",
+                    ));
+                }
+                Ok(Ok(0)) => {
+                    return Err(io::Error::new(
+                        io::ErrorKind::UnexpectedEof,
+                        "file shrank while sending",
+                    ));
+                }
+                Ok(Ok(_)) => {}
+                Ok(Err(err)) if matches!(err.raw_os_error(), Some(libc::EINVAL | libc::ENOSYS)) => {
+                    let copy = file.try_clone()?;
+                    let mut copy = tokio::fs::File::from_std(copy);
+                    return self
+                        .stream_range(&mut copy, position as u64, end - position as u64)
+                        .await;
+                }
+                Ok(Err(err)) => return Err(err),
+            }
+        }
+        Ok(())
+    }
+
+    /// Streams `len` bytes of `file` from `offset` in bounded chunks. A
+    /// file that shrank ends the connection after what exists: never
+    /// padded, and the connection is never reused, since the framing is
+    /// broken.
+    async fn stream_range(
+        &mut self,
+        file: &mut tokio::fs::File,
+        offset: u64,
+        len: u64,
+    ) -> io::Result<()> {
+        file.seek(io::SeekFrom::Start(offset)).await?;
+        self.write_buf.resize(STREAM_CHUNK, 0);
+        let mut sent = 0u64;
+        while sent < len {
+            let want =
+                usize::try_from(len - sent).map_or(STREAM_CHUNK, |left| left.min(STREAM_CHUNK));
+            let n = file.read(&mut self.write_buf[..want]).await?;
+            if n == 0 {
+                return Err(io::Error::new(
+                    io::ErrorKind::UnexpectedEof,
+                    "file shrank while sending",
+                ));
+            }
+            self.send(n).await?;
+            sent += n as u64;
+        }
+        Ok(())
+    }
+}
+
+async fn with_send_timeout(
+    limit: Duration,
+    write: impl std::future::Future<Output = io::Result<()>>,
+) -> io::Result<()> {
+    tokio::time::timeout(limit, write)
+        .await
+        .map_err(|_| io::Error::new(io::ErrorKind::TimedOut, "client stopped reading"))?
+}
+
+/// One `send(2)`; a zero-byte result for a non-empty buffer is an error,
+/// so no caller loops on it.
+fn send_raw(fd: i32, bytes: &[u8], flags: libc::c_int) -> io::Result<usize> {
+    // SAFETY: bytes is valid for bytes.len() bytes for the whole call.
+    let n = unsafe { libc::send(fd, bytes.as_ptr().cast(), bytes.len(), flags) };
+    match n {
+        n if n < 0 => Err(io::Error::last_os_error()),
+        0 if !bytes.is_empty() => Err(io::ErrorKind::WriteZero.into()),
+        n => Ok(n as usize),
+    }
+}
+
+/// Reads a small file body into memory before the head is sent, so a read
+/// error (or a file that shrank since it was stat'ed) can still be answered
+/// with 500 instead of a broken response.
+pub(super) fn load_small_body(response: Response, head_only: bool) -> Response {
+    match response.body {
+        Body::File { file, offset, len } if len <= INLINE_BODY && !head_only => {
+            match crate::site::root::read_exactly(&file, offset, len) {
+                Ok(bytes) => Response {
+                    body: Body::Bytes(bytes),
+                    ..response
+                },
+                Err(err) => {
+                    tracing::warn!(error = %err, "reading a file failed before its head was sent");
+                    Response::error(Status::InternalServerError)
+                }
+            }
+        }
+        _ => response,
+    }
+}

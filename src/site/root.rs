@@ -1,0 +1,429 @@
+//! Mapping a parsed [`Target`] to something in the document root.
+//!
+//! The root is a wall. Every open is relative to a directory descriptor
+//! held on the root and, on Linux 5.6+, done with `openat2(2)` so the kernel
+//! itself refuses to resolve outside it (`RESOLVE_BENEATH`) or through any
+//! symlink (`RESOLVE_NO_SYMLINKS`), with no window between check and open.
+//! Where `openat2` is unavailable (old kernels, seccomp filters) a fallback
+//! resolves the real path first and opens it with `O_NOFOLLOW`.
+
+use std::ffi::CString;
+use std::fs::{File, Metadata, OpenOptions};
+use std::io;
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::os::unix::ffi::OsStrExt;
+use std::os::unix::fs::OpenOptionsExt;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+
+pub use crate::config::Symlinks;
+use crate::http::status::Status;
+use crate::http::target::Target;
+
+/// The name served for a directory requested with a trailing slash.
+pub const INDEX_FILE: &str = "index.html";
+
+/// Flags for every open: never block on a FIFO, never become a
+/// controlling terminal, never leak into child processes.
+const OPEN_FLAGS: libc::c_int =
+    libc::O_RDONLY | libc::O_NONBLOCK | libc::O_NOCTTY | libc::O_CLOEXEC;
+
+/// What a target names inside the root.
+#[derive(Debug)]
+pub enum Resolved {
+    /// An open regular file; `name` is the requested path (relative to the
+    /// root), whose extension decides the content type.
+    File {
+        file: File,
+        meta: Metadata,
+        name: PathBuf,
+    },
+    /// A directory named without its trailing slash.
+    DirectoryWithoutSlash,
+    /// An open directory with no index file.
+    DirectoryWithoutIndex { dir: File, meta: Metadata },
+}
+
+/// The one table from filesystem errors to response status.
+pub fn status_for(err: &io::Error) -> Status {
+    match err.kind() {
+        io::ErrorKind::NotFound | io::ErrorKind::NotADirectory => Status::NotFound,
+        io::ErrorKind::PermissionDenied => Status::Forbidden,
+        _ => match err.raw_os_error() {
+            Some(libc::ENAMETOOLONG) => Status::NotFound,
+            // A symlink refused by policy, a path escaping the root, a socket.
+            Some(libc::ELOOP | libc::EXDEV | libc::ENXIO) => Status::Forbidden,
+            _ => Status::InternalServerError,
+        },
+    }
+}
+
+/// The document root: its canonical path, a descriptor held on it, and the
+/// symlink policy every open below it obeys.
+#[derive(Debug)]
+pub struct Root {
+    dir: OwnedFd,
+    path: PathBuf,
+    symlinks: Symlinks,
+    /// Cleared the first time the kernel refuses `openat2` itself.
+    openat2: AtomicBool,
+}
+
+impl Root {
+    /// Opens the root directory, which must exist.
+    pub fn open(path: &Path, symlinks: Symlinks) -> io::Result<Root> {
+        let path = std::fs::canonicalize(path)?;
+        let dir = OpenOptions::new()
+            .read(true)
+            .custom_flags(libc::O_DIRECTORY | libc::O_CLOEXEC)
+            .open(&path)?;
+        Ok(Root {
+            dir: dir.into(),
+            path,
+            symlinks,
+            openat2: AtomicBool::new(true),
+        })
+    }
+
+    /// The canonical path of the root.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Uses the fallback resolver from now on, as if `openat2` were missing.
+    #[doc(hidden)]
+    pub fn disable_openat2(&self) {
+        self.openat2.store(false, Ordering::Relaxed);
+    }
+
+    /// Opens `rel` (no `.`/`..` components, as [`Target`] guarantees) below
+    /// the root under the symlink policy.
+    pub fn open_beneath(&self, rel: &Path) -> io::Result<File> {
+        if self.openat2.load(Ordering::Relaxed) {
+            match self.openat2(rel, self.resolve_flags()) {
+                Err(e) if matches!(e.raw_os_error(), Some(libc::ENOSYS | libc::EPERM)) => {
+                    self.openat2.store(false, Ordering::Relaxed);
+                }
+                // The kernel refuses absolute symlinks and `..` in links
+                // under RESOLVE_BENEATH, even when they land inside the root.
+                // Resolve the real path; if it is inside, open that exact
+                // symlink-free path, still beneath the root, so a swap in
+                // between can only fail the open, never escape.
+                Err(e)
+                    if e.raw_os_error() == Some(libc::EXDEV)
+                        && self.symlinks == Symlinks::Inside =>
+                {
+                    let real = std::fs::canonicalize(self.path.join(rel))?;
+                    let inside = real.strip_prefix(&self.path).map_err(|_| e)?;
+                    let strict = libc::RESOLVE_BENEATH | libc::RESOLVE_NO_SYMLINKS;
+                    return self.openat2(inside, strict);
+                }
+                result => return result,
+            }
+        }
+        self.open_resolved(rel)
+    }
+
+    fn resolve_flags(&self) -> u64 {
+        libc::RESOLVE_NO_MAGICLINKS
+            | match self.symlinks {
+                Symlinks::Inside => libc::RESOLVE_BENEATH,
+                Symlinks::Never => libc::RESOLVE_BENEATH | libc::RESOLVE_NO_SYMLINKS,
+                Symlinks::Any => 0,
+            }
+    }
+
+    fn openat2(&self, rel: &Path, resolve: u64) -> io::Result<File> {
+        let rel = if rel.as_os_str().is_empty() {
+            Path::new(".")
+        } else {
+            rel
+        };
+        let c_path = CString::new(rel.as_os_str().as_bytes())
+            .map_err(|_| io::Error::from(io::ErrorKind::InvalidInput))?;
+        // SAFETY: open_how is plain data; all-zero is its documented default.
+        let mut how: libc::open_how = unsafe { std::mem::zeroed() };
+        how.flags = OPEN_FLAGS as u64;
+        how.resolve = resolve;
+        // SAFETY: valid descriptor, NUL-terminated path, and a pointer to an
+        // open_how of the size we pass.
+        let fd = unsafe {
+            libc::syscall(
+                libc::SYS_openat2,
+                self.dir.as_raw_fd(),
+                c_path.as_ptr(),
+                &how as *const libc::open_how,
+                std::mem::size_of::<libc::open_how>(),
+            )
+        };
+        if fd < 0 {
+            return Err(io::Error::last_os_error());
+        }
+        // SAFETY: the kernel just returned this descriptor to us alone.
+        Ok(unsafe { File::from_raw_fd(fd as libc::c_int) })
+    }
+
+    /// The fallback: resolve the real path, check it against the policy,
+    /// then open it refusing a symlink swapped in at the last component.
+    fn open_resolved(&self, rel: &Path) -> io::Result<File> {
+        let joined = self.path.join(rel);
+        let real = match self.symlinks {
+            Symlinks::Any => joined,
+            Symlinks::Inside => {
+                let real = std::fs::canonicalize(&joined)?;
+                if !real.starts_with(&self.path) {
+                    return Err(io::Error::from_raw_os_error(libc::EXDEV));
+                }
+                real
+            }
+            Symlinks::Never => {
+                let real = std::fs::canonicalize(&joined)?;
+                if real != joined {
+                    return Err(io::Error::from_raw_os_error(libc::ELOOP));
+                }
+                real
+            }
+        };
+        let nofollow = if self.symlinks == Symlinks::Any {
+            0
+        } else {
+            libc::O_NOFOLLOW
+        };
+        OpenOptions::new()
+            .read(true)
+            .custom_flags(OPEN_FLAGS | nofollow)
+            .open(real)
+    }
+}
+
+/// Resolves `target` below `root`. Only regular files and directories are
+/// ever answered; anything else (FIFO, socket, device) is 403 and was
+/// opened non-blocking, so it cannot stall a worker.
+pub fn resolve(root: &Root, target: &Target) -> Result<Resolved, Status> {
+    let rel: PathBuf = target
+        .segments
+        .iter()
+        .map(|s| std::ffi::OsStr::from_bytes(s))
+        .collect();
+    let (file, meta) = open_with_meta(root, &rel)?;
+    if meta.is_dir() {
+        if !target.trailing_slash {
+            return Ok(Resolved::DirectoryWithoutSlash);
+        }
+        let index = rel.join(INDEX_FILE);
+        return match open_with_meta(root, &index) {
+            Ok((file, meta)) if meta.is_file() => Ok(Resolved::File {
+                file,
+                meta,
+                name: index,
+            }),
+            Ok((_, meta)) if !meta.is_dir() => Err(Status::Forbidden),
+            Ok(_) | Err(Status::NotFound) => {
+                Ok(Resolved::DirectoryWithoutIndex { dir: file, meta })
+            }
+            Err(status) => Err(status),
+        };
+    }
+    if target.trailing_slash {
+        // `/file.html/` names a directory that does not exist.
+        return Err(Status::NotFound);
+    }
+    if !meta.is_file() {
+        return Err(Status::Forbidden);
+    }
+    Ok(Resolved::File {
+        file,
+        meta,
+        name: rel,
+    })
+}
+
+fn open_with_meta(root: &Root, rel: &Path) -> Result<(File, Metadata), Status> {
+    let file = root.open_beneath(rel).map_err(|e| status_for(&e))?;
+    let meta = file.metadata().map_err(|e| status_for(&e))?;
+    Ok((file, meta))
+}
+
+/// Reads exactly `len` bytes of a small file from `offset`. A file that shrank since it
+/// was stat'ed is an error, so a short body is never sent as complete; one
+/// that grew is cut at the size announced.
+pub fn read_exactly(file: &File, offset: u64, len: u64) -> io::Result<Vec<u8>> {
+    use std::os::unix::fs::FileExt;
+    let len = usize::try_from(len).map_err(|_| io::Error::from(io::ErrorKind::InvalidInput))?;
+    let mut bytes = vec![0u8; len];
+    file.read_exact_at(&mut bytes, offset)?;
+    Ok(bytes)
+}
+
+#[cfg(test)]
+mod tests {
+    //! Unit tests for path resolution, run against both resolvers.
+
+    use super::*;
+    use std::os::unix::fs::symlink;
+
+    struct Fixture {
+        _outside: tempfile::TempDir,
+        root: PathBuf,
+    }
+
+    fn fixture() -> Fixture {
+        let outside = tempfile::tempdir().unwrap();
+        let root = outside.path().join("root");
+        std::fs::create_dir_all(root.join("dir/sub")).unwrap();
+        std::fs::write(root.join("a.txt"), "a").unwrap();
+        std::fs::write(root.join("dir/index.html"), "index").unwrap();
+        std::fs::write(outside.path().join("secret.txt"), "secret").unwrap();
+        symlink(outside.path().join("secret.txt"), root.join("out.txt")).unwrap();
+        symlink("../secret.txt", root.join("rel-out.txt")).unwrap();
+        symlink(outside.path(), root.join("outdir")).unwrap();
+        symlink(root.join("a.txt"), root.join("in.txt")).unwrap();
+        symlink("dir", root.join("dir-alias")).unwrap();
+        symlink("../out.txt", root.join("dir/chain.txt")).unwrap();
+        let root = std::fs::canonicalize(root).unwrap();
+        Fixture {
+            _outside: outside,
+            root,
+        }
+    }
+
+    /// Both resolvers (openat2 and the fallback) for a policy.
+    fn roots(fx: &Fixture, policy: Symlinks) -> [Root; 2] {
+        let fallback = Root::open(&fx.root, policy).unwrap();
+        fallback.disable_openat2();
+        [Root::open(&fx.root, policy).unwrap(), fallback]
+    }
+
+    fn resolve_raw(root: &Root, raw: &str) -> Result<Resolved, Status> {
+        resolve(root, &Target::parse(raw).unwrap())
+    }
+
+    fn status(root: &Root, raw: &str) -> u16 {
+        match resolve_raw(root, raw) {
+            Ok(Resolved::File { .. }) => 200,
+            Ok(Resolved::DirectoryWithoutSlash) => 301,
+            Ok(Resolved::DirectoryWithoutIndex { .. }) => 299,
+            Err(status) => status.code(),
+        }
+    }
+
+    #[test]
+    fn files_resolve_with_requested_name() {
+        let fx = fixture();
+        for root in roots(&fx, Symlinks::Inside) {
+            match resolve_raw(&root, "/in.txt") {
+                Ok(Resolved::File { meta, name, .. }) => {
+                    assert_eq!(meta.len(), 1);
+                    assert_eq!(name, Path::new("in.txt"));
+                }
+                other => panic!("{other:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn directories() {
+        let fx = fixture();
+        for root in roots(&fx, Symlinks::Inside) {
+            assert_eq!(status(&root, "/dir"), 301);
+            assert_eq!(status(&root, "/dir/"), 200);
+            assert_eq!(status(&root, "/"), 299);
+            assert_eq!(status(&root, "/dir/sub/"), 299);
+            assert_eq!(status(&root, "/a.txt/"), 404);
+            assert_eq!(status(&root, "/missing"), 404);
+            assert_eq!(status(&root, "/a.txt/x"), 404);
+        }
+    }
+
+    #[test]
+    fn policy_inside_follows_only_links_that_stay_inside() {
+        let fx = fixture();
+        for root in roots(&fx, Symlinks::Inside) {
+            for raw in [
+                "/out.txt",
+                "/rel-out.txt",
+                "/outdir/secret.txt",
+                "/outdir/",
+                "/dir/chain.txt",
+            ] {
+                assert_eq!(status(&root, raw), 403, "{raw}");
+            }
+            assert_eq!(status(&root, "/in.txt"), 200);
+            assert_eq!(status(&root, "/dir-alias/"), 200);
+        }
+    }
+
+    #[test]
+    fn policy_never_refuses_every_link() {
+        let fx = fixture();
+        for root in roots(&fx, Symlinks::Never) {
+            for raw in [
+                "/out.txt",
+                "/in.txt",
+                "/dir-alias/",
+                "/dir-alias/index.html",
+            ] {
+                assert_eq!(status(&root, raw), 403, "{raw}");
+            }
+            assert_eq!(status(&root, "/a.txt"), 200);
+            assert_eq!(status(&root, "/dir/"), 200);
+        }
+    }
+
+    #[test]
+    fn policy_any_follows_everything() {
+        let fx = fixture();
+        for root in roots(&fx, Symlinks::Any) {
+            assert_eq!(status(&root, "/out.txt"), 200);
+            assert_eq!(status(&root, "/outdir/secret.txt"), 200);
+        }
+    }
+
+    #[test]
+    fn special_files_are_forbidden_without_blocking() {
+        let fx = fixture();
+        let fifo = fx.root.join("fifo");
+        let c_path = CString::new(fifo.as_os_str().as_bytes()).unwrap();
+        // SAFETY: c_path is a valid NUL-terminated path.
+        assert_eq!(unsafe { libc::mkfifo(c_path.as_ptr(), 0o644) }, 0);
+        let listener = std::os::unix::net::UnixListener::bind(fx.root.join("sock")).unwrap();
+        for root in roots(&fx, Symlinks::Inside) {
+            assert_eq!(status(&root, "/fifo"), 403);
+            assert_eq!(status(&root, "/sock"), 403);
+        }
+        drop(listener);
+        let root = Root::open(Path::new("/dev"), Symlinks::Inside).unwrap();
+        assert_eq!(status(&root, "/null"), 403);
+    }
+
+    #[test]
+    fn io_error_table() {
+        let e = |kind| io::Error::from(kind);
+        let os = io::Error::from_raw_os_error;
+        assert_eq!(status_for(&e(io::ErrorKind::NotFound)), Status::NotFound);
+        assert_eq!(
+            status_for(&e(io::ErrorKind::PermissionDenied)),
+            Status::Forbidden
+        );
+        assert_eq!(status_for(&os(libc::ELOOP)), Status::Forbidden);
+        assert_eq!(status_for(&os(libc::EXDEV)), Status::Forbidden);
+        assert_eq!(status_for(&os(libc::ENOTDIR)), Status::NotFound);
+        assert_eq!(status_for(&os(libc::EIO)), Status::InternalServerError);
+    }
+
+    #[test]
+    fn read_exactly_refuses_a_file_that_shrank() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("f");
+        std::fs::write(&path, "0123456789").unwrap();
+        let file = File::open(&path).unwrap();
+        let len = file.metadata().unwrap().len();
+        assert_eq!(read_exactly(&file, 0, len).unwrap(), b"0123456789");
+        assert_eq!(read_exactly(&file, 2, 3).unwrap(), b"234");
+        std::fs::write(&path, "0123").unwrap();
+        let err = read_exactly(&file, 0, len).unwrap_err();
+        assert_eq!(err.kind(), io::ErrorKind::UnexpectedEof);
+        std::fs::write(&path, "0123456789abcdef").unwrap();
+        assert_eq!(read_exactly(&file, 0, len).unwrap(), b"0123456789");
+    }
+}

@@ -1,0 +1,297 @@
+"""The servers under test: the one place that starts them, with their
+settings and pinning, and stops them."""
+
+import os
+import re
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+
+from .common import MAX_CONNECTIONS, die, log
+
+# staticd settings equivalent to the nginx configuration below: no access
+# log, nginx's keepalive_timeout and keepalive_requests, the raised
+# connection limit.
+COMPARE_ARGS = ("--log-format", "off", "--keepalive-timeout", "65s", "--max-requests", "100000",
+                "--max-connections", str(MAX_CONNECTIONS))
+LISTENING = re.compile(r"listening on http://\S*:(\d+)")
+ANSI = re.compile(r"\x1b\[[0-9;]*m")
+STOP_TIMEOUT = 30  # staticd finishes requests in flight for up to 10 s
+
+
+@dataclass
+class Running:
+    """A started server: where it listens, and the process whose RSS the
+    idle workload measures (staticd itself; nginx's worker)."""
+
+    url: str
+    port: int
+    rss_pid: int
+
+
+def placement(workers, cpus):
+    return f"workers={workers}, cpus={cpus}" if cpus else f"workers={workers}, not pinned"
+
+
+class Servers:
+    """Starts contenders on free ports of 127.0.0.1 and stops every one it
+    started. Each start gets its own diagnostics file under workdir/logs."""
+
+    def __init__(self, workdir, rust_log, nofile):
+        self.workdir = workdir
+        self.corpus = os.path.join(workdir, "corpus")
+        self.rust_log = rust_log
+        self.nofile = nofile
+        self.procs = []
+        self.starts = 0
+
+    def start(self, contender, workers, cpus, staticd_args=COMPARE_ARGS):
+        """Starts `contender` with `workers` workers pinned to `cpus` ("" =
+        not pinned). The pinned process is the server itself (taskset execs
+        it): that PID is what stop_all signals and what RSS is read of."""
+        self.starts += 1
+        log(f"starting {contender.name} ({placement(workers, cpus)})")
+        pin = ["taskset", "-c", cpus] if cpus else []
+        if contender.kind == "nginx":
+            return self._start_nginx(contender, workers, pin)
+        return self._start_staticd(contender, workers, pin, staticd_args)
+
+    def stop_all(self):
+        """nginx's master stops its workers on SIGTERM before it exits;
+        staticd drains requests in flight first."""
+        for proc in self.procs:
+            if proc.poll() is None:
+                proc.terminate()
+                try:
+                    proc.wait(STOP_TIMEOUT)
+                except subprocess.TimeoutExpired:
+                    proc.kill()
+                    proc.wait()
+        self.procs = []
+
+    def log_files(self, contender):
+        """Every diagnostics file of that contender's servers, in start order."""
+        logs = os.path.join(self.workdir, "logs")
+        files = []
+        for n in range(1, self.starts + 1):
+            if contender.kind == "nginx":
+                d = os.path.join(self.workdir, f"nginx-{n}")
+                files += [os.path.join(d, "stderr.log"), os.path.join(d, "error.log")]
+            else:
+                files.append(os.path.join(logs, f"{contender.name}-{n}.log"))
+        return [f for f in files if os.path.isfile(f)]
+
+    def _spawn(self, cmd, stderr_path, env=None):
+        with open(stderr_path, "w") as err:
+            proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                                    stderr=err, env=env)
+        self.procs.append(proc)
+        return proc
+
+    def _start_staticd(self, contender, workers, pin, args):
+        logfile = os.path.join(self.workdir, "logs", f"{contender.name}-{self.starts}.log")
+        env = dict(os.environ, RUST_LOG=self.rust_log, NO_COLOR="1")
+        cmd = pin + [contender.binary, "--root", self.corpus, "--bind", "127.0.0.1", "--port", "0",
+                     "--workers", str(workers), *args]
+        proc = self._spawn(cmd, logfile, env)
+        port = wait_for_listening(proc, logfile, contender.name)
+        expect_comm(proc.pid, os.path.basename(contender.binary))
+        log(f"{contender.name} (pid {proc.pid}) is listening on http://127.0.0.1:{port}")
+        return Running(f"http://127.0.0.1:{port}", port, proc.pid)
+
+    def _start_nginx(self, contender, workers, pin):
+        """nginx in the foreground (daemon off), a child of ours. The free
+        port is picked before nginx binds it, so someone may take it
+        meanwhile: then try another, up to 5 times."""
+        d = os.path.join(self.workdir, f"nginx-{self.starts}")
+        os.makedirs(os.path.join(d, "temp"), exist_ok=True)
+        for _ in range(5):
+            port = free_port()
+            with open(os.path.join(d, "nginx.conf"), "w") as f:
+                f.write(nginx_conf(contender.binary, d, self.corpus, port, workers, self.nofile))
+            open(os.path.join(d, "error.log"), "w").close()
+            # -e: errors before the configuration is read go to d too.
+            proc = self._spawn(pin + [contender.binary, "-p", d + "/", "-c", f"{d}/nginx.conf",
+                                      "-e", f"{d}/error.log"], os.path.join(d, "stderr.log"))
+            if nginx_came_up(proc, port, d):
+                break
+            log(f"port {port} was taken meanwhile; trying another")
+        else:
+            die("nginx could not bind a free port in 5 attempts")
+        worker = nginx_worker(proc.pid)
+        expect_comm(proc.pid, "nginx")
+        log(f"nginx (master {proc.pid}, worker {worker}) is listening on http://127.0.0.1:{port}")
+        return Running(f"http://127.0.0.1:{port}", port, worker)
+
+
+def wait_for_listening(proc, logfile, name):
+    """The port from staticd's "listening on http://IP:PORT" line (printed at
+    any log level), polled for up to 10 s."""
+    for _ in range(100):
+        with open(logfile, errors="replace") as f:
+            found = LISTENING.search(ANSI.sub("", f.read()))
+        if found:
+            return int(found.group(1))
+        if proc.poll() is not None:
+            dump(logfile)
+            die(f"{name} exited before it was listening")
+        time.sleep(0.1)
+    dump(logfile)
+    die(f"{name} did not log 'listening on http://IP:PORT' within 10 s")
+
+
+def nginx_came_up(proc, port, d):
+    """True once nginx accepts on port; False if it exited because the port
+    was taken; stops the run on any other failure."""
+    if wait_accepting(port, proc):
+        return True
+    logs = [os.path.join(d, "stderr.log"), os.path.join(d, "error.log")]
+    if proc.poll() is None:
+        dump(*logs)
+        die(f"nginx did not accept connections on port {port} within 10 s")
+    if not any("Address already in use" in read_text(f) for f in logs):
+        dump(*logs)
+        die("nginx exited at startup")
+    return False
+
+
+def nginx_conf(nginx_bin, d, root, port, workers, nofile):
+    """An nginx configuration equivalent to COMPARE_ARGS, every path inside d.
+    As root the workers keep root's rights: the corpus is in a private
+    (0700) directory. The built-in modules' temporary-file directories go
+    in d too (nginx would create the compiled-in ones elsewhere)."""
+    configure = subprocess.run([nginx_bin, "-V"], capture_output=True, text=True).stderr
+    temp_lines = f"client_body_temp_path {d}/temp/client_body;"
+    for module in ("proxy", "fastcgi", "uwsgi", "scgi"):
+        if f"--without-http_{module}_module" not in configure:
+            temp_lines += f"\n    {module}_temp_path {d}/temp/{module};"
+    user_line = "user root;" if os.getuid() == 0 else ""
+    return f"""# Written by bench.py; equivalent to staticd {' '.join(COMPARE_ARGS)}
+daemon off;
+master_process on;
+worker_processes {workers};
+worker_rlimit_nofile {nofile};
+{user_line}
+pid {d}/nginx.pid;
+error_log {d}/error.log warn;
+
+events {{
+    worker_connections {MAX_CONNECTIONS};
+}}
+
+http {{
+    types {{
+        text/html html htm;
+        text/css css;
+        application/octet-stream bin;
+    }}
+    default_type application/octet-stream;
+    access_log off;
+    sendfile on;
+    tcp_nopush on;
+    tcp_nodelay on;
+    keepalive_requests 100000;
+    keepalive_timeout 65;
+    open_file_cache max=1000 inactive=20s;
+    open_file_cache_valid 30s;
+    {temp_lines}
+
+    server {{
+        listen 127.0.0.1:{port};
+        server_name localhost;
+        root {root};
+    }}
+}}
+"""
+
+
+def nginx_worker(master):
+    """The master's first child, forked before the socket accepts, so
+    normally there already; polled for up to 5 s."""
+    for _ in range(50):
+        children = sorted(pid for pid in proc_pids() if parent_of(pid) == master)
+        if children:
+            return children[0]
+        time.sleep(0.1)
+    die(f"no nginx worker process under master {master}")
+
+
+def proc_pids():
+    return [int(p) for p in os.listdir("/proc") if p.isdigit()]
+
+
+def parent_of(pid):
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return int(f.read().rsplit(")", 1)[1].split()[1])
+    except (OSError, IndexError, ValueError):
+        return None
+
+
+def expect_comm(pid, comm):
+    """Makes sure pid is the server (the kernel truncates names to 15 chars)."""
+    got = read_text(f"/proc/{pid}/comm").strip()
+    if got != comm[:15]:
+        die(f"pid {pid} is not {comm} but '{got}'")
+
+
+def free_port():
+    """A port on 127.0.0.1 that nobody listens on right now (the kernel's
+    pick for port 0)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_accepting(port, proc):
+    """Polls for up to 10 s until 127.0.0.1:port accepts a connection;
+    False if proc exits first or time runs out."""
+    for _ in range(100):
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            return True
+        except OSError:
+            pass
+        if proc.poll() is not None:
+            return False
+        time.sleep(0.1)
+    return False
+
+
+def check_file(base, path, size):
+    """One HEAD request: the server must answer 200 with the file's
+    Content-Length. Catches a wrong root or port before benchmarking a page
+    of 404s."""
+    port = int(base.rsplit(":", 1)[1])
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=5) as s:
+            s.sendall(f"HEAD {path} HTTP/1.0\r\nHost: 127.0.0.1:{port}\r\n\r\n".encode())
+            data = b""
+            while chunk := s.recv(65536):
+                data += chunk
+    except OSError as e:
+        die(f"HEAD {base}{path} failed: {e}")
+    lines = data.decode("latin-1").replace("\r", "").split("\n")
+    status = (lines[0].split() + ["", ""])[1]
+    length = next((line.split()[1] for line in lines[1:]
+                   if line.split()[:1] and line.split()[0].lower() == "content-length:"
+                   and len(line.split()) > 1), "")
+    if status != "200":
+        die(f"HEAD {base}{path}: status '{status}', expected 200")
+    if length != str(size):
+        die(f"HEAD {base}{path}: Content-Length '{length}', expected {size}")
+
+
+def read_text(path):
+    try:
+        with open(path, errors="replace") as f:
+            return f.read()
+    except OSError:
+        return ""
+
+
+def dump(*paths):
+    for path in paths:
+        print(read_text(path), end="", file=sys.stderr)

@@ -1,0 +1,166 @@
+"""The load generators (wrk, ab, curl, the idle-connections client), pinned
+to the client CPUs. Each shows its output as it comes, adds a row to the
+per-run table, counts its errors and returns the figures compared."""
+
+import os
+import re
+import subprocess
+import sys
+import threading
+from dataclasses import dataclass
+
+from .common import AB_CONCURRENCY, IDLE_CLIENT, LUA_DIR, die, log
+
+MIB = 1048576
+
+
+@dataclass
+class WrkFigures:
+    rps: float
+    mibps: float  # bytes read (heads and bodies) per second
+    p99_ms: object  # None when wrk cannot tell
+
+
+def run_echoed(cmd, timeout):
+    """Runs cmd, copying its output to ours line by line; returns (exit
+    status, output). The timeout is a backstop: every tool here bounds its
+    own run, and this only ends one that hangs."""
+    sys.stdout.flush()
+    proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, text=True,
+                            errors="replace")
+    watchdog = threading.Timer(timeout, proc.kill)
+    watchdog.start()
+    lines = []
+    try:
+        for line in proc.stdout:
+            sys.stdout.write(line)
+            lines.append(line)
+        status = proc.wait()
+    finally:
+        watchdog.cancel()
+    sys.stdout.flush()
+    return status, "".join(lines)
+
+
+def fields_of(report):
+    """The key=value pairs of a report line."""
+    return dict(item.split("=", 1) for item in report.split()[1:] if "=" in item)
+
+
+def first_field(output, prefix, index):
+    """Word `index` of the first line starting with prefix, or ""."""
+    for line in output.splitlines():
+        words = line.split()
+        if line.startswith(prefix) and len(words) > index:
+            return words[index]
+    return ""
+
+
+def wrk_p99(output):
+    """The 99% line of the latency distribution; wrk prints a percentile it
+    cannot compute as 0 (see scripts/report.lua)."""
+    section = output.split("Latency Distribution", 1)
+    p99 = first_field(section[1], "     99%", 1) if len(section) == 2 else ""
+    return "n/a" if re.fullmatch(r"0(\.0+)?[a-z]*", p99) else p99
+
+
+def count_errors(b, total, parts):
+    """The errors cell: the total, with its parts when there are any."""
+    b.results.errors += total
+    if total == 0:
+        return "0"
+    return f"{total} ({' '.join(f'{k}={v}' for k, v in parts)})"
+
+
+def run_wrk(b, server, label, conns, url, duration):
+    log(f"{server}: {label}: wrk -t1 -c{conns} -d{duration}s --latency {url}")
+    cmd = ["taskset", "-c", b.cfg.client_cpus, "wrk", "-t1", f"-c{conns}", f"-d{duration}s",
+           "--latency", "-s", os.path.join(LUA_DIR, "report.lua"), url]
+    status, out = run_echoed(cmd, duration + 60)
+    if status != 0:
+        die(f"wrk exited with status {status} for {server} {label}")
+    rps, transfer = first_field(out, "Requests/sec:", 1), first_field(out, "Transfer/sec:", 1)
+    p99 = wrk_p99(out)
+    report = next((line for line in out.splitlines() if line.startswith("wrk-report ")), "")
+    if not (rps and transfer and p99 and report):
+        die(f"could not parse wrk output for {server} {label} (see above)")
+    f = fields_of(report)
+    kinds = ("connect", "read", "write", "status", "timeout")
+    errors = count_errors(b, int(f["errors"]), [(k, f[f"{k}_errors"]) for k in kinds])
+    b.results.add_row(server, label, rps, transfer, p99, errors)
+    us = int(f["duration_us"])
+    mibps = round(int(f["bytes"]) / MIB / (us / 1e6), 2) if us > 0 else 0.0
+    p99_ms = round(int(f["p99_us"]) / 1000, 3) if f["p99_us"].isdigit() else None
+    return WrkFigures(float(f["rps"]), mibps, p99_ms)
+
+
+def run_ab(b, server, label, url):
+    """ab without keep-alive; -r counts socket errors instead of aborting on
+    the first one. Returns its req/s."""
+    n = b.cfg.ab_requests
+    log(f"{server}: {label}: ab -n {n} -c {AB_CONCURRENCY} {url}")
+    cmd = ["taskset", "-c", b.cfg.client_cpus, "ab", "-q", "-r", "-n", str(n),
+           "-c", str(AB_CONCURRENCY), url]
+    status, out = run_echoed(cmd, 600)
+    if status != 0:
+        die(f"ab exited with status {status} for {server} {label}")
+    rps, kbps = first_field(out, "Requests per second:", 3), first_field(out, "Transfer rate:", 2)
+    complete, failed = first_field(out, "Complete requests:", 2), first_field(out, "Failed requests:", 2)
+    if not (rps and kbps and complete and failed):
+        die(f"could not parse ab output for {server} {label} (see above)")
+    non2xx = int(first_field(out, "Non-2xx responses:", 2) or 0)
+    incomplete = n - int(complete)
+    errors = count_errors(b, int(failed) + non2xx + incomplete,
+                          [("failed", failed), ("non-2xx", non2xx), ("incomplete", incomplete)])
+    # ab reports KiB/s; shown in wrk's style. Its percentiles are whole ms.
+    k = float(kbps)
+    transfer = f"{k / 1024:.2f}MB" if k >= 1024 else f"{k:.2f}KB"
+    p99 = first_field(out, "  99%", 1) or "?"
+    b.results.add_row(server, label, rps, transfer, f"{p99}ms (ab)", errors)
+    return float(rps)
+
+
+def run_curl(b, server, label, url, size):
+    """One download to /dev/null over one connection, at most 120 s.
+    Returns MiB/s from curl's %{speed_download}."""
+    log(f"{server}: {label}: curl -o /dev/null {url}")
+    cmd = ["taskset", "-c", b.cfg.client_cpus, "curl", "-sS", "-o", "/dev/null", "--max-time", "120",
+           "-w", "%{http_code} %{size_download} %{speed_download} %{time_total}", url]
+    try:
+        done = subprocess.run(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, text=True,
+                              timeout=180)
+        failed, words = done.returncode != 0, done.stdout.split()
+    except subprocess.TimeoutExpired:
+        failed, words = True, []
+    code, got, speed = (words + ["", "", ""])[:3]
+    print(f"curl: status {code or '?'}, {got or '?'} bytes, {speed or '?'} bytes/s", flush=True)
+    bad = failed or code != "200" or got != str(size)
+    b.results.errors += int(bad)
+    detail = f"1 (status={code or '?'} bytes={got or '?'})" if bad else "0"
+    mibps = round(float(speed or 0) / MIB, 2)
+    b.results.add_row(server, label, "1", f"{mibps:.2f}MiB", "-", detail)
+    return mibps
+
+
+def run_idle(b, server, running):
+    """Holds the idle connections (one request each) and returns the growth
+    of the server's resident set per connection, KiB."""
+    n = b.cfg.idle_connections
+    log(f"{server}: {n} idle keep-alive connections, VmRSS of pid {running.rss_pid}")
+    cmd = ["taskset", "-c", b.cfg.client_cpus, sys.executable, IDLE_CLIENT,
+           "--port", str(running.port), "--pid", str(running.rss_pid), "--count", str(n),
+           "--path", "/tiny.html", "--timeout", "120"]
+    status, out = run_echoed(cmd, 300)
+    report = next((line for line in out.splitlines() if line.startswith("idle-report ")), "")
+    if not report:
+        die(f"the idle-connections client failed for {server} (status {status}, see above)")
+    f = fields_of(report)
+    sample, sample_ok = int(f["sample"]), int(f["sample_ok"])
+    total = int(f["failed"]) + int(f["closed_by_server"]) + sample - sample_ok
+    detail = count_errors(b, total, [("failed", f["failed"]),
+                                     ("closed-by-server", f["closed_by_server"]),
+                                     ("reused", f"{sample_ok}/{sample}")])
+    b.results.add_idle_row(server, f["opened"], f"{f['rss_before_kib']} KiB",
+                           f"{f['rss_after_kib']} KiB", f["per_conn_kib"],
+                           f"{f['open_seconds']} s", detail)
+    return float(f["per_conn_kib"])
