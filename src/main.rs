@@ -68,7 +68,7 @@ async fn serve(config: Config) -> ExitCode {
         Ok(stop) => stop,
         Err(err) => return fail(&format!("cannot install signal handlers: {err}")),
     };
-    let server = match Server::bind(&config).await {
+    let server = match Server::bind(&config.options()).await {
         Ok(server) => server,
         Err(err) => return fail(&err.to_string()),
     };

@@ -7,7 +7,7 @@ use std::io::Write;
 use std::os::unix::fs::symlink;
 
 use common::{connect, get, read_reply, request, start, start_config};
-use staticd::config::Symlinks;
+use staticd::site::root::Symlinks;
 use staticd::{Autoindex, Config};
 
 #[test]

@@ -10,7 +10,7 @@ use std::net::{SocketAddr, TcpStream};
 use std::sync::Arc;
 
 use common::{connect, fixture, read_reply};
-use staticd::config::Balance;
+use staticd::serve::balance::Balance;
 use staticd::serve::pool::Pool;
 use staticd::{Config, Server};
 
@@ -26,7 +26,7 @@ fn start_two_workers(root: &std::path::Path) -> (SocketAddr, Arc<Pool>) {
             .build()
             .expect("runtime");
         runtime.block_on(async move {
-            let server = Server::bind(&config).await.expect("bind");
+            let server = Server::bind(&config.options()).await.expect("bind");
             tx.send((server.local_addr().unwrap(), server.pool()))
                 .unwrap();
             server.run(std::future::pending()).await;

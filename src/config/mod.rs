@@ -1,45 +1,25 @@
 //! Command line and environment configuration.
 
-use std::fmt;
-use std::io;
 use std::net::{IpAddr, SocketAddr};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::Duration;
 
-use clap::{Parser, ValueEnum};
+use clap::{CommandFactory, FromArgMatches, Parser, ValueEnum};
+
+use crate::{serve, site};
 
 pub mod file;
 
 pub use crate::ops::access_log::LogFormat;
 pub use crate::serve::balance::Balance;
-
-/// What to answer for a directory that has no `index.html`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum Autoindex {
-    /// 404 Not Found: the directory's contents stay private.
-    Off,
-    /// 403 Forbidden, as many course test suites expect.
-    Forbid,
-    /// An HTML listing of the directory.
-    On,
-}
+pub use crate::site::Autoindex;
+pub use crate::site::root::Symlinks;
 
 /// An on/off switch for features that default to on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum Switch {
     On,
     Off,
-}
-
-/// Which symlinks below the root may be followed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum Symlinks {
-    /// Only those whose target resolves inside the root.
-    Inside,
-    /// None: any symlink on the path answers 403.
-    Never,
-    /// All, wherever they point (the root is then no wall for symlinks).
-    Any,
 }
 
 /// `--version`: the version and what this build does.
@@ -293,34 +273,46 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
 
 impl Config {
     /// The defaults, serving `root` on an ephemeral loopback port; for
-    /// embedding and tests.
+    /// embedding and tests. The defaults are the command line's, read from
+    /// its definition with the environment ignored, so they are written
+    /// once.
     pub fn for_root(root: impl Into<PathBuf>) -> Config {
-        Config {
-            root: root.into(),
-            bind: IpAddr::from([127, 0, 0, 1]),
-            port: 0,
-            workers: None,
-            balance: Balance::Pack,
-            autoindex: Autoindex::Off,
-            symlinks: Symlinks::Inside,
-            precompressed: Switch::On,
-            show_hidden: false,
-            cache_control: None,
-            headers: Vec::new(),
-            charset: None,
-            log_format: LogFormat::Combined,
-            access_log: None,
-            log_level: None,
-            config_files: Vec::new(),
-            optional_config_files: Vec::new(),
-            print_config: false,
-            probe: None,
-            header_timeout: Duration::from_secs(10),
-            keepalive_timeout: Duration::from_secs(5),
-            send_timeout: Duration::from_secs(30),
-            max_connections: 10_000,
-            max_requests: 10_000,
-            grace_period: Duration::from_secs(10),
+        let command = Config::command().mut_args(|arg| arg.env(None));
+        let matches = command
+            .try_get_matches_from(["staticd", "--bind", "127.0.0.1", "--port", "0"])
+            .expect("the defaults parse");
+        let mut config = Config::from_arg_matches(&matches).expect("the defaults convert");
+        config.root = root.into();
+        config
+    }
+
+    /// The plain options the serving layer (and through it each layer
+    /// below) is built from.
+    pub fn options(&self) -> serve::Options {
+        serve::Options {
+            root: self.root.clone(),
+            symlinks: self.symlinks,
+            site: site::Options {
+                autoindex: self.autoindex,
+                precompressed: self.precompressed == Switch::On,
+                show_hidden: self.show_hidden,
+                cache_control: self.cache_control.clone(),
+                charset: self.charset.clone(),
+            },
+            addr: self.addr(),
+            workers: self.worker_threads(),
+            balance: self.balance,
+            limits: serve::Limits {
+                header_timeout: self.header_timeout,
+                keepalive_timeout: self.keepalive_timeout,
+                send_timeout: self.send_timeout,
+                max_requests: self.max_requests,
+            },
+            max_connections: self.max_connections,
+            grace_period: self.grace_period,
+            headers: self.headers.clone(),
+            log_format: self.log_format,
+            access_log: self.access_log.clone(),
         }
     }
 
@@ -336,56 +328,6 @@ impl Config {
             usize::from,
         )
     }
-}
-
-/// Why the server could not start; shown to a person as one line.
-#[derive(Debug)]
-pub enum StartError {
-    Root(PathBuf, io::Error),
-    RootNotDirectory(PathBuf),
-    Bind(SocketAddr, io::Error),
-    AccessLog(PathBuf, io::Error),
-    /// A worker thread or its runtime could not be started.
-    Workers(io::Error),
-}
-
-impl fmt::Display for StartError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            StartError::Root(path, err) => {
-                write!(f, "document root {}: {}", path.display(), plain(err))
-            }
-            StartError::RootNotDirectory(path) => {
-                write!(f, "document root {} is not a directory", path.display())
-            }
-            StartError::Bind(addr, err) => write!(f, "cannot listen on {addr}: {}", plain(err)),
-            StartError::Workers(err) => write!(f, "cannot start the workers: {}", plain(err)),
-            StartError::AccessLog(path, err) => {
-                write!(f, "access log {}: {}", path.display(), plain(err))
-            }
-        }
-    }
-}
-
-impl std::error::Error for StartError {}
-
-/// An io::Error's message without the "(os error N)" suffix.
-fn plain(err: &io::Error) -> String {
-    let text = err.to_string();
-    match text.find(" (os error") {
-        Some(i) => text[..i].to_owned(),
-        None => text,
-    }
-}
-
-/// Resolves the document root to its canonical path, refusing anything
-/// that is not an existing directory.
-pub fn canonical_root(root: &Path) -> Result<PathBuf, StartError> {
-    let real = std::fs::canonicalize(root).map_err(|e| StartError::Root(root.to_owned(), e))?;
-    if !real.is_dir() {
-        return Err(StartError::RootNotDirectory(root.to_owned()));
-    }
-    Ok(real)
 }
 
 #[cfg(test)]
@@ -513,12 +455,20 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let file = dir.path().join("f");
         std::fs::write(&file, "x").unwrap();
-        assert!(canonical_root(dir.path()).is_ok());
-        let err = canonical_root(&file).unwrap_err().to_string();
+        // Why binding a server for `root` fails, as shown to a person.
+        let refusal = |root: &std::path::Path| {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap();
+            let options = Config::for_root(root).options();
+            let bound = runtime.block_on(crate::serve::Server::bind(&options));
+            bound.err().map(|err| err.to_string())
+        };
+        assert!(refusal(dir.path()).is_none());
+        let err = refusal(&file).unwrap();
         assert!(err.ends_with("is not a directory"), "{err}");
-        let err = canonical_root(&dir.path().join("missing"))
-            .unwrap_err()
-            .to_string();
+        let err = refusal(&dir.path().join("missing")).unwrap();
         assert!(err.ends_with("No such file or directory"), "{err}");
     }
 }

@@ -18,7 +18,7 @@ use clap::ValueEnum;
 
 use crate::http::date;
 use crate::http::escape::{escape_json, escape_log};
-use crate::http::limits::{ACCESS_LOG_BATCH, ACCESS_LOG_BUFFER, ACCESS_LOG_INTERVAL};
+use crate::ops::limits::{ACCESS_LOG_BATCH, ACCESS_LOG_BUFFER, ACCESS_LOG_INTERVAL};
 
 /// How access-log lines are written.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

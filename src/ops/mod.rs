@@ -5,4 +5,5 @@
 //! Imports: [`crate::http`] only (dates and escaping).
 
 pub mod access_log;
+pub mod limits;
 pub mod probe;

@@ -3,12 +3,9 @@
 //! described by the same configuration for PATH and succeeds on any
 //! status below 400.
 
+use crate::ops::limits::PROBE_TIMEOUT;
 use std::io::{self, Read, Write};
 use std::net::{IpAddr, SocketAddr, TcpStream};
-use std::time::Duration;
-
-/// How long the probe waits to connect, send and read.
-pub const PROBE_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// Where to probe: the bound address, with unspecified addresses
 /// (`0.0.0.0`, `::`) replaced by loopback.

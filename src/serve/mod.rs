@@ -19,34 +19,13 @@ use tokio::net::{TcpListener, TcpSocket};
 use tokio::signal::unix::{Signal, SignalKind, signal};
 use tokio::sync::{Semaphore, watch};
 
-use crate::config::{Config, StartError, canonical_root};
 use crate::ops::access_log::AccessLog;
-use crate::serve::connection::{Limits, Shared};
+use crate::serve::connection::Shared;
+use crate::serve::limits::{ACCESS_LOG_FLUSH, LISTEN_BACKLOG, LISTEN_DEFER};
 use crate::serve::pool::{Inbox, Pool};
 use crate::site::handler::Site;
 use crate::site::root::Root;
 use balance::Balance;
-
-/// Pause after an accept error such as EMFILE, so a full descriptor table
-/// does not turn the accept loop into a busy spin.
-pub const ACCEPT_BACKOFF: Duration = Duration::from_millis(50);
-
-/// At shutdown, how long to wait for the access log to be written out.
-pub const ACCESS_LOG_FLUSH: Duration = Duration::from_secs(2);
-
-/// While accepting keeps failing, one warning per this interval is enough.
-pub const ACCEPT_WARN_EVERY: Duration = Duration::from_secs(1);
-
-/// Connections the kernel queues for us before we accept them (it caps this
-/// at `net.core.somaxconn`). Bursts of new connections and connections held
-/// back by `--max-connections` wait here.
-pub const LISTEN_BACKLOG: u32 = 4096;
-
-/// How long the kernel may hold a new connection whose client has sent
-/// nothing before handing it to us anyway (rounded by the kernel to its
-/// SYN-ACK retransmission schedule). Kept short: after that, such a client
-/// is ours, and the header timeout applies.
-pub const LISTEN_DEFER: Duration = Duration::from_secs(1);
 
 /// SIGTERM and SIGINT, caught. Without a handler SIGTERM would be ignored
 /// when staticd runs as PID 1 in a container. Install it before announcing
@@ -119,20 +98,24 @@ pub struct Server {
 impl Server {
     /// Checks the document root, binds the listening socket and starts the
     /// other workers (they wait until [`Server::run`]).
-    pub async fn bind(config: &Config) -> Result<Server, StartError> {
-        let canonical = canonical_root(&config.root)?;
-        let root = Root::open(&canonical, config.symlinks)
-            .map_err(|e| StartError::Root(config.root.clone(), e))?;
-        let addr = config.addr();
+    pub async fn bind(config: &Options) -> Result<Server, StartError> {
+        let root = Root::open(&config.root, config.symlinks).map_err(|e| {
+            if e.kind() == io::ErrorKind::NotADirectory {
+                StartError::RootNotDirectory(config.root.clone())
+            } else {
+                StartError::Root(config.root.clone(), e)
+            }
+        })?;
+        let addr = config.addr;
         let listener = listen(addr).map_err(|e| StartError::Bind(addr, e))?;
-        let site = Site::new(root, config);
+        let site = Site::new(root, &config.site);
         let access_log =
             AccessLog::open(config.log_format, config.access_log.as_deref()).map_err(|e| {
                 StartError::AccessLog(config.access_log.clone().unwrap_or_else(|| "-".into()), e)
             })?;
         let (shutdown, shutdown_rx) = watch::channel(false);
         let (phase, _) = watch::channel(Phase::Bound);
-        let workers = config.worker_threads();
+        let workers = config.workers;
         let active = match config.balance {
             Balance::Pack => 1,
             Balance::Spread => workers,
@@ -141,7 +124,7 @@ impl Server {
         let context = Context {
             shared: Arc::new(Shared {
                 site,
-                limits: Limits::from_config(config),
+                limits: config.limits,
                 extra_headers: config.headers.clone(),
                 access_log,
             }),
@@ -250,6 +233,11 @@ fn defer_accept(socket: &TcpSocket) -> io::Result<()> {
     }
 }
 
+pub mod limits;
+mod options;
+
+pub use connection::Limits;
+pub use options::{Options, StartError};
 pub mod balance;
 pub mod connection;
 pub mod parking;

@@ -9,8 +9,9 @@ use std::sync::Arc;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 
-use super::{ACCEPT_BACKOFF, ACCEPT_WARN_EVERY, Context, Phase};
+use super::{Context, Phase};
 use crate::serve::connection;
+use crate::serve::limits::{ACCEPT_BACKOFF, ACCEPT_WARN_EVERY};
 use crate::serve::parking::Parking;
 use crate::serve::pool::Inbox;
 

@@ -17,13 +17,12 @@ use std::fs::{File, Metadata};
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
-use crate::http::limits::{FILE_CACHE_BYTES, FILE_CACHE_MAX_FILE, FILE_CACHE_OPEN};
+use crate::site::limits::{
+    FILE_CACHE_BYTES, FILE_CACHE_MAX_FILE, FILE_CACHE_OPEN, FILE_CACHE_VALID,
+};
 use crate::site::validators::Validators;
-
-/// How long a cached file is trusted before it is checked again.
-pub const FILE_CACHE_VALID: Duration = Duration::from_secs(1);
 
 /// A cached file.
 #[derive(Debug)]

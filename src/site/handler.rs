@@ -1,7 +1,6 @@
 //! Request to response, with no sockets: method check, target parsing,
 //! hidden files, file resolution and the `--autoindex` policy.
 
-use crate::config::{Autoindex, Config, Switch};
 use crate::http::request::{Method, Request};
 use crate::http::response::{Body, Response};
 use crate::site::cache::FileCache;
@@ -11,6 +10,7 @@ use crate::site::negotiate;
 use crate::site::representation;
 use crate::site::root::{self, Resolved, Root};
 use crate::site::validators::{self, Precondition, Validators};
+use crate::site::{Autoindex, Options};
 
 use crate::http::status::Status;
 use crate::http::target::Target;
@@ -35,15 +35,16 @@ pub struct Site {
 }
 
 impl Site {
-    /// The site for `root` as `config` describes it.
-    pub fn new(root: Root, config: &Config) -> Site {
+    /// The site for `root`, answering as `options` say.
+    pub fn new(root: Root, options: &Options) -> Site {
+        let options = options.clone();
         Site {
             root,
-            autoindex: config.autoindex,
-            precompressed: config.precompressed == Switch::On,
-            show_hidden: config.show_hidden,
-            cache_control: config.cache_control.clone(),
-            charset: config.charset.clone(),
+            autoindex: options.autoindex,
+            precompressed: options.precompressed,
+            show_hidden: options.show_hidden,
+            cache_control: options.cache_control,
+            charset: options.charset,
             cache: FileCache::default(),
         }
     }

@@ -7,14 +7,15 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use crate::http::limits::FILE_CACHE_MAX_FILE;
 use crate::http::range::{self, Ranges};
 use crate::http::request::{Method, Request};
 use crate::http::response::{Body, Piece, Response, push_field};
 use crate::http::status::Status;
 use crate::site::cache::{Cached, CachedBody};
 use crate::site::handler::Site;
+use crate::site::limits::{FILE_CACHE_MAX_FILE, INLINE_BODY};
 use crate::site::negotiate::{self, Coding};
+use crate::site::root;
 use crate::site::validators::{self, Precondition, Validators};
 
 /// The file chosen to answer with.
@@ -107,11 +108,33 @@ fn from_disk(
             (Status::PartialContent, parts)
         }
     };
-    Response {
-        status,
-        headers,
-        encoded_fields: None,
-        body,
+    match read_small(body, request.method == Method::Head) {
+        Ok(body) => Response {
+            status,
+            headers,
+            encoded_fields: None,
+            body,
+        },
+        Err(refused) => refused,
+    }
+}
+
+/// Reads a small file body into memory before its head is sent, so a
+/// failing read (or a file that shrank since it was stat'ed) can still be
+/// answered with 500 instead of a response cut short. A HEAD sends no
+/// body, so nothing is read for it.
+fn read_small(body: Body, head: bool) -> Result<Body, Response> {
+    match body {
+        Body::File { file, offset, len } if len <= INLINE_BODY && !head => {
+            match root::read_exactly(&file, offset, len) {
+                Ok(bytes) => Ok(Body::Bytes(bytes)),
+                Err(err) => {
+                    tracing::warn!(error = %err, "reading a file failed before its head was sent");
+                    Err(Response::error(Status::InternalServerError))
+                }
+            }
+        }
+        body => Ok(body),
     }
 }
 

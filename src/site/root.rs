@@ -16,9 +16,19 @@ use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 
-pub use crate::config::Symlinks;
 use crate::http::status::Status;
 use crate::http::target::Target;
+
+/// Which symlinks below the root may be followed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Symlinks {
+    /// Only those whose target resolves inside the root.
+    Inside,
+    /// None: any symlink on the path answers 403.
+    Never,
+    /// All, wherever they point (the root is then no wall for symlinks).
+    Any,
+}
 
 /// The name served for a directory requested with a trailing slash.
 pub const INDEX_FILE: &str = "index.html";

@@ -73,7 +73,7 @@ pub fn start_config(config: Config) -> Running {
             .build()
             .expect("runtime");
         runtime.block_on(async move {
-            let server = Server::bind(&config).await.expect("bind");
+            let server = Server::bind(&config.options()).await.expect("bind");
             addr_tx
                 .send(server.local_addr().expect("addr"))
                 .expect("send addr");

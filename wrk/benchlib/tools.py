@@ -48,10 +48,11 @@ def fields_of(report):
 
 
 def first_field(output, prefix, index):
-    """Word `index` of the first line starting with prefix, or ""."""
+    """Word `index` of the first line starting with prefix (after any
+    indentation), or ""."""
     for line in output.splitlines():
         words = line.split()
-        if line.startswith(prefix) and len(words) > index:
+        if line.lstrip().startswith(prefix) and len(words) > index:
             return words[index]
     return ""
 
@@ -60,7 +61,7 @@ def wrk_p99(output):
     """The 99% line of the latency distribution; wrk prints a percentile it
     cannot compute as 0 (see scripts/report.lua)."""
     section = output.split("Latency Distribution", 1)
-    p99 = first_field(section[1], "     99%", 1) if len(section) == 2 else ""
+    p99 = first_field(section[1], "99%", 1) if len(section) == 2 else ""
     return "n/a" if re.fullmatch(r"0(\.0+)?[a-z]*", p99) else p99
 
 
@@ -115,7 +116,7 @@ def run_ab(b, server, label, url):
     # ab reports KiB/s; shown in wrk's style. Its percentiles are whole ms.
     k = float(kbps)
     transfer = f"{k / 1024:.2f}MB" if k >= 1024 else f"{k:.2f}KB"
-    p99 = first_field(out, "  99%", 1) or "?"
+    p99 = first_field(out, "99%", 1) or "?"
     b.results.add_row(server, label, rps, transfer, f"{p99}ms (ab)", errors)
     return float(rps)
 

@@ -25,10 +25,8 @@ use std::time::{Duration, Instant};
 use clap::ValueEnum;
 use tokio::sync::watch;
 
+use crate::serve::limits::{BALANCE_EVERY, HOLD, MAX_HOLD};
 use crate::serve::pool::Pool;
-
-/// How often the balancer samples and decides.
-pub const BALANCE_EVERY: Duration = Duration::from_millis(250);
 
 /// Share of the time active workers must be running, on average, before
 /// another worker is considered.
@@ -44,12 +42,6 @@ pub const CROWDED_WAIT: f64 = 0.25;
 /// The work of `n` active workers must fit in `n - 1` at this load each
 /// before one is let go.
 pub const PACK_BUSY: f64 = 0.5;
-
-/// Least time between two changes.
-pub const HOLD: Duration = Duration::from_secs(1);
-
-/// Longest hold before growing again after repeatedly crowding.
-pub const MAX_HOLD: Duration = Duration::from_secs(16);
 
 /// `--balance`: how the workers share the load.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

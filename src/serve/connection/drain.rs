@@ -8,7 +8,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::time::{Instant, timeout_at};
 
 use super::Connection;
-use crate::http::limits::{LINGER_BYTES, LINGER_TIME};
+use crate::serve::limits::{LINGER_BYTES, LINGER_TIME};
 
 impl Connection {
     /// Reads and drops a small request body so the next request starts

@@ -15,35 +15,28 @@ use tokio::net::TcpStream;
 use tokio::sync::watch;
 use tokio::time::{Instant, timeout_at};
 
-use crate::config::Config;
 use crate::http::fields::Framing;
-use crate::http::limits::{MAX_DISCARD_BODY, READ_BUFFER};
 use crate::http::request::{self, Method, Request, Version};
 use crate::http::response::Response;
 use crate::http::status::Status;
 use crate::ops::access_log::{AccessLog, Entry};
+use crate::serve::limits::{KEEP_WRITE_BUFFER, MAX_DISCARD_BODY, READ_BUFFER};
 use crate::serve::parking::{Parking, park_after};
 use crate::serve::pool::Ticket;
 use crate::site::handler::Site;
 
-/// The per-connection limits, from the configuration.
+/// The per-connection limits the configuration sets.
 #[derive(Debug, Clone, Copy)]
 pub struct Limits {
+    /// Time for a whole request head to arrive, from its first byte (from
+    /// the accept for a connection's first request); then 408.
     pub header_timeout: Duration,
+    /// Idle time allowed between requests on a kept-alive connection.
     pub keepalive_timeout: Duration,
+    /// Time a write may wait for a client that stopped reading.
     pub send_timeout: Duration,
+    /// Requests served on one connection before it is closed.
     pub max_requests: u32,
-}
-
-impl Limits {
-    pub fn from_config(config: &Config) -> Limits {
-        Limits {
-            header_timeout: config.header_timeout,
-            keepalive_timeout: config.keepalive_timeout,
-            send_timeout: config.send_timeout,
-            max_requests: config.max_requests,
-        }
-    }
 }
 
 /// What all connections share.
@@ -55,10 +48,6 @@ pub struct Shared {
     pub extra_headers: Vec<(String, String)>,
     pub access_log: AccessLog,
 }
-
-/// Largest write buffer a connection keeps between requests: enough for
-/// any head and a small in-memory body.
-const KEEP_WRITE_BUFFER: usize = 16 * 1024;
 
 /// What waiting for the next request ended with. Lives only on the stack
 /// between two awaits, so its size does not matter.
@@ -149,7 +138,7 @@ impl Connection {
             self.served += 1;
             let started = self.log_started();
             let head_only = request.method == Method::Head;
-            let response = load_small_body(self.shared.site.handle(&request), head_only);
+            let response = self.shared.site.handle(&request);
             let keep_alive = self.persists(&request, &response);
             if keep_alive && !self.nodelay {
                 // Only now: a response followed by a close is flushed by
@@ -333,21 +322,34 @@ mod task;
 
 pub use task::{Moved, arrive, resume, serve};
 
-use write::load_small_body;
-
 #[cfg(test)]
 pub(crate) mod tests {
     //! Unit tests for the connection module.
 
-    /// What connections share, for a default configuration serving `root`.
+    /// The limits of these tests: the command line's defaults.
+    pub(crate) const LIMITS: crate::serve::connection::Limits = crate::serve::connection::Limits {
+        header_timeout: std::time::Duration::from_secs(10),
+        keepalive_timeout: std::time::Duration::from_secs(5),
+        send_timeout: std::time::Duration::from_secs(30),
+        max_requests: 10_000,
+    };
+
+    /// What connections share, for a plain site serving `root`.
     pub(crate) fn shared_for(
         root: &std::path::Path,
     ) -> std::sync::Arc<crate::serve::connection::Shared> {
-        let config = crate::Config::for_root(root);
-        let root = crate::site::root::Root::open(root, config.symlinks).unwrap();
+        let options = crate::site::Options {
+            autoindex: crate::site::Autoindex::Off,
+            precompressed: true,
+            show_hidden: false,
+            cache_control: None,
+            charset: None,
+        };
+        let root =
+            crate::site::root::Root::open(root, crate::site::root::Symlinks::Inside).unwrap();
         std::sync::Arc::new(crate::serve::connection::Shared {
-            site: crate::site::handler::Site::new(root, &config),
-            limits: crate::serve::connection::Limits::from_config(&config),
+            site: crate::site::Site::new(root, &options),
+            limits: LIMITS,
             extra_headers: Vec::new(),
             access_log: crate::ops::access_log::AccessLog::open(
                 crate::ops::access_log::LogFormat::Off,

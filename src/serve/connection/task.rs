@@ -10,7 +10,7 @@ use tokio::net::TcpStream;
 use tokio::time::Instant;
 
 use super::{Connection, Ended, Worker};
-use crate::http::limits::READ_BUFFER;
+use crate::serve::limits::READ_BUFFER;
 use crate::serve::parking::Parked;
 use crate::serve::pool::Ticket;
 

@@ -10,9 +10,8 @@ use tokio::io::{AsyncReadExt, AsyncSeekExt, AsyncWriteExt, Interest};
 
 use super::Connection;
 use crate::http::date;
-use crate::http::limits::{INLINE_BODY, SENDFILE_CHUNK, STREAM_CHUNK};
 use crate::http::response::{Body, Piece, Response, encode_head};
-use crate::http::status::Status;
+use crate::serve::limits::{SENDFILE_CHUNK, STREAM_CHUNK};
 
 impl Connection {
     /// Writes the first `len` bytes of the write buffer within the send timeout.
@@ -272,26 +271,5 @@ fn send_raw(fd: i32, bytes: &[u8], flags: libc::c_int) -> io::Result<usize> {
         n if n < 0 => Err(io::Error::last_os_error()),
         0 if !bytes.is_empty() => Err(io::ErrorKind::WriteZero.into()),
         n => Ok(n as usize),
-    }
-}
-
-/// Reads a small file body into memory before the head is sent, so a read
-/// error (or a file that shrank since it was stat'ed) can still be answered
-/// with 500 instead of a broken response.
-pub(super) fn load_small_body(response: Response, head_only: bool) -> Response {
-    match response.body {
-        Body::File { file, offset, len } if len <= INLINE_BODY && !head_only => {
-            match crate::site::root::read_exactly(&file, offset, len) {
-                Ok(bytes) => Response {
-                    body: Body::Bytes(bytes),
-                    ..response
-                },
-                Err(err) => {
-                    tracing::warn!(error = %err, "reading a file failed before its head was sent");
-                    Response::error(Status::InternalServerError)
-                }
-            }
-        }
-        _ => response,
     }
 }

@@ -23,28 +23,13 @@ use tokio::sync::{Notify, watch};
 use tokio::time::Instant;
 
 use crate::serve::connection::{self, Shared};
+use crate::serve::limits::{PARK_AFTER, PARK_LEVELS, WAKE_BATCH};
 use crate::serve::pool::Ticket;
-
-/// How long a connection first waits for its next request before it is
-/// parked: longer than the gaps inside a burst of requests (a page and its
-/// assets, a benchmark), short enough that thousands of connections opened
-/// at once hold only their table entries soon after.
-pub const PARK_AFTER: Duration = Duration::from_millis(25);
-
-/// Parking and waking cost a few system calls (about 6 µs of CPU). A
-/// client that comes back sooner than it had waited before being parked
-/// has its delay doubled, up to `PARK_AFTER << PARK_LEVELS` (1.6 s), so a
-/// steadily paced client stops paying for it; one that stays away longer
-/// has it halved again.
-pub const PARK_LEVELS: u8 = 6;
 
 /// The parking delay at `level`.
 pub fn park_after(level: u8) -> Duration {
     PARK_AFTER * (1 << level.min(PARK_LEVELS))
 }
-
-/// Ready sockets taken from the kernel per `epoll_wait` call.
-const WAKE_BATCH: usize = 64;
 
 /// A parked connection: all its next task needs to carry on.
 #[derive(Debug)]
@@ -577,7 +562,7 @@ mod tests {
         let parking = Arc::clone(&s.parking);
         idle_until(Duration::from_secs(2), || parking.parked() == 1).await;
         read_eof(&mut s.client).await;
-        let keepalive = crate::Config::for_root(std::path::Path::new(".")).keepalive_timeout;
+        let keepalive = s.shared.limits.keepalive_timeout;
         assert!(
             started.elapsed() >= keepalive,
             "closed after {:?}",

@@ -1,0 +1,77 @@
+//! What the serving layer is told, as plain values the configuration
+//! fills in, and why a server could not start.
+
+use std::fmt;
+use std::io;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use crate::ops::access_log::LogFormat;
+use crate::serve::balance::Balance;
+use crate::serve::connection::Limits;
+use crate::site;
+use crate::site::root::Symlinks;
+
+/// Everything [`crate::serve::Server::bind`] needs.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// The document root as given (resolved when the server binds).
+    pub root: PathBuf,
+    pub symlinks: Symlinks,
+    pub site: site::Options,
+    pub addr: SocketAddr,
+    /// Worker threads, at least one.
+    pub workers: usize,
+    pub balance: Balance,
+    pub limits: Limits,
+    /// Connections served at once; more wait in the listen backlog.
+    pub max_connections: u32,
+    /// At shutdown, how long requests in flight may take to finish.
+    pub grace_period: Duration,
+    /// `--header` fields, added to every response.
+    pub headers: Vec<(String, String)>,
+    pub log_format: LogFormat,
+    /// The access log file; standard output when `None`.
+    pub access_log: Option<PathBuf>,
+}
+
+/// Why the server could not start; shown to a person as one line.
+#[derive(Debug)]
+pub enum StartError {
+    Root(PathBuf, io::Error),
+    RootNotDirectory(PathBuf),
+    Bind(SocketAddr, io::Error),
+    AccessLog(PathBuf, io::Error),
+    /// A worker thread or its runtime could not be started.
+    Workers(io::Error),
+}
+
+impl fmt::Display for StartError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            StartError::Root(path, err) => {
+                write!(f, "document root {}: {}", path.display(), plain(err))
+            }
+            StartError::RootNotDirectory(path) => {
+                write!(f, "document root {} is not a directory", path.display())
+            }
+            StartError::Bind(addr, err) => write!(f, "cannot listen on {addr}: {}", plain(err)),
+            StartError::Workers(err) => write!(f, "cannot start the workers: {}", plain(err)),
+            StartError::AccessLog(path, err) => {
+                write!(f, "access log {}: {}", path.display(), plain(err))
+            }
+        }
+    }
+}
+
+impl std::error::Error for StartError {}
+
+/// An io::Error's message without the "(os error N)" suffix.
+fn plain(err: &io::Error) -> String {
+    let text = err.to_string();
+    match text.find(" (os error") {
+        Some(i) => text[..i].to_owned(),
+        None => text,
+    }
+}

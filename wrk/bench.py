@@ -1,0 +1,185 @@
+#!/usr/bin/env python3
+"""Benchmark staticd against nginx, or against another staticd binary: the
+same corpus, the same settings (one worker, sendfile, no access log, both
+pinned to the same core), the same load generators (wrk keep-alive, ab one
+connection per request, curl for one big file, a Python client for idle
+connections), one table at the end.
+
+  python3 wrk/bench.py                      # staticd and nginx, 5 s per wrk workload
+  python3 wrk/bench.py --runs 3             # three rounds, median ratio per workload
+  BENCH_DURATION=2 python3 wrk/bench.py --skip-idle --skip-1g   # quick run
+  python3 wrk/bench.py --skip-nginx         # staticd alone
+  python3 wrk/bench.py --workers 2          # worker count for both servers (default 1)
+  python3 wrk/bench.py --logging            # what the access log costs (off vs combined)
+  python3 wrk/bench.py --against /tmp/old/staticd   # this tree against an older build
+
+Environment:
+  BENCH_DURATION          seconds per wrk workload (default 5)
+  BENCH_AB_REQUESTS       requests for the ab workload (default 20000)
+  BENCH_IDLE_CONNECTIONS  idle keep-alive connections to hold (default 10000)
+  BENCH_SERVER_CPUS       CPU list the servers are pinned to (default 0)
+  BENCH_CLIENT_CPUS       CPU list the load generators are pinned to (default 1)
+  BENCH_RUST_LOG          staticd's RUST_LOG (default warn: no access log)
+  BENCH_NGINX             the nginx executable (default: nginx from PATH)
+
+This is a benchmark, not a test: CI does not run it. All traffic goes to
+127.0.0.1, and every load stops by itself (fixed duration or count).
+"""
+
+import argparse
+import os
+import shutil
+import signal
+import sys
+import tempfile
+
+from benchlib.common import (AB_CONCURRENCY, MAX_CONNECTIONS, Bench, Config, Contender, Results,
+                             die, log)
+from benchlib.prepare import build_staticd, install_tools, make_corpus, raise_nofile
+from benchlib.report import (print_comparison, print_logging_cost, print_scaling,
+                             print_server_logs, print_table)
+from benchlib.servers import Servers
+from benchlib.workloads import logging_cost, run_all
+
+OPTIONS = """options:
+  --runs N        repeat the whole comparison N times (default 1); the
+                  comparison shows the median of each figure and of the ratios
+  --workers N     workers for both servers in the pinned workloads (default 1)
+  --skip-idle     leave out the idle-connections workload
+  --skip-1g       leave out the 1 GiB download
+  --skip-nginx    staticd alone (no nginx column)
+  --logging       the access-log cost comparison instead (staticd only)
+  --against BIN   compare with another staticd binary BIN (the "baseline"
+                  column) instead of nginx: same flags, pinning and rounds
+  --binary BIN    use this staticd binary instead of building the tree
+"""
+
+
+class Parser(argparse.ArgumentParser):
+    def error(self, message):
+        die(f"{message} (try --help)")
+
+
+def parse_options(argv):
+    p = Parser(prog="bench.py", add_help=False, usage=argparse.SUPPRESS, allow_abbrev=False)
+    p.add_argument("-h", "--help", action="store_true")
+    p.add_argument("--runs", default="1")
+    p.add_argument("--workers", default="1")
+    for flag in ("--skip-idle", "--skip-1g", "--skip-nginx", "--logging"):
+        p.add_argument(flag, action="store_true")
+    p.add_argument("--against", default="")
+    p.add_argument("--binary", default="")
+    a = p.parse_args(argv)
+    if a.help:
+        print(__doc__.strip() + "\n\n" + OPTIONS, end="")
+        raise SystemExit(0)
+    env = os.environ.get
+    cfg = Config(runs=positive("--runs", a.runs), workers=positive("--workers", a.workers),
+                 mode="logging" if a.logging else "all", skip_idle=a.skip_idle,
+                 skip_1g=a.skip_1g, skip_nginx=a.skip_nginx or a.logging,
+                 against=executable("--against", a.against), binary=executable("--binary", a.binary),
+                 duration=positive("BENCH_DURATION", env("BENCH_DURATION", "5")),
+                 ab_requests=positive("BENCH_AB_REQUESTS", env("BENCH_AB_REQUESTS", "20000")),
+                 idle_connections=positive("BENCH_IDLE_CONNECTIONS",
+                                           env("BENCH_IDLE_CONNECTIONS", "10000")),
+                 server_cpus=env("BENCH_SERVER_CPUS", "0"), client_cpus=env("BENCH_CLIENT_CPUS", "1"),
+                 rust_log=env("BENCH_RUST_LOG", "warn"), nginx_bin=env("BENCH_NGINX", ""))
+    check_combination(cfg, a)
+    return cfg
+
+
+def positive(name, text):
+    if not (text.isascii() and text.isdigit() and int(text) > 0):
+        die(f"{name} must be a positive integer, got '{text}'")
+    return int(text)
+
+
+def executable(name, path):
+    if path and not (os.path.isfile(path) and os.access(path, os.X_OK)):
+        die(f"{name}: {path} is not an executable file")
+    return os.path.abspath(path) if path else ""
+
+
+def check_combination(cfg, a):
+    if cfg.ab_requests < AB_CONCURRENCY:
+        die(f"BENCH_AB_REQUESTS must be at least the ab concurrency ({AB_CONCURRENCY})")
+    if cfg.idle_connections >= MAX_CONNECTIONS:
+        die(f"BENCH_IDLE_CONNECTIONS must stay below the servers' connection limit ({MAX_CONNECTIONS})")
+    if cfg.against and a.skip_nginx:
+        die("--against and --skip-nginx exclude each other (--against replaces nginx)")
+    if cfg.against and a.logging:
+        die("--logging measures one staticd alone; it does not take --against")
+
+
+def contenders(cfg, staticd):
+    """The first is always this tree's staticd; the second, if any, the
+    rival of the comparison."""
+    current = Contender("staticd", "staticd", staticd)
+    if cfg.against:
+        return [current, Contender("baseline", "staticd", cfg.against)]
+    if cfg.skip_nginx:
+        return [current]
+    return [current, Contender("nginx", "nginx", cfg.nginx_bin)]
+
+
+def load_average():
+    """Anything else on the two cores shows up directly in the figures."""
+    try:
+        with open("/proc/loadavg") as f:
+            return " ".join(f.read().split()[:3])
+    except OSError:
+        return "?"
+
+
+def benchmark(cfg, b, staticd):
+    """The comparison (or the logging-cost mode) and its report; returns the
+    contenders, whose logs are shown at the end."""
+    if cfg.mode == "logging":
+        only = contenders(cfg, staticd)[:1]
+        logging_cost(b, only[0])
+        print_table(cfg, b.results)
+        print_logging_cost(b.results)
+        return only
+    everyone = contenders(cfg, staticd)
+    b.results.loadavg = load_average()
+    log(f"load average before the first run: {b.results.loadavg}")
+    run_all(b, everyone)
+    print_table(cfg, b.results)
+    print_comparison(cfg, b.results)
+    for c in everyone:
+        if c.kind == "staticd":
+            print_scaling(cfg, b.results, c.name)
+    return everyone
+
+
+def main(argv):
+    cfg = parse_options(argv)
+    install_tools(cfg)
+    staticd = cfg.binary or build_staticd()
+    nofile = raise_nofile(cfg)
+    workdir = tempfile.mkdtemp(prefix="staticd-bench.")
+    servers = Servers(workdir, cfg.rust_log, nofile)
+    try:
+        os.makedirs(os.path.join(workdir, "logs"))
+        os.makedirs(os.path.join(workdir, "corpus"))
+        make_corpus(os.path.join(workdir, "corpus"), with_big=cfg.mode == "all" and not cfg.skip_1g)
+        b = Bench(cfg, servers, Results(), workdir)
+        shown = benchmark(cfg, b, staticd)
+        print_server_logs(servers, shown)
+    finally:
+        servers.stop_all()
+        shutil.rmtree(workdir, ignore_errors=True)
+    if b.results.errors:
+        print(f"bench.py: {b.results.errors} errors during the runs; the figures above are not "
+              "trustworthy", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+    sys.stdout.reconfigure(line_buffering=True)
+    try:
+        sys.exit(main(sys.argv[1:]))
+    except KeyboardInterrupt:
+        sys.exit(130)
