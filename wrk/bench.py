@@ -33,6 +33,7 @@ import signal
 import sys
 import tempfile
 
+sys.dont_write_bytecode = True  # run from a source tree: leave no __pycache__ in it
 from benchlib.common import (AB_CONCURRENCY, MAX_CONNECTIONS, Bench, Config, Contender, Results,
                              die, log)
 from benchlib.prepare import build_staticd, install_tools, make_corpus, raise_nofile
@@ -73,19 +74,34 @@ def parse_options(argv):
     if a.help:
         print(__doc__.strip() + "\n\n" + OPTIONS, end="")
         raise SystemExit(0)
-    env = os.environ.get
-    cfg = Config(runs=positive("--runs", a.runs), workers=positive("--workers", a.workers),
-                 mode="logging" if a.logging else "all", skip_idle=a.skip_idle,
-                 skip_1g=a.skip_1g, skip_nginx=a.skip_nginx or a.logging,
-                 against=executable("--against", a.against), binary=executable("--binary", a.binary),
-                 duration=positive("BENCH_DURATION", env("BENCH_DURATION", "5")),
-                 ab_requests=positive("BENCH_AB_REQUESTS", env("BENCH_AB_REQUESTS", "20000")),
-                 idle_connections=positive("BENCH_IDLE_CONNECTIONS",
-                                           env("BENCH_IDLE_CONNECTIONS", "10000")),
-                 server_cpus=env("BENCH_SERVER_CPUS", "0"), client_cpus=env("BENCH_CLIENT_CPUS", "1"),
-                 rust_log=env("BENCH_RUST_LOG", "warn"), nginx_bin=env("BENCH_NGINX", ""))
+    cfg = make_config(a)
     check_combination(cfg, a)
     return cfg
+
+
+def env(name, default):
+    """A BENCH_* variable; set but empty counts as unset."""
+    return os.environ.get(name) or default
+
+
+def make_config(a):
+    return Config(
+        runs=positive("--runs", a.runs),
+        workers=positive("--workers", a.workers),
+        mode="logging" if a.logging else "all",
+        skip_idle=a.skip_idle,
+        skip_1g=a.skip_1g,
+        skip_nginx=a.skip_nginx or a.logging,
+        against=executable("--against", a.against),
+        binary=executable("--binary", a.binary),
+        duration=positive("BENCH_DURATION", env("BENCH_DURATION", "5")),
+        ab_requests=positive("BENCH_AB_REQUESTS", env("BENCH_AB_REQUESTS", "20000")),
+        idle_connections=positive("BENCH_IDLE_CONNECTIONS", env("BENCH_IDLE_CONNECTIONS", "10000")),
+        server_cpus=env("BENCH_SERVER_CPUS", "0"),
+        client_cpus=env("BENCH_CLIENT_CPUS", "1"),
+        rust_log=env("BENCH_RUST_LOG", "warn"),
+        nginx_bin=env("BENCH_NGINX", ""),
+    )
 
 
 def positive(name, text):
@@ -104,17 +120,18 @@ def check_combination(cfg, a):
     if cfg.ab_requests < AB_CONCURRENCY:
         die(f"BENCH_AB_REQUESTS must be at least the ab concurrency ({AB_CONCURRENCY})")
     if cfg.idle_connections >= MAX_CONNECTIONS:
-        die(f"BENCH_IDLE_CONNECTIONS must stay below the servers' connection limit ({MAX_CONNECTIONS})")
+        die("BENCH_IDLE_CONNECTIONS must stay below the servers' connection limit "
+            f"({MAX_CONNECTIONS})")
     if cfg.against and a.skip_nginx:
         die("--against and --skip-nginx exclude each other (--against replaces nginx)")
     if cfg.against and a.logging:
         die("--logging measures one staticd alone; it does not take --against")
 
 
-def contenders(cfg, staticd):
-    """The first is always this tree's staticd; the second, if any, the
-    rival of the comparison."""
-    current = Contender("staticd", "staticd", staticd)
+def contenders(cfg):
+    """The first is always this tree's staticd (or --binary); the second,
+    if any, the rival of the comparison."""
+    current = Contender("staticd", "staticd", cfg.binary)
     if cfg.against:
         return [current, Contender("baseline", "staticd", cfg.against)]
     if cfg.skip_nginx:
@@ -131,16 +148,16 @@ def load_average():
         return "?"
 
 
-def benchmark(cfg, b, staticd):
+def benchmark(cfg, b):
     """The comparison (or the logging-cost mode) and its report; returns the
     contenders, whose logs are shown at the end."""
     if cfg.mode == "logging":
-        only = contenders(cfg, staticd)[:1]
+        only = contenders(cfg)[:1]
         logging_cost(b, only[0])
         print_table(cfg, b.results)
         print_logging_cost(b.results)
         return only
-    everyone = contenders(cfg, staticd)
+    everyone = contenders(cfg)
     b.results.loadavg = load_average()
     log(f"load average before the first run: {b.results.loadavg}")
     run_all(b, everyone)
@@ -155,7 +172,7 @@ def benchmark(cfg, b, staticd):
 def main(argv):
     cfg = parse_options(argv)
     install_tools(cfg)
-    staticd = cfg.binary or build_staticd()
+    cfg.binary = cfg.binary or build_staticd()
     nofile = raise_nofile(cfg)
     workdir = tempfile.mkdtemp(prefix="staticd-bench.")
     servers = Servers(workdir, cfg.rust_log, nofile)
@@ -164,7 +181,7 @@ def main(argv):
         os.makedirs(os.path.join(workdir, "corpus"))
         make_corpus(os.path.join(workdir, "corpus"), with_big=cfg.mode == "all" and not cfg.skip_1g)
         b = Bench(cfg, servers, Results(), workdir)
-        shown = benchmark(cfg, b, staticd)
+        shown = benchmark(cfg, b)
         print_server_logs(servers, shown)
     finally:
         servers.stop_all()

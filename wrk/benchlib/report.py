@@ -6,6 +6,8 @@ import re
 from .common import LISTING_ENTRIES, SCALING_ROUNDS, SCALING_SECONDS
 from .servers import ANSI, read_text
 
+NGINX_WARNING = re.compile(r"\[(warn|error|crit|alert|emerg)\]")
+
 # key, workload, metric, which way is better
 COMPARE_KEYS = (
     ("tiny_rps", "38 B, keep-alive, c50 (wrk)", "req/s", "higher"),
@@ -77,9 +79,9 @@ def print_rows(header, rows, align_left):
 
 def print_table(cfg, results):
     print()
-    print(f"Every run: wrk -t1 for {cfg.duration}s per workload, ab -n {cfg.ab_requests}; servers on "
-          f"CPU {cfg.server_cpus} (workers={cfg.workers}) unless marked unpinned, clients on CPU "
-          f"{cfg.client_cpus}")
+    print(f"Every run: wrk -t1 for {cfg.duration}s per workload, ab -n {cfg.ab_requests}; "
+          f"servers on CPU {cfg.server_cpus} (workers={cfg.workers}) unless marked unpinned, "
+          f"clients on CPU {cfg.client_cpus}")
     if results.loadavg:
         print(f"Load average (1, 5, 15 min) before the first run: {results.loadavg}")
     print_rows(("run", "server", "workload", "requests/s", "transfer/s", "p99 latency", "errors"),
@@ -111,16 +113,20 @@ def print_comparison(cfg, results, first="staticd"):
     rival = cfg.rival
     rows = [comparison_row(cfg, results, first, *entry) for entry in COMPARE_KEYS
             if (1, first, entry[0]) in results.values]
-    header = ["workload", "metric", first, rival, "ratio"] + (["ratio per run"] if cfg.runs > 1 else [])
+    header = ["workload", "metric", first, rival, "ratio"]
+    if cfg.runs > 1:
+        header.append("ratio per run")
     print()
     title = f"{first} vs {rival}"
     if cfg.runs > 1:
         title += f": median of {cfg.runs} runs (ratio: median of the per-run ratios)"
     print(title)
     if cfg.against:
+        print(f"{first}: {cfg.binary}")
         print(f"{rival}: {cfg.against}")
     print_rows(header, rows, 2)
-    print(f"ratio > 1: {first} ahead. {first}/{rival} for throughput; {rival}/{first} for p99 latency")
+    print(f"ratio > 1: {first} ahead. {first}/{rival} for throughput; {rival}/{first} "
+          "for p99 latency")
     print("and RSS per connection (lower is better there). Not pinned: the server unpinned,")
     print(f"the client still on CPU {cfg.client_cpus}.")
 
@@ -183,9 +189,10 @@ def print_server_logs(servers, contenders):
     for c in contenders:
         text = "".join(read_text(f) for f in servers.log_files(c))
         if c.kind == "nginx":
-            lines = [l for l in text.splitlines() if re.search(r"\[(warn|error|crit|alert|emerg)\]", l)]
+            lines = [l for l in text.splitlines() if NGINX_WARNING.search(l)]
         else:
-            lines = [l for l in ANSI.sub("", text).splitlines() if l.split()[1:2] in (["WARN"], ["ERROR"])]
+            lines = [l for l in ANSI.sub("", text).splitlines()
+                     if l.split()[1:2] in (["WARN"], ["ERROR"])]
         if lines:
             print(f"{c.name} logged {len(lines)} warnings/errors; the first 10:")
             print("\n".join(lines[:10]))

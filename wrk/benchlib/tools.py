@@ -38,6 +38,9 @@ def run_echoed(cmd, timeout):
         status = proc.wait()
     finally:
         watchdog.cancel()
+        if proc.poll() is None:  # interrupted: leave nothing running
+            proc.kill()
+            proc.wait()
     sys.stdout.flush()
     return status, "".join(lines)
 
@@ -106,7 +109,8 @@ def run_ab(b, server, label, url):
     if status != 0:
         die(f"ab exited with status {status} for {server} {label}")
     rps, kbps = first_field(out, "Requests per second:", 3), first_field(out, "Transfer rate:", 2)
-    complete, failed = first_field(out, "Complete requests:", 2), first_field(out, "Failed requests:", 2)
+    complete = first_field(out, "Complete requests:", 2)
+    failed = first_field(out, "Failed requests:", 2)
     if not (rps and kbps and complete and failed):
         die(f"could not parse ab output for {server} {label} (see above)")
     non2xx = int(first_field(out, "Non-2xx responses:", 2) or 0)
@@ -125,7 +129,8 @@ def run_curl(b, server, label, url, size):
     """One download to /dev/null over one connection, at most 120 s.
     Returns MiB/s from curl's %{speed_download}."""
     log(f"{server}: {label}: curl -o /dev/null {url}")
-    cmd = ["taskset", "-c", b.cfg.client_cpus, "curl", "-sS", "-o", "/dev/null", "--max-time", "120",
+    cmd = ["taskset", "-c", b.cfg.client_cpus, "curl", "-sS", "-o", "/dev/null",
+           "--max-time", "120",
            "-w", "%{http_code} %{size_download} %{speed_download} %{time_total}", url]
     try:
         done = subprocess.run(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, text=True,

@@ -146,7 +146,8 @@ def logging_cost(b, c):
     for run in range(1, LOGGING_ROUNDS + 1):
         b.results.run = run
         for fmt in ("off", "combined"):
-            args = ("--log-format", fmt, "--access-log", os.path.join(b.workdir, f"access-{fmt}.log"))
+            log_file = os.path.join(b.workdir, f"access-{fmt}.log")
+            args = ("--log-format", fmt, "--access-log", log_file)
             srv = b.servers.start(c, cfg.workers, cfg.server_cpus, args)
             run_wrk(b, f"log-{fmt}", "tiny 38 B, keep-alive, c50", 50, srv.url + "/tiny.html",
                     cfg.duration)

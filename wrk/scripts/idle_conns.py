@@ -14,7 +14,7 @@ Steps:
   4. send a second request on a sample of the held connections (they must
      still be usable), then close everything.
 
-Prints one line that bench.sh parses:
+Prints one line that bench.py parses:
     idle-report count=N opened=N failed=N closed_by_server=N rss_before_kib=N
         rss_after_kib=N per_conn_kib=F open_seconds=F sample=N sample_ok=N
 Exit status: 0 if every connection was opened and answered and stayed open,
