@@ -1,9 +1,11 @@
 //! The shape of the source tree, checked: each layer imports only the
-//! layers below it, no `#[path]` attributes, files and functions stay
-//! short. `cargo modules dependencies --lib --acyclic` checks cycles at
-//! every level as well (see the README); this test needs no tool and
-//! fails on the first upward import.
+//! layers below it, no module names one that names it back (directly or
+//! round a loop), no `#[path]` attributes, files and functions stay short.
+//! The module graph is read from the sources as text, which needs no tool;
+//! `.ci/modules-acyclic.py` checks the same over cargo-modules' graph (see
+//! the README).
 
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
 /// Each layer (a folder or file directly under `src/`) and the layers it
@@ -39,7 +41,11 @@ fn all_sources() -> Vec<(String, String)> {
     files
         .into_iter()
         .map(|path| {
-            let rel = path.strip_prefix(&src).unwrap().to_string_lossy().into_owned();
+            let rel = path
+                .strip_prefix(&src)
+                .unwrap()
+                .to_string_lossy()
+                .into_owned();
             (rel, std::fs::read_to_string(&path).expect("read source"))
         })
         .collect()
@@ -103,7 +109,14 @@ fn no_path_attributes_and_no_long_files() {
 /// Whether a line starts a function definition.
 fn starts_fn(line: &str) -> bool {
     let mut rest = line.trim_start();
-    for prefix in ["pub(crate) ", "pub(super) ", "pub ", "const ", "async ", "unsafe "] {
+    for prefix in [
+        "pub(crate) ",
+        "pub(super) ",
+        "pub ",
+        "const ",
+        "async ",
+        "unsafe ",
+    ] {
         rest = rest.strip_prefix(prefix).unwrap_or(rest);
     }
     rest.starts_with("fn ")
@@ -141,5 +154,151 @@ fn no_long_functions() {
             }
         }
     }
-    assert!(wrong.is_empty(), "functions over {MAX_FN_LINES} lines:\n{}", wrong.join("\n"));
+    assert!(
+        wrong.is_empty(),
+        "functions over {MAX_FN_LINES} lines:\n{}",
+        wrong.join("\n")
+    );
+}
+
+/// A file's module path: `serve/connection/mod.rs` is `serve::connection`.
+fn module_of(rel: &str) -> String {
+    let rel = rel.strip_suffix(".rs").unwrap_or(rel);
+    let rel = rel.strip_suffix("/mod").unwrap_or(rel);
+    rel.replace('/', "::")
+}
+
+/// The code of a file outside its unit tests (a `#[cfg(test)] mod tests`
+/// at the end) and comments.
+fn non_test_code(text: &str) -> Vec<&str> {
+    let lines: Vec<&str> = text.lines().collect();
+    let end = (0..lines.len())
+        .find(|&i| {
+            lines[i].trim() == "#[cfg(test)]"
+                && lines.get(i + 1).is_some_and(|l| l.contains("mod tests"))
+        })
+        .unwrap_or(lines.len());
+    lines[..end].iter().map(|line| code(line)).collect()
+}
+
+/// The paths in `code`, with `use` groups spread out: `crate::{a, b::c}`
+/// gives `crate::a` and `crate::b::c`, and a group's prefix on its own.
+fn paths(code: &str) -> Vec<Vec<String>> {
+    let ident = |c: char| c.is_ascii_alphanumeric() || c == '_';
+    let mut out = Vec::new();
+    let mut groups: Vec<Vec<String>> = Vec::new();
+    let mut current: Vec<String> = Vec::new();
+    let mut chars = code.char_indices().peekable();
+    let mut after_colons = false;
+    while let Some((at, c)) = chars.next() {
+        if ident(c) {
+            let len = code[at..]
+                .find(|c: char| !ident(c))
+                .unwrap_or(code.len() - at);
+            if !after_colons {
+                current = groups.last().cloned().unwrap_or_default();
+            }
+            current.push(code[at..at + len].to_owned());
+            for _ in 1..len {
+                chars.next();
+            }
+            after_colons = false;
+        } else if c == ':' && chars.peek().is_some_and(|&(_, c)| c == ':') {
+            chars.next();
+            after_colons = true;
+        } else {
+            if after_colons && c == '{' {
+                groups.push(current.clone());
+            } else if c == '}' && !after_colons && groups.pop().is_some() {
+            }
+            if current.len() > groups.last().map_or(0, Vec::len) || after_colons {
+                out.push(std::mem::take(&mut current));
+            }
+            current.clear();
+            after_colons = false;
+        }
+    }
+    out.push(current);
+    out
+}
+
+/// The module a path names from module `me`, if any: `crate::`, `super::`
+/// and `self::` paths, and paths starting with one of `me`'s children.
+fn module_named(me: &str, path: &[String], modules: &BTreeSet<String>) -> Option<String> {
+    let own: Vec<String> = me.split("::").map(str::to_owned).collect();
+    let (mut base, rest) = match path.first()?.as_str() {
+        "crate" => (Vec::new(), &path[1..]),
+        "self" => (own, &path[1..]),
+        "super" => (own[..own.len().saturating_sub(1)].to_vec(), &path[1..]),
+        // A child's own name alone is its `mod` declaration, not a use.
+        child if path.len() > 1 && modules.contains(&format!("{me}::{child}")) => (own, path),
+        _ => return None,
+    };
+    let mut found = (!base.is_empty()).then(|| base.join("::"));
+    for segment in rest {
+        base.push(segment.clone());
+        let candidate = base.join("::");
+        if modules.contains(&candidate) {
+            found = Some(candidate);
+        }
+    }
+    found.filter(|m| m != me)
+}
+
+/// The first cycle in `graph`, as the modules round it.
+fn find_cycle(graph: &BTreeMap<String, BTreeSet<String>>) -> Option<Vec<String>> {
+    fn visit(
+        node: &str,
+        graph: &BTreeMap<String, BTreeSet<String>>,
+        done: &mut BTreeSet<String>,
+        stack: &mut Vec<String>,
+    ) -> Option<Vec<String>> {
+        if let Some(at) = stack.iter().position(|n| n == node) {
+            let mut cycle = stack[at..].to_vec();
+            cycle.push(node.to_owned());
+            return Some(cycle);
+        }
+        if done.contains(node) {
+            return None;
+        }
+        stack.push(node.to_owned());
+        for next in graph.get(node).into_iter().flatten() {
+            if let Some(cycle) = visit(next, graph, done, stack) {
+                return Some(cycle);
+            }
+        }
+        stack.pop();
+        done.insert(node.to_owned());
+        None
+    }
+    let mut done = BTreeSet::new();
+    graph
+        .keys()
+        .find_map(|node| visit(node, graph, &mut done, &mut Vec::new()))
+}
+
+#[test]
+fn no_module_names_one_that_names_it_back() {
+    let sources: Vec<(String, String)> = all_sources()
+        .into_iter()
+        .filter(|(rel, _)| rel != "main.rs" && rel != "lib.rs")
+        .collect();
+    let modules: BTreeSet<String> = sources.iter().map(|(rel, _)| module_of(rel)).collect();
+    let mut graph = BTreeMap::new();
+    for (rel, text) in &sources {
+        let me = module_of(rel);
+        let code = non_test_code(text).join("\n");
+        let named: BTreeSet<String> = paths(&code)
+            .iter()
+            .filter_map(|path| module_named(&me, path, &modules))
+            .collect();
+        graph.insert(me, named);
+    }
+    assert!(
+        graph["serve::connection"].contains("serve::pool"),
+        "the module graph is read: {graph:?}"
+    );
+    if let Some(cycle) = find_cycle(&graph) {
+        panic!("import cycle: {}", cycle.join(" -> "));
+    }
 }
