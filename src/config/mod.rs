@@ -9,10 +9,12 @@
 //! [`Config::options`] is the one place where the conversion happens.
 //!
 //! - this file: [`Config`], every option with its flag, variable, default
-//!   and help text, written once (also for [`Config::for_root`]);
+//!   and help text, written once ([`Config::for_root`] reads its defaults
+//!   from here);
 //! - `values`: parsers for the values clap has no parser for;
-//! - [`file`]: config files, merged with the environment and the command
-//!   line, remembering where each value came from (`--print-config`).
+//! - [`file`]: loading, which merges files, environment and command line
+//!   and remembers where each value came from (`--print-config`), over
+//!   `syntax` (the file format), `origin` and `error`.
 
 use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
@@ -22,7 +24,10 @@ use clap::{CommandFactory, FromArgMatches, Parser, ValueEnum};
 
 use crate::{serve, site};
 
+mod error;
 pub mod file;
+mod origin;
+mod syntax;
 mod values;
 
 pub use crate::ops::access_log::LogFormat;
