@@ -4,31 +4,15 @@
 
 mod common;
 
-use common::process::{Process, Stdout};
-
 use std::io::Write;
 use std::net::TcpListener;
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::sync::mpsc::channel;
 
-use common::process::BIN;
-
-/// Runs the binary to completion with `args`, returning (exit code, stderr).
-fn run_failing(args: &[&str]) -> (i32, String) {
-    let out = Command::new(BIN)
-        .args(args)
-        .env_remove("RUST_LOG")
-        .stdin(Stdio::null())
-        .output()
-        .expect("run staticd");
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
-}
+use common::process::{BIN, Process, Stdout, run};
 
 fn assert_clean_failure(args: &[&str], expected: &str) {
-    let (code, stderr) = run_failing(args);
+    let (code, _, stderr) = run(args, &[]);
     assert_ne!(code, 0, "{args:?} must fail");
     assert!(stderr.starts_with("error: "), "{stderr}");
     assert!(stderr.contains(expected), "{args:?}: {stderr}");
@@ -59,7 +43,10 @@ fn startup_errors_are_one_clear_line() {
     let taken = TcpListener::bind("127.0.0.1:0").unwrap();
     let port = taken.local_addr().unwrap().port().to_string();
     let root = dir.path().to_str().unwrap();
-    let (code, stderr) = run_failing(&["--root", root, "--bind", "127.0.0.1", "--port", &port]);
+    let (code, _, stderr) = run(
+        &["--root", root, "--bind", "127.0.0.1", "--port", &port],
+        &[],
+    );
     assert_ne!(code, 0);
     assert_eq!(
         stderr.trim_end(),

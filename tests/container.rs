@@ -9,7 +9,8 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use common::process::{BIN, Process, Stdout};
+use common::process::{BIN, Process};
+use common::tools::repo;
 
 const KNOWN: &[&str] = &[
     "FROM",
@@ -31,13 +32,9 @@ const KNOWN: &[&str] = &[
     "SHELL",
 ];
 
-fn repo() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
-
 /// The Dockerfile's instructions: (keyword, arguments), continuations joined.
 fn instructions() -> Vec<(String, String)> {
-    let text = std::fs::read_to_string(repo().join("Dockerfile")).unwrap();
+    let text = std::fs::read_to_string(repo("Dockerfile")).unwrap();
     let mut out = Vec::new();
     let mut current = String::new();
     for line in text.lines() {
@@ -99,10 +96,7 @@ fn the_dockerfile_parses_and_copies_only_what_exists() {
         }
         let parts: Vec<&str> = args.split_whitespace().collect();
         for source in &parts[..parts.len() - 1] {
-            assert!(
-                repo().join(source).exists(),
-                "COPY source {source} is missing"
-            );
+            assert!(repo(source).exists(), "COPY source {source} is missing");
         }
     }
     let last_stage = all.iter().rposition(|(k, _)| k == "FROM").unwrap();
@@ -132,7 +126,7 @@ fn image_files() -> HashMap<String, PathBuf> {
         .filter_map(|(_, args)| {
             let (source, dest) = args.split_once(' ')?;
             let in_image = dest.trim().strip_prefix("/out")?;
-            Some((in_image.to_owned(), repo().join(source)))
+            Some((in_image.to_owned(), repo(source)))
         })
         .collect()
 }
@@ -169,12 +163,7 @@ fn the_binary_runs_with_the_image_arguments_and_its_probe_works() {
     // The environment outranks both config files: a free loopback port and
     // the test's document root instead of port 80 and /var/www/html.
     let root = site.path().to_str().unwrap();
-    let server = Process::start_with(
-        Command::new(BIN),
-        &args,
-        &[("STATICD_ROOT", root)],
-        Stdout::Null,
-    );
+    let server = Process::start(&args, &[("STATICD_ROOT", root)]);
     assert_eq!(
         common::get(server.addr, &common::request("GET", "/text..txt")).body,
         b"hello"

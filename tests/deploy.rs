@@ -8,7 +8,8 @@ mod common;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use common::tools::{BIN, lint_tool, on_path, read, repo, text};
+use common::process::BIN;
+use common::tools::{lint_tool, on_path, read, repo, text};
 
 /// `(section, key, value)` for each `Key=Value` line of a unit file.
 fn unit_directives(text: &str) -> Vec<(String, String, String)> {

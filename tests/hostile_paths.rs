@@ -6,9 +6,9 @@ mod common;
 use std::io::Write;
 use std::os::unix::fs::symlink;
 
-use common::{connect, get, read_reply, request, start, start_config};
+use common::{connect, get, read_reply, request, serve_root, start};
+use staticd::Autoindex;
 use staticd::site::root::Symlinks;
-use staticd::{Autoindex, Config};
 
 #[test]
 fn decoding_tricks_never_leave_the_root() {
@@ -39,11 +39,7 @@ fn start_with_links(symlinks: Symlinks) -> (tempfile::TempDir, std::net::SocketA
     std::fs::write(&outside, "OUTSIDE").unwrap();
     symlink(&outside, dir.path().join("out.txt")).unwrap();
     symlink("text..txt", dir.path().join("in.txt")).unwrap();
-    let mut config = Config::for_root(dir.path());
-    config.symlinks = symlinks;
-    let running = start_config(config);
-    let addr = running.addr;
-    std::mem::forget(running.stop);
+    let addr = serve_root(dir.path(), |config| config.symlinks = symlinks);
     (dir, addr)
 }
 

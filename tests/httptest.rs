@@ -2,14 +2,18 @@
 //! user's acceptance script would (the release binary under
 //! `cargo test --release`).
 
+mod common;
+
 use std::process::Command;
+
+use common::process::BIN;
+use common::tools::repo;
 
 #[test]
 fn functional_suite_passes() {
-    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/httptest/run.py");
     let out = Command::new("python3")
-        .arg(script)
-        .args(["--bin", env!("CARGO_BIN_EXE_staticd")])
+        .arg(repo("httptest/run.py"))
+        .args(["--bin", BIN])
         .env_remove("RUST_LOG")
         .output()
         .expect("python3 must be installed to run the functional suite");

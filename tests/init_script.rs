@@ -9,7 +9,9 @@ use std::net::{SocketAddr, TcpStream};
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
 
-use common::tools::{BIN, IO_TIMEOUT, lint_tool, read, repo, text};
+use common::IO_TIMEOUT;
+use common::process::BIN;
+use common::tools::{lint_tool, read, repo, text};
 
 /// Whether `pid` exists and is not a zombie. Orphans whose parent never
 /// reaps them stay zombies, and `kill -0` still succeeds on those.

@@ -3,14 +3,18 @@
 //! Skipped, saying so, when REDbot is not installed; CI installs it and
 //! sets STATICD_REQUIRE_LINT=1 so it can never be skipped there.
 
+mod common;
+
 use std::process::Command;
+
+use common::process::BIN;
+use common::tools::repo;
 
 #[test]
 fn redbot_finds_nothing_worse_than_info() {
-    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/httptest/lint.py");
     let out = Command::new("python3")
-        .arg(script)
-        .args(["--bin", env!("CARGO_BIN_EXE_staticd")])
+        .arg(repo("httptest/lint.py"))
+        .args(["--bin", BIN])
         .env_remove("RUST_LOG")
         .output()
         .expect("python3 must be installed");

@@ -5,9 +5,9 @@
 mod common;
 
 use std::io::Write;
-use std::process::{Command, Stdio};
+use std::process::Command;
 
-use common::process::{BIN, Process, Stdout};
+use common::process::{BIN, Process, Stdout, run};
 use common::{connect, get};
 
 fn send(addr: std::net::SocketAddr, raw: &str) -> common::Reply {
@@ -151,22 +151,6 @@ fn log_level_sets_diagnostics() {
     let quiet = Process::start(&["--root", root, "--log-level", "warn"], &[]);
     // Lifecycle lines stay; the listening line was read by start().
     assert!(quiet.child.id() > 0);
-}
-
-fn run(args: &[&str], env: &[(&str, &str)]) -> (i32, String, String) {
-    let out = Command::new(BIN)
-        .args(args)
-        .env_remove("RUST_LOG")
-        .envs(env.iter().copied())
-        .stdin(Stdio::null())
-        .output()
-        .unwrap();
-    let text = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
-    (
-        out.status.code().unwrap_or(-1),
-        text(&out.stdout),
-        text(&out.stderr),
-    )
 }
 
 #[test]

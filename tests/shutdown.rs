@@ -7,7 +7,7 @@ mod common;
 use std::io::{Read, Write};
 use std::time::Duration;
 
-use common::{connect, read_reply, start_config};
+use common::{connect, read_reply, serve};
 use staticd::Config;
 use staticd::serve::Drained;
 
@@ -21,7 +21,7 @@ fn running(grace: Duration) -> (tempfile::TempDir, common::Running) {
         .unwrap();
     let mut config = Config::for_root(root.path());
     config.grace_period = grace;
-    (root, start_config(config))
+    (root, serve(config))
 }
 
 #[test]

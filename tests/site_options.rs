@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{get, request, start_config};
+use common::{get, request, serve_root};
 use staticd::{Autoindex, Config};
 
 fn server(configure: impl FnOnce(&mut Config)) -> (tempfile::TempDir, std::net::SocketAddr) {
@@ -15,12 +15,10 @@ fn server(configure: impl FnOnce(&mut Config)) -> (tempfile::TempDir, std::net::
     std::fs::create_dir_all(dir.join(".well-known")).unwrap();
     std::fs::write(dir.join(".well-known/security.txt"), "Contact: x\n").unwrap();
     std::fs::write(dir.join("empty/<img src=x onerror=alert(1)>.txt"), "12345").unwrap();
-    let mut config = Config::for_root(dir);
-    config.autoindex = Autoindex::On;
-    configure(&mut config);
-    let running = start_config(config);
-    let addr = running.addr;
-    std::mem::forget(running.stop);
+    let addr = serve_root(dir, |config| {
+        config.autoindex = Autoindex::On;
+        configure(config);
+    });
     (root, addr)
 }
 

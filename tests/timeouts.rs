@@ -3,21 +3,9 @@
 mod common;
 
 use std::io::{Read, Write};
-use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
-use common::{connect, parse_all, read_reply, read_to_close, start_config};
-use staticd::Config;
-
-fn server(configure: impl FnOnce(&mut Config)) -> (tempfile::TempDir, SocketAddr) {
-    let root = common::fixture();
-    let mut config = Config::for_root(root.path());
-    configure(&mut config);
-    let running = start_config(config);
-    let addr = running.addr;
-    std::mem::forget(running.stop);
-    (root, addr)
-}
+use common::{connect, parse_all, read_reply, read_to_close, server};
 
 /// Whether the server closes `stream` (EOF or reset) before IO_TIMEOUT.
 fn closed_by_server(stream: &mut std::net::TcpStream) -> bool {
@@ -35,8 +23,8 @@ fn closed_by_server(stream: &mut std::net::TcpStream) -> bool {
 
 #[test]
 fn a_dripping_head_is_cut_off_at_the_header_deadline() {
-    let (_root, addr) = server(|c| c.header_timeout = Duration::from_millis(300));
-    let mut stream = connect(addr);
+    let srv = server(|c| c.header_timeout = Duration::from_millis(300));
+    let mut stream = connect(srv.addr);
     let mut writer = stream.try_clone().unwrap();
     let started = Instant::now();
     // One byte every 20 ms: never idle long, but the head never ends.
@@ -67,15 +55,15 @@ fn a_dripping_head_is_cut_off_at_the_header_deadline() {
 
 #[test]
 fn a_silent_connection_is_closed() {
-    let (_root, addr) = server(|c| c.header_timeout = Duration::from_millis(200));
-    let mut stream = connect(addr);
+    let srv = server(|c| c.header_timeout = Duration::from_millis(200));
+    let mut stream = connect(srv.addr);
     assert!(closed_by_server(&mut stream));
 }
 
 #[test]
 fn an_idle_keep_alive_connection_is_closed() {
-    let (_root, addr) = server(|c| c.keepalive_timeout = Duration::from_millis(200));
-    let mut stream = connect(addr);
+    let srv = server(|c| c.keepalive_timeout = Duration::from_millis(200));
+    let mut stream = connect(srv.addr);
     stream
         .write_all(b"GET /a.txt HTTP/1.1\r\nHost: t\r\n\r\n")
         .unwrap();
@@ -89,12 +77,12 @@ fn an_idle_keep_alive_connection_is_closed() {
 #[test]
 fn a_client_that_stops_reading_is_dropped() {
     const SIZE: u64 = 64 << 20;
-    let (root, addr) = server(|c| c.send_timeout = Duration::from_millis(300));
-    std::fs::File::create(root.path().join("big.bin"))
+    let srv = server(|c| c.send_timeout = Duration::from_millis(300));
+    std::fs::File::create(srv.root.path().join("big.bin"))
         .unwrap()
         .set_len(SIZE)
         .unwrap();
-    let mut stream = connect(addr);
+    let mut stream = connect(srv.addr);
     stream
         .write_all(b"GET /big.bin HTTP/1.1\r\nHost: t\r\n\r\n")
         .unwrap();
@@ -110,17 +98,17 @@ fn a_client_that_stops_reading_is_dropped() {
 
 #[test]
 fn connections_beyond_the_limit_wait_their_turn() {
-    let (_root, addr) = server(|c| c.max_connections = 2);
+    let srv = server(|c| c.max_connections = 2);
     let mut held: Vec<_> = (0..2)
         .map(|_| {
-            let mut s = connect(addr);
+            let mut s = connect(srv.addr);
             s.write_all(b"GET /a.txt HTTP/1.1\r\nHost: t\r\n\r\n")
                 .unwrap();
             assert_eq!(read_reply(&mut s, false).status, 200);
             s
         })
         .collect();
-    let mut waiting = connect(addr);
+    let mut waiting = connect(srv.addr);
     waiting
         .write_all(b"GET /text..txt HTTP/1.1\r\nHost: t\r\n\r\n")
         .unwrap();
@@ -140,9 +128,9 @@ fn connections_beyond_the_limit_wait_their_turn() {
 
 #[test]
 fn a_connection_serves_at_most_max_requests() {
-    let (_root, addr) = server(|c| c.max_requests = 3);
+    let srv = server(|c| c.max_requests = 3);
     let raw = "GET /a.txt HTTP/1.1\r\nHost: t\r\n\r\n".repeat(5);
-    let replies = parse_all(&common::exchange(addr, raw.as_bytes()), false);
+    let replies = parse_all(&common::exchange(srv.addr, raw.as_bytes()), false);
     let connection: Vec<_> = replies
         .iter()
         .map(|r| r.header("Connection").unwrap())
@@ -153,8 +141,8 @@ fn a_connection_serves_at_most_max_requests() {
 #[test]
 fn a_pipelining_flood_is_served_in_order() {
     const COUNT: usize = 5_000;
-    let (_root, addr) = server(|_| {});
-    let mut stream = connect(addr);
+    let srv = server(|_| {});
+    let mut stream = connect(srv.addr);
     let mut writer = stream.try_clone().unwrap();
     let flood: String = (0..COUNT)
         .map(|i| {

@@ -3,8 +3,7 @@
 
 mod common;
 
-use common::{Reply, get, start_config};
-use staticd::Config;
+use common::{Reply, get, serve_root};
 use staticd::config::Switch;
 
 const ORIGINAL: &str = "body { color: red; }\n";
@@ -36,11 +35,7 @@ fn site(precompressed: Switch, stale_gz: bool) -> Site {
             .unwrap();
         gz.set_modified(older).unwrap();
     }
-    let mut config = Config::for_root(dir);
-    config.precompressed = precompressed;
-    let running = start_config(config);
-    let addr = running.addr;
-    std::mem::forget(running.stop);
+    let addr = serve_root(dir, |config| config.precompressed = precompressed);
     Site { _root: root, addr }
 }
 

@@ -10,29 +10,18 @@ use std::net::{SocketAddr, TcpStream};
 use std::sync::Arc;
 
 use common::{connect, fixture, read_reply};
+use staticd::Config;
 use staticd::serve::balance::Balance;
 use staticd::serve::pool::Pool;
-use staticd::{Config, Server};
 
 /// A server with two workers whose active count only the test changes.
 fn start_two_workers(root: &std::path::Path) -> (SocketAddr, Arc<Pool>) {
     let mut config = Config::for_root(root);
     config.workers = Some(2);
     config.balance = Balance::Spread;
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .expect("runtime");
-        runtime.block_on(async move {
-            let server = Server::bind(&config.options()).await.expect("bind");
-            tx.send((server.local_addr().unwrap(), server.pool()))
-                .unwrap();
-            server.run(std::future::pending()).await;
-        });
-    });
-    rx.recv().expect("server started")
+    let running = common::serve(config);
+    let pool = Arc::clone(&running.pool);
+    (running.detach(), pool)
 }
 
 const OK_HEAD: &str = "HTTP/1.1 200 OK";

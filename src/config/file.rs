@@ -1,146 +1,23 @@
-//! Configuration files and where each setting came from.
+//! Loading the configuration: the command line, the environment
+//! (`STATICD_*`) and the files named with `--config` and
+//! `--optional-config`, merged into one [`Config`] that remembers where
+//! each value came from. Precedence: command line > environment > files
+//! (later files win) > defaults.
 //!
-//! A file holds `key value` lines; `#` starts a comment (at the start of a
-//! line or after whitespace). Keys are the long option names (`root`,
-//! `port`, `max-connections` or `max_connections`), plus the keys course
-//! assignments use: `document_root`, `cpu_limit` (worker threads),
-//! `thread_limit` (simultaneous connections) and `listen` (port).
-//! Precedence: command line > environment (`STATICD_*`) > files (later
-//! files win) > defaults.
+//! A file's settings become command-line arguments placed before the real
+//! ones, so clap applies one set of parsers, checks and defaults to every
+//! source, and its own precedence (arguments over environment) holds.
 
 use std::ffi::OsString;
-use std::fmt;
-use std::path::{Path, PathBuf};
 
 use clap::parser::ValueSource;
 use clap::{ArgMatches, CommandFactory, FromArgMatches};
 
-use crate::config::Config;
-
-/// Options that only steer loading; they cannot come from a file.
-const NOT_IN_FILES: &[&str] = &[
-    "config",
-    "optional-config",
-    "print-config",
-    "help",
-    "version",
-];
-
-/// One `key value` line.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Setting {
-    /// The long option it sets, after aliases.
-    pub option: String,
-    pub value: String,
-    pub file: PathBuf,
-    pub line: usize,
-}
-
-/// Why the configuration could not be loaded.
-#[derive(Debug)]
-pub enum LoadError {
-    /// A command-line or environment problem, reported by clap itself.
-    Clap(clap::Error),
-    /// A problem in a file, with its place.
-    File {
-        file: PathBuf,
-        line: usize,
-        message: String,
-    },
-}
-
-impl fmt::Display for LoadError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            LoadError::Clap(err) => write!(f, "{}", err.to_string().lines().next().unwrap_or("")),
-            LoadError::File {
-                file,
-                line: 0,
-                message,
-            } => write!(f, "config {}: {message}", file.display()),
-            LoadError::File {
-                file,
-                line,
-                message,
-            } => write!(f, "config {}:{line}: {message}", file.display()),
-        }
-    }
-}
-
-impl std::error::Error for LoadError {}
-
-/// Parses the text of a config file named `file`.
-pub fn parse(text: &str, file: &Path) -> Result<Vec<Setting>, LoadError> {
-    let mut settings = Vec::new();
-    for (index, raw) in text.lines().enumerate() {
-        let line = strip_comment(raw).trim();
-        if line.is_empty() {
-            continue;
-        }
-        let (key, value) = line.split_once(char::is_whitespace).unwrap_or((line, ""));
-        let value = value.trim();
-        let value = value
-            .strip_prefix('"')
-            .and_then(|v| v.strip_suffix('"'))
-            .unwrap_or(value);
-        let error = |message: String| LoadError::File {
-            file: file.to_owned(),
-            line: index + 1,
-            message,
-        };
-        let option = option_for(key).ok_or_else(|| error(format!("unknown key '{key}'")))?;
-        settings.push(Setting {
-            option,
-            value: value.to_owned(),
-            file: file.to_owned(),
-            line: index + 1,
-        });
-    }
-    Ok(settings)
-}
-
-fn strip_comment(line: &str) -> &str {
-    let bytes = line.as_bytes();
-    let at = (0..bytes.len())
-        .find(|&i| bytes[i] == b'#' && (i == 0 || bytes[i - 1].is_ascii_whitespace()));
-    at.map_or(line, |i| &line[..i])
-}
-
-/// The long option a file key sets, if any.
-fn option_for(key: &str) -> Option<String> {
-    let key = key.to_ascii_lowercase().replace('_', "-");
-    let option = match key.as_str() {
-        "document-root" => "root",
-        "cpu-limit" => "workers",
-        "thread-limit" => "max-connections",
-        "listen" => "port",
-        other => other,
-    };
-    let known = Config::command()
-        .get_arguments()
-        .any(|arg| arg.get_long() == Some(option) && !NOT_IN_FILES.contains(&option));
-    known.then(|| option.to_owned())
-}
-
-/// Where an option's value came from, for `--print-config`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Origin {
-    Default,
-    CommandLine,
-    Environment(String),
-    File(PathBuf, usize),
-}
-
-impl fmt::Display for Origin {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Origin::Default => f.write_str("default"),
-            Origin::CommandLine => f.write_str("command line"),
-            Origin::Environment(var) => write!(f, "environment {var}"),
-            Origin::File(file, line) => write!(f, "{}:{line}", file.display()),
-        }
-    }
-}
+use super::Config;
+pub use super::error::LoadError;
+pub use super::origin::Origin;
+use super::origin::origins;
+pub use super::syntax::{Setting, parse};
 
 /// The effective configuration and each option's origin, in `--help` order.
 #[derive(Debug)]
@@ -148,6 +25,13 @@ pub struct Loaded {
     pub config: Config,
     pub origins: Vec<(String, Origin)>,
     matches: ArgMatches,
+}
+
+impl Loaded {
+    /// `--print-config`: every option with its effective value and origin.
+    pub fn render(&self) -> String {
+        super::origin::render(&self.origins, &self.matches)
+    }
 }
 
 /// Loads the configuration from `args` (the program name first), the
@@ -158,6 +42,25 @@ pub fn load<I: IntoIterator<Item = OsString>>(args: I) -> Result<Loaded, LoadErr
         .try_get_matches_from(&args)
         .map_err(LoadError::Clap)?;
     let base = Config::from_arg_matches(&first).map_err(LoadError::Clap)?;
+    let files = from_files(&first, read_files(&base)?)?;
+    let mut merged = vec![args.first().cloned().unwrap_or_else(|| "staticd".into())];
+    merged.extend(files.args);
+    merged.extend(args.iter().skip(1).cloned());
+    let matches = Config::command()
+        .try_get_matches_from(&merged)
+        .map_err(LoadError::Clap)?;
+    let config = Config::from_arg_matches(&matches).map_err(LoadError::Clap)?;
+    let origins = origins(&first, &files.origins);
+    Ok(Loaded {
+        config,
+        origins,
+        matches,
+    })
+}
+
+/// Every setting of the files `base` names, in order: the `--config` files,
+/// then the `--optional-config` ones that exist.
+fn read_files(base: &Config) -> Result<Vec<Setting>, LoadError> {
     let mut settings = Vec::new();
     for (file, optional) in base
         .config_files
@@ -177,8 +80,24 @@ pub fn load<I: IntoIterator<Item = OsString>>(args: I) -> Result<Loaded, LoadErr
             }
         }
     }
-    let mut file_args: Vec<OsString> = Vec::new();
-    let mut from_files: Vec<(String, Origin)> = Vec::new();
+    Ok(settings)
+}
+
+/// What the files contribute beneath the command line and the environment.
+struct FromFiles {
+    /// Command-line arguments, placed before the real ones.
+    args: Vec<OsString>,
+    /// The file and line of each option they set.
+    origins: Vec<(String, Origin)>,
+}
+
+/// The files' settings that the command line or the environment (`first`)
+/// does not set, as arguments.
+fn from_files(first: &ArgMatches, settings: Vec<Setting>) -> Result<FromFiles, LoadError> {
+    let mut files = FromFiles {
+        args: Vec::new(),
+        origins: Vec::new(),
+    };
     for setting in latest_wins(settings) {
         let id = arg_id(&setting.option);
         if matches!(
@@ -187,26 +106,13 @@ pub fn load<I: IntoIterator<Item = OsString>>(args: I) -> Result<Loaded, LoadErr
         ) {
             continue; // overridden
         }
-        let as_args = to_args(&setting)?;
-        file_args.extend(as_args);
-        from_files.push((
+        files.args.extend(to_args(&setting)?);
+        files.origins.push((
             setting.option.clone(),
             Origin::File(setting.file.clone(), setting.line),
         ));
     }
-    let mut merged = vec![args.first().cloned().unwrap_or_else(|| "staticd".into())];
-    merged.extend(file_args);
-    merged.extend(args.iter().skip(1).cloned());
-    let matches = Config::command()
-        .try_get_matches_from(&merged)
-        .map_err(LoadError::Clap)?;
-    let config = Config::from_arg_matches(&matches).map_err(LoadError::Clap)?;
-    let origins = origins(&first, &from_files);
-    Ok(Loaded {
-        config,
-        origins,
-        matches,
-    })
+    Ok(files)
 }
 
 /// Keeps, per option, the settings of the last file that sets it (all of
@@ -263,6 +169,8 @@ fn to_args(setting: &Setting) -> Result<Vec<OsString>, LoadError> {
     Ok(args)
 }
 
+/// clap's id for a long option: the field name, which differs from the
+/// flag for some (`headers` for `--header`).
 fn arg_id(option: &str) -> String {
     Config::command()
         .get_arguments()
@@ -270,65 +178,14 @@ fn arg_id(option: &str) -> String {
         .map_or_else(|| option.to_owned(), |a| a.get_id().to_string())
 }
 
-fn origins(first: &ArgMatches, from_files: &[(String, Origin)]) -> Vec<(String, Origin)> {
-    let command = Config::command();
-    command
-        .get_arguments()
-        .filter_map(|arg| {
-            let long = arg.get_long()?;
-            if NOT_IN_FILES.contains(&long) {
-                return None;
-            }
-            let origin = match first.value_source(arg.get_id().as_str()) {
-                Some(ValueSource::CommandLine) => Origin::CommandLine,
-                Some(ValueSource::EnvVariable) => Origin::Environment(
-                    arg.get_env()
-                        .map_or(String::new(), |e| e.to_string_lossy().into_owned()),
-                ),
-                _ => from_files
-                    .iter()
-                    .find(|(o, _)| o == long)
-                    .map_or(Origin::Default, |(_, origin)| origin.clone()),
-            };
-            Some((long.to_owned(), origin))
-        })
-        .collect()
-}
-
-impl Loaded {
-    /// `--print-config`: every option with its effective value and origin.
-    pub fn render(&self) -> String {
-        let command = Config::command();
-        let mut out = String::new();
-        for (long, origin) in &self.origins {
-            let Some(arg) = command
-                .get_arguments()
-                .find(|a| a.get_long() == Some(long.as_str()))
-            else {
-                continue;
-            };
-            let values: Vec<String> = self
-                .matches
-                .get_raw(arg.get_id().as_str())
-                .map(|v| v.map(|s| s.to_string_lossy().into_owned()).collect())
-                .unwrap_or_default();
-            let shown = if values.is_empty() {
-                "(unset)".to_owned()
-            } else {
-                values.join(", ")
-            };
-            out.push_str(&format!("{long:<20} {shown:<30} # {origin}\n"));
-        }
-        out
-    }
-}
-
 #[cfg(test)]
 mod tests {
-    //! Unit tests for config files. Environment precedence is tested with the
-    //! binary (tests/operate.rs), since the environment is process-wide.
+    //! Unit tests for loading files under the command line. Environment
+    //! precedence is tested with the binary (tests/operate.rs), since the
+    //! environment is process-wide.
 
     use super::*;
+    use std::path::{Path, PathBuf};
     use std::time::Duration;
 
     fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
@@ -342,36 +199,6 @@ mod tests {
             .chain(list.iter().copied())
             .map(OsString::from)
             .collect()
-    }
-
-    #[test]
-    fn parses_keys_aliases_comments_and_quotes() {
-        let text = "# comment\n\ncpu_limit 4   # trailing\nthread_limit 256\ndocument_root /var/www/html\n\
-                    cache-control \"public, max-age=60\"\nshow_hidden\nheader X-A: b#c\n";
-        let settings = parse(text, Path::new("httpd.conf")).unwrap();
-        let pairs: Vec<(&str, &str, usize)> = settings
-            .iter()
-            .map(|s| (s.option.as_str(), s.value.as_str(), s.line))
-            .collect();
-        assert_eq!(
-            pairs,
-            [
-                ("workers", "4", 3),
-                ("max-connections", "256", 4),
-                ("root", "/var/www/html", 5),
-                ("cache-control", "public, max-age=60", 6),
-                ("show-hidden", "", 7),
-                ("header", "X-A: b#c", 8),
-            ]
-        );
-    }
-
-    #[test]
-    fn unknown_keys_name_the_file_and_line() {
-        let err = parse("port 80\nbogus 1\n", Path::new("x.conf")).unwrap_err();
-        assert_eq!(err.to_string(), "config x.conf:2: unknown key 'bogus'");
-        let err = parse("config other.conf\n", Path::new("x.conf")).unwrap_err();
-        assert_eq!(err.to_string(), "config x.conf:1: unknown key 'config'");
     }
 
     #[test]

@@ -1,17 +1,19 @@
-//! Shared helpers for integration tests: an in-process server on an
-//! ephemeral loopback port, a fixture document root, and raw-TCP clients.
+//! Shared helpers for integration tests, each defined once: the server in
+//! process (`in_process`), the binary as a child process (`process`), a
+//! fixture document root, raw-TCP clients, and repository tools (`tools`).
 #![allow(dead_code)] // each test file uses a different subset
 
+mod in_process;
 pub mod process;
 pub mod tools;
+
+#[allow(unused_imports)] // as dead_code above
+pub use in_process::{Running, TestServer, serve, serve_root, server, start};
 
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::path::Path;
 use std::time::{Duration, SystemTime};
-
-use staticd::serve::Drained;
-use staticd::{Autoindex, Config, Server};
 
 /// Safety net so a broken server fails a test instead of hanging it.
 pub const IO_TIMEOUT: Duration = Duration::from_secs(10);
@@ -19,80 +21,6 @@ pub const IO_TIMEOUT: Duration = Duration::from_secs(10);
 /// Fixed mtime for fixture files, so `Last-Modified` is known exactly.
 pub const MTIME_SECS: u64 = 1_700_000_000;
 pub const MTIME_HTTP: &str = "Tue, 14 Nov 2023 22:13:20 GMT";
-
-/// A running in-process server and the temp root it serves.
-pub struct TestServer {
-    pub addr: SocketAddr,
-    pub root: tempfile::TempDir,
-}
-
-/// Starts a server on `127.0.0.1:0` over a fresh fixture root.
-pub fn start(autoindex: Autoindex) -> TestServer {
-    let root = fixture();
-    let addr = start_on(root.path(), autoindex);
-    TestServer { addr, root }
-}
-
-/// Starts a server for `root` on its own runtime thread and returns the
-/// bound address once it is accepting.
-pub fn start_on(root: &Path, autoindex: Autoindex) -> SocketAddr {
-    let mut config = Config::for_root(root);
-    config.autoindex = autoindex;
-    let running = start_config(config);
-    std::mem::forget(running.stop); // never stopped: lives as long as the test
-    running.addr
-}
-
-/// A server that can be told to shut down gracefully.
-pub struct Running {
-    pub addr: SocketAddr,
-    pub stop: tokio::sync::oneshot::Sender<()>,
-    /// Receives how the shutdown ended.
-    pub drained: std::sync::mpsc::Receiver<Drained>,
-}
-
-impl Running {
-    /// Starts the graceful shutdown and waits for its outcome.
-    pub fn shutdown(self) -> Drained {
-        self.stop.send(()).expect("server running");
-        self.drained
-            .recv_timeout(IO_TIMEOUT)
-            .expect("shutdown finished")
-    }
-}
-
-/// Starts a server with `config` on its own runtime thread.
-pub fn start_config(config: Config) -> Running {
-    let (addr_tx, addr_rx) = std::sync::mpsc::channel();
-    let (drained_tx, drained) = std::sync::mpsc::channel();
-    let (stop, stop_rx) = tokio::sync::oneshot::channel::<()>();
-    std::thread::spawn(move || {
-        let runtime = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
-            .enable_all()
-            .build()
-            .expect("runtime");
-        runtime.block_on(async move {
-            let server = Server::bind(&config.options()).await.expect("bind");
-            addr_tx
-                .send(server.local_addr().expect("addr"))
-                .expect("send addr");
-            let outcome = server
-                .run(async {
-                    let _ = stop_rx.await;
-                })
-                .await;
-            let _ = drained_tx.send(outcome);
-        });
-        runtime.shutdown_background();
-    });
-    let addr = addr_rx.recv().expect("server started");
-    Running {
-        addr,
-        stop,
-        drained,
-    }
-}
 
 /// Builds the fixture document root.
 pub fn fixture() -> tempfile::TempDir {

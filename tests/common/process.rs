@@ -1,5 +1,5 @@
-//! The built binary as a child process: started on port 0, its listening
-//! line read from stderr, killed on drop.
+//! The built binary as a child process: run to completion, or started
+//! on port 0 with its listening line read from stderr and killed on drop.
 
 use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
@@ -7,6 +7,24 @@ use std::process::{Child, ChildStdout, Command, Stdio};
 use std::sync::mpsc::{Receiver, channel};
 
 pub const BIN: &str = env!("CARGO_BIN_EXE_staticd");
+
+/// Runs the binary to completion with `args` and `env` added to the
+/// environment (`RUST_LOG` removed): (exit code, stdout, stderr).
+pub fn run(args: &[&str], env: &[(&str, &str)]) -> (i32, String, String) {
+    let out = Command::new(BIN)
+        .args(args)
+        .env_remove("RUST_LOG")
+        .envs(env.iter().copied())
+        .stdin(Stdio::null())
+        .output()
+        .expect("run staticd");
+    let text = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
+    (
+        out.status.code().unwrap_or(-1),
+        text(&out.stdout),
+        text(&out.stderr),
+    )
+}
 
 /// What to do with the child's stdout (where the access log goes).
 #[derive(Clone, Copy, PartialEq, Eq)]

@@ -3,12 +3,8 @@
 
 use std::path::{Path, PathBuf};
 use std::process::Output;
-use std::time::Duration;
 
-/// Safety net so a stuck server fails the test instead of hanging it.
-pub const IO_TIMEOUT: Duration = Duration::from_secs(10);
-pub const BIN: &str = env!("CARGO_BIN_EXE_staticd");
-
+/// `path` in the repository (the crate root).
 pub fn repo(path: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join(path)
 }

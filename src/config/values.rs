@@ -1,0 +1,136 @@
+//! The values options take that clap has no parser for: durations, header
+//! fields, charset names and log levels. Each refuses what it cannot send
+//! or use as is, so a bad value stops the server at start-up with a message
+//! naming it, from the command line, the environment or a file alike.
+
+use std::time::Duration;
+
+/// A header field value we can send as is: visible ASCII, spaces and tabs.
+pub fn parse_field_value(text: &str) -> Result<String, String> {
+    let text = text.trim();
+    if text
+        .bytes()
+        .all(|b| b == b'\t' || (b' '..=b'~').contains(&b))
+    {
+        Ok(text.to_owned())
+    } else {
+        Err("header values may hold only visible ASCII, spaces and tabs".to_owned())
+    }
+}
+
+/// `Name: value` with a token name.
+pub fn parse_header(text: &str) -> Result<(String, String), String> {
+    let (name, value) = text
+        .split_once(':')
+        .ok_or_else(|| format!("'{text}' is not 'Name: value'"))?;
+    let tchar = |b: u8| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b);
+    if name.is_empty() || !name.bytes().all(tchar) {
+        return Err(format!("'{name}' is not a valid header name"));
+    }
+    let reserved = [
+        "content-length",
+        "connection",
+        "transfer-encoding",
+        "date",
+        "server",
+        "content-type",
+    ];
+    if reserved.iter().any(|r| name.eq_ignore_ascii_case(r)) {
+        return Err(format!("{name} is set by staticd itself"));
+    }
+    Ok((name.to_owned(), parse_field_value(value)?))
+}
+
+/// A charset token such as `utf-8`.
+pub fn parse_charset(text: &str) -> Result<String, String> {
+    let ok = !text.is_empty()
+        && text
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"-_.:+".contains(&b));
+    if ok {
+        Ok(text.to_owned())
+    } else {
+        Err(format!("'{text}' is not a charset name"))
+    }
+}
+
+/// A log level name.
+pub fn parse_level(text: &str) -> Result<String, String> {
+    let level = text.trim().to_ascii_lowercase();
+    match level.as_str() {
+        "error" | "warn" | "info" | "debug" | "trace" | "off" => Ok(level),
+        _ => Err(format!(
+            "'{text}' is not a level (error, warn, info, debug, trace, off)"
+        )),
+    }
+}
+
+/// Parses `500ms`, `10s`, `2m` or a bare number of seconds.
+pub fn parse_duration(text: &str) -> Result<Duration, String> {
+    let text = text.trim();
+    let split = text
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(text.len());
+    let (number, unit) = text.split_at(split);
+    let number: u64 = number
+        .parse()
+        .map_err(|_| format!("'{text}' is not a duration (try 500ms, 10s or 2m)"))?;
+    let millis = match unit {
+        "ms" => Some(number),
+        "" | "s" => number.checked_mul(1_000),
+        "m" => number.checked_mul(60_000),
+        _ => {
+            return Err(format!(
+                "unknown unit '{unit}' in '{text}' (use ms, s or m)"
+            ));
+        }
+    };
+    millis
+        .map(Duration::from_millis)
+        .ok_or_else(|| format!("'{text}' is too long"))
+}
+
+#[cfg(test)]
+mod tests {
+    //! Unit tests for the value parsers, alone and through the command line.
+    use super::*;
+    use crate::config::Config;
+    use clap::Parser;
+
+    #[test]
+    fn durations() {
+        assert_eq!(parse_duration("500ms"), Ok(Duration::from_millis(500)));
+        assert_eq!(parse_duration("10s"), Ok(Duration::from_secs(10)));
+        assert_eq!(parse_duration("10"), Ok(Duration::from_secs(10)));
+        assert_eq!(parse_duration("2m"), Ok(Duration::from_secs(120)));
+        for bad in [
+            "",
+            "s",
+            "-1s",
+            "1h",
+            "1.5s",
+            "99999999999999999999s",
+            "18446744073709551615m",
+        ] {
+            assert!(parse_duration(bad).is_err(), "{bad}");
+        }
+        let c = Config::try_parse_from([
+            "staticd",
+            "--header-timeout",
+            "250ms",
+            "--max-requests",
+            "3",
+        ])
+        .unwrap();
+        assert_eq!(
+            (c.header_timeout, c.max_requests),
+            (Duration::from_millis(250), 3)
+        );
+        let d = Config::try_parse_from(["staticd"]).unwrap();
+        assert_eq!(d.send_timeout, Duration::from_secs(30));
+        assert_eq!(
+            (d.max_connections, d.grace_period),
+            (10_000, Duration::from_secs(10))
+        );
+    }
+}
