@@ -9,6 +9,8 @@ use std::os::unix::fs::MetadataExt;
 
 use crate::http::date;
 
+pub use crate::http::fields::Conditions;
+
 /// The validators of one representation.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Validators {
@@ -35,15 +37,6 @@ impl Validators {
             modified: u64::try_from(meta.mtime()).unwrap_or(0),
         }
     }
-}
-
-/// The precondition header fields of a request, as sent.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Conditions {
-    pub if_match: Option<String>,
-    pub if_none_match: Option<String>,
-    pub if_modified_since: Option<String>,
-    pub if_unmodified_since: Option<String>,
 }
 
 /// What the preconditions decided for a GET or HEAD.
