@@ -3,14 +3,12 @@
 
 use crate::http::request::{Method, Request};
 use crate::http::response::{Body, Response};
-use crate::site::cache::FileCache;
+use crate::site::Autoindex;
 use crate::site::listing;
-use crate::site::mime;
 use crate::site::negotiate;
 use crate::site::representation;
-use crate::site::root::{self, Resolved, Root};
+use crate::site::root::{self, Resolved};
 use crate::site::validators::{self, Precondition, Validators};
-use crate::site::{Autoindex, Options};
 
 use crate::http::status::Status;
 use crate::http::target::Target;
@@ -18,37 +16,14 @@ use std::fs::{File, Metadata};
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::MetadataExt;
 
+/// The site, defined in [`crate::site`] and re-exported where its
+/// [`Site::handle`] is.
+pub use crate::site::Site;
+
 /// The one dot-directory served even without `--show-hidden` (RFC 8615).
 const WELL_KNOWN: &[u8] = b".well-known";
 
-/// Everything needed to answer requests for one document root.
-#[derive(Debug)]
-pub struct Site {
-    pub root: Root,
-    pub autoindex: Autoindex,
-    pub precompressed: bool,
-    pub show_hidden: bool,
-    pub cache_control: Option<String>,
-    pub charset: Option<String>,
-    /// Small files recently read, see [`FileCache`].
-    pub cache: FileCache,
-}
-
 impl Site {
-    /// The site for `root`, answering as `options` say.
-    pub fn new(root: Root, options: &Options) -> Site {
-        let options = options.clone();
-        Site {
-            root,
-            autoindex: options.autoindex,
-            precompressed: options.precompressed,
-            show_hidden: options.show_hidden,
-            cache_control: options.cache_control,
-            charset: options.charset,
-            cache: FileCache::default(),
-        }
-    }
-
     /// Answers one request. HEAD is answered exactly like GET (Range
     /// aside, which RFC 9110 defines for GET only); the body is dropped
     /// when the response is written.
@@ -95,15 +70,6 @@ impl Site {
                 Autoindex::On => self.listing(request, &dir, &meta, &target),
             },
             Err(status) => Response::error(status),
-        }
-    }
-
-    /// The Content-Type for a file, with `--charset` on text types.
-    pub fn content_type(&self, name: &std::path::Path) -> String {
-        let ty = mime::content_type(name);
-        match &self.charset {
-            Some(charset) if ty.starts_with("text/") => format!("{ty}; charset={charset}"),
-            _ => ty.to_owned(),
         }
     }
 
