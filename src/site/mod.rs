@@ -2,7 +2,8 @@
 //!
 //! Owns the site value ([`Site`]) and the handler that answers with it
 //! ([`handler`]), the representations of files with their validators and
-//! preconditions ([`representation`], [`validators`]), content negotiation
+//! preconditions ([`representation`], [`validators`]), the choice of a
+//! precompressed variant ([`variants`]), content negotiation
 //! ([`negotiate`]), listing rendering ([`listing`]), content types
 //! ([`mime`]), the file cache ([`cache`]) with its limits ([`limits`]), and
 //! the document root ([`root`]): the only layer that touches the file
@@ -21,6 +22,7 @@ pub mod negotiate;
 pub mod representation;
 pub mod root;
 pub mod validators;
+pub mod variants;
 
 use crate::site::cache::FileCache;
 use crate::site::root::Root;

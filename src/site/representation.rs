@@ -1,9 +1,9 @@
-//! The response for a regular file: precompressed variant selection,
-//! validators, preconditions (304/412) and byte ranges (206/416).
+//! The response for a regular file: validators, preconditions (304/412)
+//! and byte ranges (206/416), for the file or the precompressed variant
+//! [`variants`] chose.
 
-use std::ffi::OsString;
 use std::fs::{File, Metadata};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -14,19 +14,10 @@ use crate::http::status::Status;
 use crate::site::Site;
 use crate::site::cache::{Cached, CachedBody};
 use crate::site::limits::{FILE_CACHE_MAX_FILE, INLINE_BODY};
-use crate::site::negotiate::{self, Coding};
+use crate::site::negotiate::Coding;
 use crate::site::root;
 use crate::site::validators::{self, Precondition, Validators};
-
-/// The file chosen to answer with.
-struct Selected {
-    file: File,
-    meta: Metadata,
-    coding: Option<Coding>,
-    /// Whether a precompressed variant of this file exists, so the answer
-    /// depends on Accept-Encoding (`Vary`).
-    has_variants: bool,
-}
+use crate::site::variants::{self, Selected};
 
 /// Answers a request for the regular file `file`, requested as `name`.
 pub fn respond(
@@ -36,7 +27,11 @@ pub fn respond(
     meta: Metadata,
     name: &Path,
 ) -> Response {
-    let chosen = select(site, request, file, meta, name);
+    let mut chosen = Selected::original(file, meta);
+    if site.precompressed {
+        let accept_encoding = request.fields.negotiation.accept_encoding.as_deref();
+        chosen = variants::select(&site.root, name, accept_encoding, chosen);
+    }
     let validators = Validators::of(&chosen.meta, chosen.coding.map(Coding::token));
     let plain = chosen.coding.is_none()
         && !chosen.has_variants
@@ -229,55 +224,6 @@ fn ranges(request: &Request, current: &Validators, size: u64) -> Ranges {
         }
         _ => Ranges::Whole,
     }
-}
-
-/// Picks the precompressed sidecar (`name.br`, `name.gz`) the client
-/// accepts best, if one exists and is not older than the original.
-fn select(site: &Site, request: &Request, file: File, meta: Metadata, name: &Path) -> Selected {
-    let original = Selected {
-        file,
-        meta,
-        coding: None,
-        has_variants: false,
-    };
-    if !site.precompressed {
-        return original;
-    }
-    let fresh: Vec<(Coding, File, Metadata)> = Coding::ALL
-        .iter()
-        .filter_map(|&coding| {
-            let (file, meta) = open_sidecar(site, name, coding)?;
-            let fresh = meta.is_file() && meta.modified().ok()? >= original.meta.modified().ok()?;
-            fresh.then_some((coding, file, meta))
-        })
-        .collect();
-    let has_variants = !fresh.is_empty();
-    let accepted =
-        negotiate::accepted_codings(request.fields.negotiation.accept_encoding.as_deref());
-    let best = accepted
-        .iter()
-        .find_map(|want| fresh.iter().position(|(coding, ..)| coding == want));
-    match best.map(|i| fresh.into_iter().nth(i)) {
-        Some(Some((coding, file, meta))) => Selected {
-            file,
-            meta,
-            coding: Some(coding),
-            has_variants,
-        },
-        _ => Selected {
-            has_variants,
-            ..original
-        },
-    }
-}
-
-fn open_sidecar(site: &Site, name: &Path, coding: Coding) -> Option<(File, Metadata)> {
-    let mut sidecar = OsString::from(name.as_os_str());
-    sidecar.push(".");
-    sidecar.push(coding.extension());
-    let file = site.root.open_beneath(&PathBuf::from(sidecar)).ok()?;
-    let meta = file.metadata().ok()?;
-    Some((file, meta))
 }
 
 /// A `multipart/byteranges` body (RFC 9110 §14.6) for sorted, merged parts.
