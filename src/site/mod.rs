@@ -1,13 +1,15 @@
 //! Request to response, with no sockets.
 //!
-//! Owns the site value ([`Site`]) and the handler that answers with it
-//! ([`handler`]), the representations of files with their validators and
-//! preconditions ([`representation`], [`validators`]), the choice of a
-//! precompressed variant ([`variants`]), content negotiation
-//! ([`negotiate`]), listing rendering ([`listing`]), content types
-//! ([`mime`]), the file cache ([`cache`]) with its limits ([`limits`]), and
-//! the document root ([`root`]): the only layer that touches the file
-//! system.
+//! Owns the site value ([`Site`]: root, settings, file cache), the routing
+//! of a request ([`handler`]: method, target, hidden files, the cache
+//! lookup, `--autoindex`), the one response path for files and listings
+//! ([`representation`]: every 200, 206, 304, 412 and 416, with one place
+//! for the validator and caching fields), validators and preconditions
+//! ([`validators`]), the choice of a precompressed variant ([`variants`]),
+//! content negotiation ([`negotiate`]), listing rendering ([`listing`]),
+//! content types ([`mime`]), the file cache ([`cache`]) with its limits
+//! ([`limits`]), and the document root ([`root`]): the only layer that
+//! touches the file system.
 //!
 //! Imports: [`crate::http`] only. What it is told comes in [`Options`], plain
 //! values the configuration fills in; its enums derive `clap::ValueEnum` so
@@ -81,15 +83,6 @@ impl Site {
             cache_control: options.cache_control,
             charset: options.charset,
             cache: FileCache::default(),
-        }
-    }
-
-    /// The Content-Type for a file, with `--charset` on text types.
-    pub fn content_type(&self, name: &std::path::Path) -> String {
-        let ty = mime::content_type(name);
-        match &self.charset {
-            Some(charset) if ty.starts_with("text/") => format!("{ty}; charset={charset}"),
-            _ => ty.to_owned(),
         }
     }
 }
