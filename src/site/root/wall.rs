@@ -68,7 +68,8 @@ impl Root {
         self.openat2.store(false, Ordering::Relaxed);
     }
 
-    /// Opens `rel` (no `.`/`..` components, as [`Target`] guarantees) below
+    /// Opens `rel` (no `.`/`..` components, as
+    /// [`Target`](crate::http::target::Target) guarantees) below
     /// the root under the symlink policy.
     pub fn open_beneath(&self, rel: &Path) -> io::Result<File> {
         if self.openat2.load(Ordering::Relaxed) {
