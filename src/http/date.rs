@@ -1,4 +1,7 @@
-//! IMF-fixdate formatting (RFC 9110 §5.6.7), e.g. `Sun, 06 Nov 1994 08:49:37 GMT`.
+//! Dates: IMF-fixdate formatting and HTTP-date parsing (RFC 9110 §5.6.7),
+//! e.g. `Sun, 06 Nov 1994 08:49:37 GMT`, the log formats (Common Log
+//! Format, RFC 3339), and the one per-thread cache that formats a date once
+//! a second for responses ([`with_now`]) and log lines ([`with_clf`]).
 
 use std::cell::RefCell;
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -66,22 +69,63 @@ pub fn format_system_time(t: SystemTime) -> String {
     format(t.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs()))
 }
 
-/// The current time as an IMF-fixdate, formatted at most once per second
-/// per thread.
-pub fn now() -> String {
-    thread_local! {
-        static CACHE: RefCell<(u64, String)> = const { RefCell::new((u64::MAX, String::new())) };
+/// A date formatted from a whole second, kept until the second changes.
+///
+/// Responses and log lines want the same few dates thousands of times a
+/// second: each thread keeps one of these per format (behind [`with_now`]
+/// and [`with_clf`]), formats once a second, and otherwise only lends the
+/// text out, so a caller that borrows it neither formats nor allocates.
+#[derive(Debug)]
+struct PerSecond {
+    format: fn(u64) -> String,
+    /// The second last formatted (`u64::MAX` before the first) and its text.
+    formatted: RefCell<(u64, String)>,
+}
+
+impl PerSecond {
+    /// An empty cache for dates formatted by `format`.
+    const fn new(format: fn(u64) -> String) -> PerSecond {
+        PerSecond {
+            format,
+            formatted: RefCell::new((u64::MAX, String::new())),
+        }
     }
+
+    /// Calls `use_it` with `secs` formatted, formatting only if the last
+    /// call was for another second. `use_it` must not use this same cache.
+    fn with<R>(&self, secs: u64, use_it: impl FnOnce(&str) -> R) -> R {
+        let mut formatted = self.formatted.borrow_mut();
+        if formatted.0 != secs {
+            *formatted = (secs, (self.format)(secs));
+        }
+        use_it(&formatted.1)
+    }
+}
+
+thread_local! {
+    static IMF_NOW: PerSecond = const { PerSecond::new(format) };
+    static CLF: PerSecond = const { PerSecond::new(format_clf) };
+}
+
+/// Calls `use_it` with the current time as an IMF-fixdate, formatted at
+/// most once per second per thread.
+pub fn with_now<R>(use_it: impl FnOnce(&str) -> R) -> R {
     let secs = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_secs());
-    CACHE.with(|cache| {
-        let mut cache = cache.borrow_mut();
-        if cache.0 != secs {
-            *cache = (secs, format(secs));
-        }
-        cache.1.clone()
-    })
+    IMF_NOW.with(|cache| cache.with(secs, use_it))
+}
+
+/// The current time as an IMF-fixdate (see [`with_now`]), copied out of
+/// the cache.
+pub fn now() -> String {
+    with_now(str::to_owned)
+}
+
+/// Calls `use_it` with `secs` in the Common Log Format (see
+/// [`format_clf`]), formatted at most once per second per thread.
+pub fn with_clf<R>(secs: u64, use_it: impl FnOnce(&str) -> R) -> R {
+    CLF.with(|cache| cache.with(secs, use_it))
 }
 
 /// Parses an HTTP-date in any of the three formats recipients must accept
@@ -227,6 +271,26 @@ mod tests {
         ] {
             assert_eq!(parse(bad), None, "{bad}");
         }
+    }
+
+    #[test]
+    fn per_second_formats_once_a_second() {
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        static CALLS: AtomicUsize = AtomicUsize::new(0);
+        fn counted(secs: u64) -> String {
+            CALLS.fetch_add(1, Ordering::Relaxed);
+            format(secs)
+        }
+        let cache = PerSecond::new(counted);
+        for _ in 0..3 {
+            cache.with(784_111_777, |d| {
+                assert_eq!(d, "Sun, 06 Nov 1994 08:49:37 GMT")
+            });
+        }
+        assert_eq!(CALLS.load(Ordering::Relaxed), 1);
+        cache.with(784_111_778, |d| assert!(d.ends_with("08:49:38 GMT")));
+        assert_eq!(CALLS.load(Ordering::Relaxed), 2);
+        with_clf(784_111_777, |d| assert_eq!(d, "06/Nov/1994:08:49:37 +0000"));
     }
 
     #[test]

@@ -2,14 +2,19 @@
 //! (RFC 9112 §6 and §9, RFC 9110 §7.2), checked strictly: where two readings
 //! of a message are possible, it is refused, since a proxy in front of us
 //! might pick the other one (request smuggling).
+//!
+//! The fields that only matter later are kept as sent: the preconditions
+//! ([`Conditions`]), which the site evaluates against its validators, the
+//! negotiation fields ([`Negotiation`]), and what the access log keeps.
 
-use crate::http::request::{ParseError, Version};
-use crate::site::validators::Conditions;
+use crate::http::error::ParseError;
+use crate::http::version::Version;
 
 /// How the request's body, if any, is delimited.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub enum Framing {
     /// No body.
+    #[default]
     None,
     /// Exactly this many body bytes follow the head.
     Length(u64),
@@ -19,7 +24,7 @@ pub enum Framing {
 }
 
 /// What the header fields say, once validated.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Fields {
     pub close: bool,
     pub keep_alive: bool,
@@ -30,6 +35,16 @@ pub struct Fields {
     /// Kept for the access log only.
     pub referer: Option<String>,
     pub user_agent: Option<String>,
+}
+
+/// The precondition fields (RFC 9110 §13.1), as sent and joined like
+/// [`Negotiation`]'s; the site evaluates them against its validators.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Conditions {
+    pub if_match: Option<String>,
+    pub if_none_match: Option<String>,
+    pub if_modified_since: Option<String>,
+    pub if_unmodified_since: Option<String>,
 }
 
 /// The fields that pick a representation or a part of it, as sent
@@ -92,16 +107,7 @@ const MAX_LENGTH_DIGITS: usize = 20;
 impl Fields {
     /// Validates the fields of a request of `version`.
     pub fn read(headers: &[httparse::Header<'_>], version: Version) -> Result<Fields, ParseError> {
-        let mut fields = Fields {
-            close: false,
-            keep_alive: false,
-            framing: Framing::None,
-            expect_continue: false,
-            conditions: Conditions::default(),
-            negotiation: Negotiation::default(),
-            referer: None,
-            user_agent: None,
-        };
+        let mut fields = Fields::default();
         let mut length: Option<u64> = None;
         let mut codings: Vec<&[u8]> = Vec::new();
         let mut hosts = 0;

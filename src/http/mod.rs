@@ -1,6 +1,7 @@
 //! The wire format, pure: request heads in, response heads out, no I/O.
 //!
-//! Owns request-head parsing ([`request`], [`fields`]), request targets
+//! Owns request-head parsing ([`request`], [`fields`], with the protocol
+//! [`version`] and the reasons a head is refused, [`error`]), request targets
 //! ([`target`]), `Range` syntax ([`range`]), the response value and its
 //! encoding ([`response`]), the status table ([`status`]), HTTP dates
 //! ([`date`]), escaping ([`escape`]) and the protocol limits ([`limits`]).
@@ -8,6 +9,7 @@
 //! Imports: nothing else of the crate.
 
 pub mod date;
+pub mod error;
 pub mod escape;
 pub mod fields;
 pub mod limits;
@@ -16,3 +18,4 @@ pub mod request;
 pub mod response;
 pub mod status;
 pub mod target;
+pub mod version;

@@ -1,10 +1,16 @@
 //! Request-head parsing: bytes in, a [`Request`] and the number of bytes it
 //! used out. `httparse` tokenizes; the limits, persistence and body rules
 //! around it are ours.
+//!
+//! [`Version`] and [`ParseError`] live in their own modules, since the
+//! field rules need them too; they are re-exported here, where callers
+//! meet them.
 
 use crate::http::fields::Fields;
 use crate::http::limits::{MAX_HEAD, MAX_HEADERS, MAX_REQUEST_LINE};
-use crate::http::status::Status;
+
+pub use crate::http::error::ParseError;
+pub use crate::http::version::Version;
 
 /// The request method, as far as a static server cares.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -34,13 +40,6 @@ impl Method {
     }
 }
 
-/// The HTTP/1.x minor version.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Version {
-    Http10,
-    Http11,
-}
-
 /// A parsed request head, owning only what the server uses.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Request {
@@ -54,34 +53,6 @@ pub struct Request {
     /// What the header fields say: body framing, `Expect`, preconditions,
     /// negotiation, and what the access log keeps.
     pub fields: Fields,
-}
-
-/// Why a request head was refused; each maps to exactly one status.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ParseError {
-    /// Not a valid HTTP/1.x request head.
-    Malformed,
-    /// The request line is longer than [`MAX_REQUEST_LINE`].
-    LineTooLong,
-    /// The head is longer than [`MAX_HEAD`] or has more than [`MAX_HEADERS`] fields.
-    HeadTooLarge,
-    /// A Transfer-Encoding we do not know.
-    UnknownCoding,
-    /// A well-formed request line for HTTP/2 or later.
-    UnsupportedVersion,
-}
-
-impl ParseError {
-    /// The one table from parse failure to response status.
-    pub fn status(self) -> Status {
-        match self {
-            ParseError::Malformed => Status::BadRequest,
-            ParseError::LineTooLong => Status::UriTooLong,
-            ParseError::HeadTooLarge => Status::HeaderFieldsTooLarge,
-            ParseError::UnknownCoding => Status::NotImplemented,
-            ParseError::UnsupportedVersion => Status::VersionNotSupported,
-        }
-    }
 }
 
 /// Parses one request head from the start of `buf`.
@@ -172,6 +143,7 @@ fn names_later_version(buf: &[u8]) -> bool {
 mod tests {
     use super::*;
     use crate::http::fields::Framing;
+    use crate::http::status::Status;
 
     fn ok(raw: &[u8]) -> (Request, usize) {
         parse(raw).expect("parse error").expect("incomplete")

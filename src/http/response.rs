@@ -20,14 +20,15 @@ pub enum Body {
     Bytes(Vec<u8>),
     /// Bytes shared with the small-file cache.
     Shared(Arc<[u8]>),
-    /// `len` bytes of an open regular file from `offset`, streamed at write time.
+    /// `len` bytes of an open regular file from `offset`, sent straight
+    /// from the file when the response is written.
     File {
         file: Arc<File>,
         offset: u64,
         len: u64,
     },
     /// A `multipart/byteranges` body: part heads in memory, part data
-    /// streamed from the file.
+    /// sent from the file as for [`Body::File`].
     Parts { file: File, pieces: Vec<Piece> },
 }
 
@@ -168,6 +169,9 @@ fn push_decimal(out: &mut Vec<u8>, mut n: u64) {
     out.extend_from_slice(&digits[at..]);
 }
 
+/// Appends one header field line, `name: value` and CRLF; used by
+/// [`encode_head`] and by whoever encodes fields ahead of time (a cached
+/// file's).
 pub fn push_field(out: &mut Vec<u8>, name: &str, value: &str) {
     out.extend_from_slice(name.as_bytes());
     out.extend_from_slice(b": ");

@@ -55,7 +55,7 @@ pub fn format_combined(entry: &Entry<'_>, out: &mut Vec<u8>) {
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_secs());
     let _ = write!(out, "{} - - [", entry.peer.ip());
-    with_clf_date(secs, |date| out.extend_from_slice(date.as_bytes()));
+    date::with_clf(secs, |date| out.extend_from_slice(date.as_bytes()));
     out.extend_from_slice(b"] \"");
     escape_log(entry.request_line.unwrap_or(b"-"), out);
     let _ = write!(out, "\" {} ", entry.status);
@@ -69,20 +69,6 @@ pub fn format_combined(entry: &Entry<'_>, out: &mut Vec<u8>) {
     out.extend_from_slice(b"\" \"");
     escape_log(entry.user_agent.unwrap_or("-").as_bytes(), out);
     let _ = writeln!(out, "\" {:.6}", entry.duration.as_secs_f64());
-}
-
-/// The CLF date for `secs`, formatted at most once per second per thread.
-fn with_clf_date(secs: u64, use_it: impl FnOnce(&str)) {
-    thread_local! {
-        static CACHE: std::cell::RefCell<(u64, String)> = const { std::cell::RefCell::new((u64::MAX, String::new())) };
-    }
-    CACHE.with(|cache| {
-        let mut cache = cache.borrow_mut();
-        if cache.0 != secs {
-            *cache = (secs, date::format_clf(secs));
-        }
-        use_it(&cache.1);
-    });
 }
 
 /// Appends one JSON object line with the same fields.

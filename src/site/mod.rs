@@ -1,10 +1,15 @@
 //! Request to response, with no sockets.
 //!
-//! Owns the handler ([`handler`]), the representations of files and
-//! listings with their validators and preconditions ([`representation`],
-//! [`validators`]), content negotiation ([`negotiate`]), listing rendering
-//! ([`listing`]), content types ([`mime`]), the file cache ([`cache`]) and
-//! the root wall ([`root`]): the only layer that touches the file system.
+//! Owns the site value ([`Site`]: root, settings, file cache), the routing
+//! of a request ([`handler`]: method, target, hidden files, the cache
+//! lookup, `--autoindex`), the one response path for files and listings
+//! ([`representation`]: every 200, 206, 304, 412 and 416, with one place
+//! for the validator and caching fields), validators and preconditions
+//! ([`validators`]), the choice of a precompressed variant ([`variants`]),
+//! content negotiation ([`negotiate`]), listing rendering ([`listing`]),
+//! content types ([`mime`]), the file cache ([`cache`]) with its limits
+//! ([`limits`]), and the document root ([`root`]): the only layer that
+//! touches the file system.
 //!
 //! Imports: [`crate::http`] only. What it is told comes in [`Options`], plain
 //! values the configuration fills in; its enums derive `clap::ValueEnum` so
@@ -19,8 +24,10 @@ pub mod negotiate;
 pub mod representation;
 pub mod root;
 pub mod validators;
+pub mod variants;
 
-pub use handler::Site;
+use crate::site::cache::FileCache;
+use crate::site::root::Root;
 
 /// What to answer for a directory that has no `index.html`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -46,4 +53,36 @@ pub struct Options {
     pub cache_control: Option<String>,
     /// Added as `; charset=NAME` to `text/*` content types.
     pub charset: Option<String>,
+}
+
+/// Everything needed to answer requests for one document root. It is
+/// defined here, apart from [`handler`] (which answers with it, see
+/// [`Site::handle`]) and [`representation`] (which reads its settings), so
+/// neither of the two has to name the other's module for it.
+#[derive(Debug)]
+pub struct Site {
+    pub root: Root,
+    pub autoindex: Autoindex,
+    pub precompressed: bool,
+    pub show_hidden: bool,
+    pub cache_control: Option<String>,
+    pub charset: Option<String>,
+    /// Small files recently read, see [`FileCache`].
+    pub cache: FileCache,
+}
+
+impl Site {
+    /// The site for `root`, answering as `options` say.
+    pub fn new(root: Root, options: &Options) -> Site {
+        let options = options.clone();
+        Site {
+            root,
+            autoindex: options.autoindex,
+            precompressed: options.precompressed,
+            show_hidden: options.show_hidden,
+            cache_control: options.cache_control,
+            charset: options.charset,
+            cache: FileCache::default(),
+        }
+    }
 }

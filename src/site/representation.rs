@@ -1,32 +1,36 @@
-//! The response for a regular file: precompressed variant selection,
-//! validators, preconditions (304/412) and byte ranges (206/416).
+//! The one response path for what the site serves. Every 200, 206, 304,
+//! 412 and 416 for a file (read from disk or answered from the cache) or a
+//! directory listing is built here, and so is the redirect that adds a
+//! directory's slash. One function decides the fields a response and its
+//! 304 share (`caching_fields`: Last-Modified, ETag, Vary, Cache-Control),
+//! and one evaluates the preconditions and builds the 304 or 412
+//! (`preconditions`).
 
-use std::ffi::OsString;
 use std::fs::{File, Metadata};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
+use crate::http::date;
 use crate::http::range::{self, Ranges};
 use crate::http::request::{Method, Request};
 use crate::http::response::{Body, Piece, Response, push_field};
 use crate::http::status::Status;
+use crate::http::target::Target;
+use crate::site::Site;
 use crate::site::cache::{Cached, CachedBody};
-use crate::site::handler::Site;
 use crate::site::limits::{FILE_CACHE_MAX_FILE, INLINE_BODY};
+use crate::site::listing;
+use crate::site::mime;
 use crate::site::negotiate::{self, Coding};
 use crate::site::root;
 use crate::site::validators::{self, Precondition, Validators};
+use crate::site::variants::{self, Selected};
 
-/// The file chosen to answer with.
-struct Selected {
-    file: File,
-    meta: Metadata,
-    coding: Option<Coding>,
-    /// Whether a precompressed variant of this file exists, so the answer
-    /// depends on Accept-Encoding (`Vary`).
-    has_variants: bool,
-}
+/// What a file's response varies on when a precompressed variant exists.
+const VARY_CODING: &str = "Accept-Encoding";
+/// What every listing varies on (HTML or JSON).
+const VARY_LISTING: &str = "Accept";
 
 /// Answers a request for the regular file `file`, requested as `name`.
 pub fn respond(
@@ -36,13 +40,17 @@ pub fn respond(
     meta: Metadata,
     name: &Path,
 ) -> Response {
-    let chosen = select(site, request, file, meta, name);
+    let mut chosen = Selected::original(file, meta);
+    if site.precompressed {
+        let accept_encoding = request.fields.negotiation.accept_encoding.as_deref();
+        chosen = variants::select(&site.root, name, accept_encoding, chosen);
+    }
     let validators = Validators::of(&chosen.meta, chosen.coding.map(Coding::token));
     let plain = chosen.coding.is_none()
         && !chosen.has_variants
         && request.fields.negotiation.range.is_none();
     if plain {
-        let content_type = site.content_type(name);
+        let content_type = content_type(site, name);
         let fields = |validators: &Validators| cached_fields(site, &content_type, validators);
         if chosen.meta.len() > FILE_CACHE_MAX_FILE as u64 {
             let cache = &site.cache;
@@ -68,33 +76,22 @@ fn from_disk(
     validators: &Validators,
     name: &Path,
 ) -> Response {
-    let fields = || validator_fields(site, validators, chosen.has_variants);
+    let vary = chosen.has_variants.then_some(VARY_CODING);
+    let fields = || caching_fields(site, validators, vary);
     if let Some(refused) = preconditions(request, validators, fields) {
         return refused;
     }
     let mut headers = fields();
-    let content_type = site.content_type(name);
+    let content_type = content_type(site, name);
     headers.insert(0, ("Content-Type", content_type.clone()));
     headers.push(("Accept-Ranges", "bytes".to_owned()));
     if let Some(coding) = chosen.coding {
         headers.push(("Content-Encoding", coding.token().to_owned()));
     }
     let size = chosen.meta.len();
-    let file_part = |file, offset, len| Body::File {
-        file: Arc::new(file),
-        offset,
-        len,
-    };
     let (status, body) = match ranges(request, validators, size) {
         Ranges::Whole => (Status::Ok, file_part(chosen.file, 0, size)),
-        Ranges::Unsatisfiable => {
-            let mut refused = Response::error(Status::RangeNotSatisfiable);
-            refused
-                .headers
-                .push(("Content-Range", format!("bytes */{size}")));
-            refused.headers.push(("Accept-Ranges", "bytes".to_owned()));
-            return refused;
-        }
+        Ranges::Unsatisfiable => return unsatisfiable(size),
         Ranges::Parts(parts) if parts.len() == 1 => {
             let (first, last) = parts[0];
             headers.push(("Content-Range", format!("bytes {first}-{last}/{size}")));
@@ -119,6 +116,24 @@ fn from_disk(
     }
 }
 
+fn file_part(file: File, offset: u64, len: u64) -> Body {
+    Body::File {
+        file: Arc::new(file),
+        offset,
+        len,
+    }
+}
+
+/// The 416 for a file of `size` bytes, saying how long it is.
+fn unsatisfiable(size: u64) -> Response {
+    let mut refused = Response::error(Status::RangeNotSatisfiable);
+    refused
+        .headers
+        .push(("Content-Range", format!("bytes */{size}")));
+    refused.headers.push(("Accept-Ranges", "bytes".to_owned()));
+    refused
+}
+
 /// Reads a small file body into memory before its head is sent, so a
 /// failing read (or a file that shrank since it was stat'ed) can still be
 /// answered with 500 instead of a response cut short. A HEAD sends no
@@ -141,7 +156,7 @@ fn read_small(body: Body, head: bool) -> Result<Body, Response> {
 /// Answers from the small-file cache: the same fields and preconditions as
 /// a file read from disk (only ranges go the long way, see `Site::handle`).
 pub fn respond_cached(site: &Site, request: &Request, cached: Arc<Cached>) -> Response {
-    let fields = || validator_fields(site, &cached.validators, false);
+    let fields = || caching_fields(site, &cached.validators, None);
     if let Some(refused) = preconditions(request, &cached.validators, fields) {
         return refused;
     }
@@ -160,37 +175,91 @@ pub fn respond_cached(site: &Site, request: &Request, cached: Arc<Cached>) -> Re
     }
 }
 
-/// The fields of a 200 for a cached file, in the order [`respond`] sends
+/// The fields of a 200 for a cached file, in the order [`from_disk`] sends
 /// them: encoded once, when the file is cached.
 fn cached_fields(site: &Site, content_type: &str, validators: &Validators) -> Vec<u8> {
     let mut out = Vec::new();
     push_field(&mut out, "Content-Type", content_type);
-    for (name, value) in validator_fields(site, validators, false) {
+    for (name, value) in caching_fields(site, validators, None) {
         push_field(&mut out, name, &value);
     }
     push_field(&mut out, "Accept-Ranges", "bytes");
     out
 }
 
-/// Last-Modified, ETag, and Vary and Cache-Control when they apply: the
-/// fields a 200 and a 304 share.
-fn validator_fields(
+/// The listing of a directory without an index, as HTML or as JSON when
+/// the client prefers it; its validators (see [`Validators::of_listing`])
+/// make conditional requests work as for files.
+pub fn listing(
+    site: &Site,
+    request: &Request,
+    dir: &File,
+    meta: &Metadata,
+    target: &Target,
+) -> Response {
+    let json = negotiate::wants_json(request.fields.negotiation.accept.as_deref());
+    let rendered = if json {
+        listing::render_json(dir, site.show_hidden)
+    } else {
+        listing::render_html(dir, &target.encoded_path(), site.show_hidden)
+    };
+    let listing = match rendered {
+        Ok(listing) => listing,
+        Err(err) => return Response::error(root::status_for(&err)),
+    };
+    let validators = Validators::of_listing(&listing.body, listing.newest, meta);
+    let fields = || caching_fields(site, &validators, Some(VARY_LISTING));
+    if let Some(refused) = preconditions(request, &validators, fields) {
+        return refused;
+    }
+    let mut headers = fields();
+    let content_type = if json {
+        "application/json"
+    } else {
+        "text/html"
+    };
+    headers.insert(0, ("Content-Type", content_type.to_owned()));
+    Response {
+        status: Status::Ok,
+        headers,
+        encoded_fields: None,
+        body: Body::Bytes(listing.body),
+    }
+}
+
+/// The permanent redirect to `location`, a directory's name with its
+/// slash; as cacheable as what it points to.
+pub fn redirect(site: &Site, location: String) -> Response {
+    let mut moved = Response::redirect(location);
+    push_cache_control(site, &mut moved.headers);
+    moved
+}
+
+/// Last-Modified, ETag, `Vary` when the answer depends on the request
+/// field `vary` names, and Cache-Control: the fields a 200 and its 304
+/// share, for files and listings alike.
+fn caching_fields(
     site: &Site,
     validators: &Validators,
-    vary: bool,
+    vary: Option<&'static str>,
 ) -> Vec<(&'static str, String)> {
-    let mut headers = vec![(
-        "Last-Modified",
-        crate::http::date::format(validators.modified),
-    )];
-    headers.push(("ETag", validators.etag.clone()));
-    if vary {
-        headers.push(("Vary", "Accept-Encoding".to_owned()));
+    let mut headers = vec![
+        ("Last-Modified", date::format(validators.modified)),
+        ("ETag", validators.etag.clone()),
+    ];
+    if let Some(vary) = vary {
+        headers.push(("Vary", vary.to_owned()));
     }
+    push_cache_control(site, &mut headers);
+    headers
+}
+
+/// `Cache-Control` when the site sets one: the one place files, listings,
+/// their 304s and redirects take it from.
+fn push_cache_control(site: &Site, headers: &mut Vec<(&'static str, String)>) {
     if let Some(cache_control) = &site.cache_control {
         headers.push(("Cache-Control", cache_control.clone()));
     }
-    headers
 }
 
 /// A 412 or a 304 (with the fields `headers` makes), or `None` to go on.
@@ -231,53 +300,13 @@ fn ranges(request: &Request, current: &Validators, size: u64) -> Ranges {
     }
 }
 
-/// Picks the precompressed sidecar (`name.br`, `name.gz`) the client
-/// accepts best, if one exists and is not older than the original.
-fn select(site: &Site, request: &Request, file: File, meta: Metadata, name: &Path) -> Selected {
-    let original = Selected {
-        file,
-        meta,
-        coding: None,
-        has_variants: false,
-    };
-    if !site.precompressed {
-        return original;
+/// The Content-Type for a file, with `--charset` on text types.
+fn content_type(site: &Site, name: &Path) -> String {
+    let ty = mime::content_type(name);
+    match &site.charset {
+        Some(charset) if ty.starts_with("text/") => format!("{ty}; charset={charset}"),
+        _ => ty.to_owned(),
     }
-    let fresh: Vec<(Coding, File, Metadata)> = Coding::ALL
-        .iter()
-        .filter_map(|&coding| {
-            let (file, meta) = open_sidecar(site, name, coding)?;
-            let fresh = meta.is_file() && meta.modified().ok()? >= original.meta.modified().ok()?;
-            fresh.then_some((coding, file, meta))
-        })
-        .collect();
-    let has_variants = !fresh.is_empty();
-    let accepted =
-        negotiate::accepted_codings(request.fields.negotiation.accept_encoding.as_deref());
-    let best = accepted
-        .iter()
-        .find_map(|want| fresh.iter().position(|(coding, ..)| coding == want));
-    match best.map(|i| fresh.into_iter().nth(i)) {
-        Some(Some((coding, file, meta))) => Selected {
-            file,
-            meta,
-            coding: Some(coding),
-            has_variants,
-        },
-        _ => Selected {
-            has_variants,
-            ..original
-        },
-    }
-}
-
-fn open_sidecar(site: &Site, name: &Path, coding: Coding) -> Option<(File, Metadata)> {
-    let mut sidecar = OsString::from(name.as_os_str());
-    sidecar.push(".");
-    sidecar.push(coding.extension());
-    let file = site.root.open_beneath(&PathBuf::from(sidecar)).ok()?;
-    let meta = file.metadata().ok()?;
-    Some((file, meta))
 }
 
 /// A `multipart/byteranges` body (RFC 9110 §14.6) for sorted, merged parts.

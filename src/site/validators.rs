@@ -2,12 +2,16 @@
 //!
 //! Every file gets a strong ETag built from its inode, size and
 //! modification time in nanoseconds, so any change visible to `stat`
-//! changes it; evaluation follows the precedence of §13.2.2.
+//! changes it; a listing, one hashed from its bytes. Evaluation follows
+//! the precedence of §13.2.2. The precondition fields themselves are read
+//! by the wire format ([`Conditions`], re-exported here).
 
 use std::fs::Metadata;
 use std::os::unix::fs::MetadataExt;
 
 use crate::http::date;
+
+pub use crate::http::fields::Conditions;
 
 /// The validators of one representation.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -35,15 +39,26 @@ impl Validators {
             modified: u64::try_from(meta.mtime()).unwrap_or(0),
         }
     }
+
+    /// The validators of a rendered directory listing: a strong ETag hashed
+    /// from the bytes sent, and the newest modification time of the
+    /// directory (`dir`) and its entries (`newest_entry`), since a listing
+    /// changes when any entry does.
+    pub fn of_listing(body: &[u8], newest_entry: u64, dir: &Metadata) -> Validators {
+        let dir_modified = u64::try_from(dir.mtime()).unwrap_or(0);
+        Validators {
+            etag: format!("\"l-{:016x}\"", fnv1a(body)),
+            modified: newest_entry.max(dir_modified),
+        }
+    }
 }
 
-/// The precondition header fields of a request, as sent.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Conditions {
-    pub if_match: Option<String>,
-    pub if_none_match: Option<String>,
-    pub if_modified_since: Option<String>,
-    pub if_unmodified_since: Option<String>,
+/// FNV-1a, 64-bit: a cheap, stable hash for listing ETags (not a defence
+/// against anything; a collision only costs a missed refresh).
+fn fnv1a(bytes: &[u8]) -> u64 {
+    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |hash, &b| {
+        (hash ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3)
+    })
 }
 
 /// What the preconditions decided for a GET or HEAD.
@@ -267,6 +282,22 @@ mod tests {
         assert!(if_range_holds("Sun, 06 Nov 1994 08:49:37 GMT", &current()));
         assert!(!if_range_holds("Mon, 07 Nov 1994 08:49:37 GMT", &current()));
         assert!(!if_range_holds("junk", &current()));
+    }
+
+    #[test]
+    fn listing_validators_follow_the_bytes_and_the_newest_entry() {
+        let dir = tempfile::tempdir().unwrap();
+        let meta = std::fs::metadata(dir.path()).unwrap();
+        let dir_modified = u64::try_from(meta.mtime()).unwrap();
+        let one = Validators::of_listing(b"one", 0, &meta);
+        assert_eq!(one, Validators::of_listing(b"one", 0, &meta));
+        assert_ne!(one.etag, Validators::of_listing(b"two", 0, &meta).etag);
+        assert!(one.etag.starts_with("\"l-") && one.etag.ends_with('"'));
+        assert_eq!(one.modified, dir_modified);
+        let later = Validators::of_listing(b"one", dir_modified + 10, &meta);
+        assert_eq!(later.modified, dir_modified + 10);
+        assert_eq!(fnv1a(b""), 0xcbf2_9ce4_8422_2325);
+        assert_eq!(fnv1a(b"a"), 0xaf63_dc4c_8601_ec8c);
     }
 
     #[test]

@@ -1,42 +1,20 @@
-//! Mapping a parsed [`Target`] to something in the document root.
-//!
-//! The root is a wall. Every open is relative to a directory descriptor
-//! held on the root and, on Linux 5.6+, done with `openat2(2)` so the kernel
-//! itself refuses to resolve outside it (`RESOLVE_BENEATH`) or through any
-//! symlink (`RESOLVE_NO_SYMLINKS`), with no window between check and open.
-//! Where `openat2` is unavailable (old kernels, seccomp filters) a fallback
-//! resolves the real path first and opens it with `O_NOFOLLOW`.
+//! Mapping a parsed [`Target`] to what it names in the document root:
+//! a file, a directory's index, or a directory without one, each opened
+//! through the root wall ([`Root::open_beneath`]); the one table from
+//! filesystem errors to response status ([`status_for`]); and reading a
+//! small body whole or not at all ([`read_exactly`]).
 
-use std::ffi::CString;
-use std::fs::{File, Metadata, OpenOptions};
+use std::fs::{File, Metadata};
 use std::io;
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 use std::os::unix::ffi::OsStrExt;
-use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, Ordering};
 
 use crate::http::status::Status;
 use crate::http::target::Target;
-
-/// Which symlinks below the root may be followed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum Symlinks {
-    /// Only those whose target resolves inside the root.
-    Inside,
-    /// None: any symlink on the path answers 403.
-    Never,
-    /// All, wherever they point (the root is then no wall for symlinks).
-    Any,
-}
+use crate::site::root::wall::Root;
 
 /// The name served for a directory requested with a trailing slash.
 pub const INDEX_FILE: &str = "index.html";
-
-/// Flags for every open: never block on a FIFO, never become a
-/// controlling terminal, never leak into child processes.
-const OPEN_FLAGS: libc::c_int =
-    libc::O_RDONLY | libc::O_NONBLOCK | libc::O_NOCTTY | libc::O_CLOEXEC;
 
 /// What a target names inside the root.
 #[derive(Debug)]
@@ -65,144 +43,6 @@ pub fn status_for(err: &io::Error) -> Status {
             Some(libc::ELOOP | libc::EXDEV | libc::ENXIO) => Status::Forbidden,
             _ => Status::InternalServerError,
         },
-    }
-}
-
-/// The document root: its canonical path, a descriptor held on it, and the
-/// symlink policy every open below it obeys.
-#[derive(Debug)]
-pub struct Root {
-    dir: OwnedFd,
-    path: PathBuf,
-    symlinks: Symlinks,
-    /// Cleared the first time the kernel refuses `openat2` itself.
-    openat2: AtomicBool,
-}
-
-impl Root {
-    /// Opens the root directory, which must exist.
-    pub fn open(path: &Path, symlinks: Symlinks) -> io::Result<Root> {
-        let path = std::fs::canonicalize(path)?;
-        let dir = OpenOptions::new()
-            .read(true)
-            .custom_flags(libc::O_DIRECTORY | libc::O_CLOEXEC)
-            .open(&path)?;
-        Ok(Root {
-            dir: dir.into(),
-            path,
-            symlinks,
-            openat2: AtomicBool::new(true),
-        })
-    }
-
-    /// The canonical path of the root.
-    pub fn path(&self) -> &Path {
-        &self.path
-    }
-
-    /// Uses the fallback resolver from now on, as if `openat2` were missing.
-    #[doc(hidden)]
-    pub fn disable_openat2(&self) {
-        self.openat2.store(false, Ordering::Relaxed);
-    }
-
-    /// Opens `rel` (no `.`/`..` components, as [`Target`] guarantees) below
-    /// the root under the symlink policy.
-    pub fn open_beneath(&self, rel: &Path) -> io::Result<File> {
-        if self.openat2.load(Ordering::Relaxed) {
-            match self.openat2(rel, self.resolve_flags()) {
-                Err(e) if matches!(e.raw_os_error(), Some(libc::ENOSYS | libc::EPERM)) => {
-                    self.openat2.store(false, Ordering::Relaxed);
-                }
-                // The kernel refuses absolute symlinks and `..` in links
-                // under RESOLVE_BENEATH, even when they land inside the root.
-                // Resolve the real path; if it is inside, open that exact
-                // symlink-free path, still beneath the root, so a swap in
-                // between can only fail the open, never escape.
-                Err(e)
-                    if e.raw_os_error() == Some(libc::EXDEV)
-                        && self.symlinks == Symlinks::Inside =>
-                {
-                    let real = std::fs::canonicalize(self.path.join(rel))?;
-                    let inside = real.strip_prefix(&self.path).map_err(|_| e)?;
-                    let strict = libc::RESOLVE_BENEATH | libc::RESOLVE_NO_SYMLINKS;
-                    return self.openat2(inside, strict);
-                }
-                result => return result,
-            }
-        }
-        self.open_resolved(rel)
-    }
-
-    fn resolve_flags(&self) -> u64 {
-        libc::RESOLVE_NO_MAGICLINKS
-            | match self.symlinks {
-                Symlinks::Inside => libc::RESOLVE_BENEATH,
-                Symlinks::Never => libc::RESOLVE_BENEATH | libc::RESOLVE_NO_SYMLINKS,
-                Symlinks::Any => 0,
-            }
-    }
-
-    fn openat2(&self, rel: &Path, resolve: u64) -> io::Result<File> {
-        let rel = if rel.as_os_str().is_empty() {
-            Path::new(".")
-        } else {
-            rel
-        };
-        let c_path = CString::new(rel.as_os_str().as_bytes())
-            .map_err(|_| io::Error::from(io::ErrorKind::InvalidInput))?;
-        // SAFETY: open_how is plain data; all-zero is its documented default.
-        let mut how: libc::open_how = unsafe { std::mem::zeroed() };
-        how.flags = OPEN_FLAGS as u64;
-        how.resolve = resolve;
-        // SAFETY: valid descriptor, NUL-terminated path, and a pointer to an
-        // open_how of the size we pass.
-        let fd = unsafe {
-            libc::syscall(
-                libc::SYS_openat2,
-                self.dir.as_raw_fd(),
-                c_path.as_ptr(),
-                &how as *const libc::open_how,
-                std::mem::size_of::<libc::open_how>(),
-            )
-        };
-        if fd < 0 {
-            return Err(io::Error::last_os_error());
-        }
-        // SAFETY: the kernel just returned this descriptor to us alone.
-        Ok(unsafe { File::from_raw_fd(fd as libc::c_int) })
-    }
-
-    /// The fallback: resolve the real path, check it against the policy,
-    /// then open it refusing a symlink swapped in at the last component.
-    fn open_resolved(&self, rel: &Path) -> io::Result<File> {
-        let joined = self.path.join(rel);
-        let real = match self.symlinks {
-            Symlinks::Any => joined,
-            Symlinks::Inside => {
-                let real = std::fs::canonicalize(&joined)?;
-                if !real.starts_with(&self.path) {
-                    return Err(io::Error::from_raw_os_error(libc::EXDEV));
-                }
-                real
-            }
-            Symlinks::Never => {
-                let real = std::fs::canonicalize(&joined)?;
-                if real != joined {
-                    return Err(io::Error::from_raw_os_error(libc::ELOOP));
-                }
-                real
-            }
-        };
-        let nofollow = if self.symlinks == Symlinks::Any {
-            0
-        } else {
-            libc::O_NOFOLLOW
-        };
-        OpenOptions::new()
-            .read(true)
-            .custom_flags(OPEN_FLAGS | nofollow)
-            .open(real)
     }
 }
 
@@ -270,6 +110,8 @@ mod tests {
     //! Unit tests for path resolution, run against both resolvers.
 
     use super::*;
+    use crate::site::root::wall::Symlinks;
+    use std::ffi::CString;
     use std::os::unix::fs::symlink;
 
     struct Fixture {
