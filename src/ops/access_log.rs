@@ -200,14 +200,14 @@ impl AccessLog {
         }
     }
 
-    /// Waits (at most `limit`) until every recorded line is written and
-    /// flushed; used when shutting down.
     /// Whether lines are written at all: with the log off, callers skip
     /// building them.
     pub fn enabled(&self) -> bool {
         self.shared.is_some() && self.format != LogFormat::Off
     }
 
+    /// Waits (at most `limit`) until every recorded line is written and
+    /// flushed; used when shutting down.
     pub fn flush(&self, limit: Duration) {
         let Some(shared) = &self.shared else { return };
         let Ok(mut pending) = shared.pending.lock() else {
