@@ -11,17 +11,16 @@
 use std::future::Future;
 use std::io;
 use std::net::SocketAddr;
-use std::os::fd::AsRawFd;
 use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::net::{TcpListener, TcpSocket};
+use tokio::net::TcpListener;
 use tokio::signal::unix::{Signal, SignalKind, signal};
 use tokio::sync::{Semaphore, watch};
 
 use crate::ops::access_log::AccessLog;
 use crate::serve::connection::Shared;
-use crate::serve::limits::{ACCESS_LOG_FLUSH, LISTEN_BACKLOG, LISTEN_DEFER};
+use crate::serve::limits::ACCESS_LOG_FLUSH;
 use crate::serve::pool::{Inbox, Pool};
 use crate::site::handler::Site;
 use crate::site::root::Root;
@@ -107,7 +106,7 @@ impl Server {
             }
         })?;
         let addr = config.addr;
-        let listener = listen(addr).map_err(|e| StartError::Bind(addr, e))?;
+        let listener = listener::listen(addr).map_err(|e| StartError::Bind(addr, e))?;
         let site = Site::new(root, &config.site);
         let access_log =
             AccessLog::open(config.log_format, config.access_log.as_deref()).map_err(|e| {
@@ -194,46 +193,8 @@ impl Server {
     }
 }
 
-/// The listening socket, with our backlog rather than the library default,
-/// and accepting deferred until the client's first bytes arrive.
-fn listen(addr: SocketAddr) -> io::Result<TcpListener> {
-    let socket = match addr {
-        SocketAddr::V4(_) => TcpSocket::new_v4()?,
-        SocketAddr::V6(_) => TcpSocket::new_v6()?,
-    };
-    socket.set_reuseaddr(true)?;
-    socket.bind(addr)?;
-    if let Err(err) = defer_accept(&socket) {
-        tracing::debug!(error = %err, "TCP_DEFER_ACCEPT not available");
-    }
-    socket.listen(LISTEN_BACKLOG)
-}
-
-/// TCP_DEFER_ACCEPT: the kernel completes the handshake but queues the
-/// connection for accept only once data arrives (or after
-/// [`LISTEN_DEFER`]). An HTTP client speaks first, so each new connection
-/// then wakes a worker once, with its request already there to read,
-/// instead of once to accept and again to read.
-fn defer_accept(socket: &TcpSocket) -> io::Result<()> {
-    let seconds = LISTEN_DEFER.as_secs() as libc::c_int;
-    // SAFETY: a valid socket and a c_int option value of the size given.
-    let rc = unsafe {
-        libc::setsockopt(
-            socket.as_raw_fd(),
-            libc::IPPROTO_TCP,
-            libc::TCP_DEFER_ACCEPT,
-            (&seconds as *const libc::c_int).cast(),
-            std::mem::size_of::<libc::c_int>() as libc::socklen_t,
-        )
-    };
-    if rc == 0 {
-        Ok(())
-    } else {
-        Err(io::Error::last_os_error())
-    }
-}
-
 pub mod limits;
+mod listener;
 mod options;
 
 pub use connection::Limits;
