@@ -15,42 +15,20 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::net::TcpListener;
-use tokio::signal::unix::{Signal, SignalKind, signal};
-use tokio::sync::{Semaphore, watch};
+use tokio::sync::{Semaphore, oneshot};
 
 use crate::ops::access_log::AccessLog;
 use crate::serve::connection::Shared;
 use crate::serve::limits::ACCESS_LOG_FLUSH;
 use crate::serve::pool::{Inbox, Pool};
+use crate::shutdown::{Control, Phase, Shutdown, Signals};
 use crate::site::handler::Site;
 use crate::site::root::Root;
 use balance::Balance;
 
-/// SIGTERM and SIGINT, caught. Without a handler SIGTERM would be ignored
-/// when staticd runs as PID 1 in a container. Install it before announcing
-/// the listening address, so a signal sent right after is never lost.
-pub struct StopSignal {
-    term: Signal,
-    int: Signal,
-}
-
-impl StopSignal {
-    /// Installs the handlers; must run inside the tokio runtime.
-    pub fn install() -> io::Result<StopSignal> {
-        Ok(StopSignal {
-            term: signal(SignalKind::terminate())?,
-            int: signal(SignalKind::interrupt())?,
-        })
-    }
-
-    /// Resolves when either signal arrives.
-    pub async fn recv(&mut self) {
-        tokio::select! {
-            _ = self.term.recv() => {}
-            _ = self.int.recv() => {}
-        }
-    }
-}
+/// The `tracing` target of the lines announcing the server's life
+/// (listening, stopping, stopped), which the binary always shows.
+pub const LIFECYCLE: &str = "staticd::lifecycle";
 
 /// How a shutdown ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -61,24 +39,22 @@ pub enum Drained {
     TimedOut { open: usize },
 }
 
-/// Where the server is in its life; the other workers follow it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-enum Phase {
-    Bound,
-    Running,
-    /// Not accepting; connections are finishing.
-    Stopping,
-    /// Drained or out of time: workers drop what is left and exit.
-    Finished,
+/// How a run stopped by signals ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Exit {
+    /// After the graceful shutdown (drained or out of time), or on its own.
+    Graceful,
+    /// A second signal cut the graceful shutdown short.
+    Forced,
 }
 
 /// What every worker's accept loop needs.
 #[derive(Clone)]
 struct Context {
     shared: Arc<Shared>,
+    /// `--max-connections` permits, one per connection held.
     slots: Arc<Semaphore>,
-    /// Tells connections to finish: true once shutdown starts.
-    shutdown: watch::Receiver<bool>,
+    shutdown: Shutdown,
     pool: Arc<Pool>,
 }
 
@@ -88,8 +64,7 @@ pub struct Server {
     context: Context,
     inbox: Inbox,
     balance: Balance,
-    shutdown: watch::Sender<bool>,
-    phase: watch::Sender<Phase>,
+    control: Control,
     max_connections: u32,
     grace_period: Duration,
 }
@@ -112,8 +87,7 @@ impl Server {
             AccessLog::open(config.log_format, config.access_log.as_deref()).map_err(|e| {
                 StartError::AccessLog(config.access_log.clone().unwrap_or_else(|| "-".into()), e)
             })?;
-        let (shutdown, shutdown_rx) = watch::channel(false);
-        let (phase, _) = watch::channel(Phase::Bound);
+        let control = Control::new();
         let workers = config.workers;
         let active = match config.balance {
             Balance::Pack => 1,
@@ -128,22 +102,20 @@ impl Server {
                 access_log,
             }),
             slots: Arc::new(Semaphore::new(config.max_connections as usize)),
-            shutdown: shutdown_rx,
+            shutdown: control.subscribe(),
             pool,
         };
         let listener = listener.into_std().map_err(StartError::Workers)?;
         for (index, inbox) in inboxes.drain(1..).enumerate() {
             let copy = listener.try_clone().map_err(StartError::Workers)?;
-            spawn_worker(index + 1, copy, context.clone(), phase.subscribe(), inbox)
-                .map_err(StartError::Workers)?;
+            spawn_worker(index + 1, copy, context.clone(), inbox).map_err(StartError::Workers)?;
         }
         Ok(Server {
             listener: TcpListener::from_std(listener).map_err(StartError::Workers)?,
             context,
             inbox: inboxes.pop().expect("worker 0's inbox"),
             balance: config.balance,
-            shutdown,
-            phase,
+            control,
             max_connections: config.max_connections,
             grace_period: config.grace_period,
         })
@@ -166,7 +138,7 @@ impl Server {
     pub async fn run(self, stop: impl Future<Output = ()>) -> Drained {
         let pool = &self.context.pool;
         pool.register_thread(0);
-        self.phase.send_replace(Phase::Running);
+        self.control.enter(Phase::Running);
         if self.balance == Balance::Pack && pool.workers() > 1 {
             tokio::spawn(balance::run(
                 Arc::clone(pool),
@@ -177,8 +149,7 @@ impl Server {
         tokio::pin!(stop);
         accept_loop(&self.listener, 0, &self.context, &worker, &mut stop).await;
         drop(self.listener);
-        self.phase.send_replace(Phase::Stopping);
-        self.shutdown.send_replace(true);
+        self.control.enter(Phase::Stopping);
         let slots = &self.context.slots;
         let all = slots.acquire_many(self.max_connections);
         let drained = match tokio::time::timeout(self.grace_period, all).await {
@@ -187,10 +158,58 @@ impl Server {
                 open: self.max_connections as usize - slots.available_permits(),
             },
         };
-        self.phase.send_replace(Phase::Finished);
+        self.control.enter(Phase::Finished);
         self.context.shared.access_log.flush(ACCESS_LOG_FLUSH);
         drained
     }
+
+    /// Serves until SIGTERM or SIGINT, then shuts down gracefully as
+    /// [`Server::run`] does; a second signal gives up at once. Each step
+    /// is logged on the [`LIFECYCLE`] target.
+    pub async fn run_until_signalled(self, mut signals: Signals) -> Exit {
+        let grace_period = self.grace_period;
+        let (begin, begun) = oneshot::channel::<()>();
+        let run = self.run(async {
+            let _ = begun.await;
+        });
+        tokio::pin!(run);
+        tokio::select! {
+            _ = &mut run => return Exit::Graceful,
+            () = signals.recv() => {}
+        }
+        tracing::info!(
+            target: LIFECYCLE,
+            "stopping on signal: finishing requests in flight for up to {grace_period:?}"
+        );
+        let _ = begin.send(());
+        tokio::select! {
+            drained = &mut run => {
+                match drained {
+                    Drained::All => tracing::info!(target: LIFECYCLE, "stopped"),
+                    Drained::TimedOut { open } => tracing::warn!(
+                        target: LIFECYCLE,
+                        "grace period over: stopped with {open} connections cut"
+                    ),
+                }
+                Exit::Graceful
+            }
+            () = signals.recv() => {
+                tracing::warn!(target: LIFECYCLE, "second signal: exiting at once");
+                Exit::Forced
+            }
+        }
+    }
+}
+
+/// The binary's run: installs the signal handlers (before the address is
+/// announced, so a signal sent right after is not lost), binds, announces
+/// the address and serves until signalled.
+pub async fn serve_until_signalled(options: &Options) -> Result<Exit, StartError> {
+    let signals = Signals::install().map_err(StartError::Signals)?;
+    let server = Server::bind(options).await?;
+    let addr = server.local_addr().map_err(StartError::Address)?;
+    tracing::info!(target: LIFECYCLE, "listening on http://{addr}");
+    Ok(server.run_until_signalled(signals).await)
 }
 
 pub mod limits;

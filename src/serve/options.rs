@@ -1,5 +1,6 @@
 //! What the serving layer is told, as plain values the configuration
-//! fills in, and why a server could not start.
+//! fills in, and why a server could not start (or keep running: signal
+//! handlers and the bound address are part of starting the binary).
 
 use std::fmt;
 use std::io;
@@ -45,6 +46,10 @@ pub enum StartError {
     AccessLog(PathBuf, io::Error),
     /// A worker thread or its runtime could not be started.
     Workers(io::Error),
+    /// The SIGTERM and SIGINT handlers could not be installed.
+    Signals(io::Error),
+    /// The address bound could not be read back.
+    Address(io::Error),
 }
 
 impl fmt::Display for StartError {
@@ -61,6 +66,8 @@ impl fmt::Display for StartError {
             StartError::AccessLog(path, err) => {
                 write!(f, "access log {}: {}", path.display(), plain(err))
             }
+            StartError::Signals(err) => write!(f, "cannot install signal handlers: {err}"),
+            StartError::Address(err) => write!(f, "cannot read the bound address: {err}"),
         }
     }
 }

@@ -7,22 +7,21 @@ use std::pin::Pin;
 use std::sync::Arc;
 
 use tokio::net::TcpListener;
-use tokio::sync::watch;
 
-use super::{Context, Phase};
+use super::Context;
 use crate::serve::connection;
 use crate::serve::limits::{ACCEPT_BACKOFF, ACCEPT_WARN_EVERY};
 use crate::serve::parking::Parking;
 use crate::serve::pool::Inbox;
+use crate::shutdown::Phase;
 
-/// A worker thread with its own runtime: it waits for [`Server::run`],
+/// A worker thread with its own runtime: it waits for the server to run,
 /// accepts while active until shutdown, and keeps its connections going
 /// until the server is finished (or gone).
 pub(super) fn spawn_worker(
     index: usize,
     listener: std::net::TcpListener,
     context: Context,
-    mut phase: watch::Receiver<Phase>,
     inbox: Inbox,
 ) -> io::Result<()> {
     let runtime = tokio::runtime::Builder::new_current_thread()
@@ -32,17 +31,16 @@ pub(super) fn spawn_worker(
         .name(format!("staticd-w{index}"))
         .spawn(move || {
             runtime.block_on(async move {
-                if phase.wait_for(|&p| p >= Phase::Running).await.is_err() {
+                let mut shutdown = context.shutdown.clone();
+                if shutdown.reached(Phase::Running).await == Phase::Finished {
                     return;
                 }
                 context.pool.register_thread(index);
                 let worker = start_worker(&context, inbox);
-                let mut stopping = phase.clone();
-                let stop = async move {
-                    let _ = stopping.wait_for(|&p| p >= Phase::Stopping).await;
-                };
+                let mut stopping = shutdown.clone();
+                let stop = async move { stopping.stopping().await };
                 accept_while_active(listener, index, &context, &worker, stop).await;
-                let _ = phase.wait_for(|&p| p == Phase::Finished).await;
+                shutdown.reached(Phase::Finished).await;
             });
             // Dropping the runtime cuts connections still open past the
             // grace period.

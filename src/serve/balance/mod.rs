@@ -10,10 +10,10 @@
 use std::time::Instant;
 
 use clap::ValueEnum;
-use tokio::sync::watch;
 
 use crate::serve::limits::BALANCE_EVERY;
 use crate::serve::pool::Pool;
+use crate::shutdown::Shutdown;
 
 mod policy;
 mod sampler;
@@ -30,9 +30,9 @@ pub enum Balance {
     Spread,
 }
 
-/// Adjusts the pool's active count until `shutdown`. Gives up, with every
-/// worker active, if the kernel's statistics cannot be read.
-pub async fn run(pool: std::sync::Arc<Pool>, mut shutdown: watch::Receiver<bool>) {
+/// Adjusts the pool's active count until shutdown starts. Gives up, with
+/// every worker active, if the kernel's statistics cannot be read.
+pub async fn run(pool: std::sync::Arc<Pool>, mut shutdown: Shutdown) {
     let mut sampler = Sampler::new();
     let mut policy = Policy::new(pool.workers(), pool.active());
     let mut tick = tokio::time::interval(BALANCE_EVERY);
@@ -40,7 +40,7 @@ pub async fn run(pool: std::sync::Arc<Pool>, mut shutdown: watch::Receiver<bool>
     loop {
         tokio::select! {
             _ = tick.tick() => {}
-            _ = shutdown.wait_for(|&stop| stop) => return,
+            () = shutdown.stopping() => return,
         }
         let sample = match sampler.sample(&pool) {
             Ok(Some(sample)) => sample,

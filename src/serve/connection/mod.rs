@@ -12,7 +12,6 @@ use std::time::{Duration, SystemTime};
 use bytes::{Buf, BytesMut};
 use tokio::io::AsyncReadExt;
 use tokio::net::TcpStream;
-use tokio::sync::watch;
 use tokio::time::{Instant, timeout_at};
 
 use crate::http::fields::Framing;
@@ -23,6 +22,7 @@ use crate::ops::access_log::{AccessLog, Entry};
 use crate::serve::limits::{KEEP_WRITE_BUFFER, MAX_DISCARD_BODY, READ_BUFFER};
 use crate::serve::parking::{Parking, park_after};
 use crate::serve::pool::Ticket;
+use crate::shutdown::Shutdown;
 use crate::site::handler::Site;
 
 /// The per-connection limits the configuration sets.
@@ -75,8 +75,7 @@ enum Ended {
 #[derive(Clone)]
 pub struct Worker {
     pub shared: Arc<Shared>,
-    /// True once shutdown starts.
-    pub shutdown: watch::Receiver<bool>,
+    pub shutdown: Shutdown,
     /// Where it goes when idle (none if the worker could not make one).
     pub parking: Option<Arc<Parking>>,
 }
@@ -85,7 +84,7 @@ struct Connection {
     stream: TcpStream,
     peer: SocketAddr,
     shared: Arc<Shared>,
-    shutdown: watch::Receiver<bool>,
+    shutdown: Shutdown,
     ticket: Ticket,
     parking: Option<Arc<Parking>>,
     read_buf: BytesMut,
@@ -191,7 +190,7 @@ impl Connection {
             && body_discardable
             && !response.status.closes_connection()
             && self.served < self.shared.limits.max_requests
-            && !*self.shutdown.borrow()
+            && !self.shutdown.is_stopping()
     }
 
     /// Reads until a whole request head is buffered. With nothing buffered,
@@ -237,7 +236,7 @@ impl Connection {
             } = self;
             let read = tokio::select! {
                 read = timeout_at(wait_until, read_when_ready(stream, read_buf)) => read,
-                _ = shutdown.wait_for(|&stop| stop), if !in_head => return Ok(Next::Close),
+                () = shutdown.stopping(), if !in_head => return Ok(Next::Close),
             };
             match read {
                 Err(_) if in_head => return Ok(Next::Refuse(Status::RequestTimeout)),
@@ -370,7 +369,7 @@ pub(crate) mod tests {
         let (stream, peer) = listener.accept().await.unwrap();
         let dir = tempfile::tempdir().unwrap();
         let shared = shared_for(dir.path());
-        let (_tx, rx) = tokio::sync::watch::channel(false);
+        let control = crate::shutdown::Control::new();
         let permit = std::sync::Arc::new(tokio::sync::Semaphore::new(1))
             .acquire_owned()
             .await
@@ -382,7 +381,7 @@ pub(crate) mod tests {
             ticket,
             crate::serve::connection::Worker {
                 shared,
-                shutdown: rx,
+                shutdown: control.subscribe(),
                 parking: None,
             },
         );

@@ -19,12 +19,13 @@ use std::time::Duration;
 
 use tokio::io::Interest;
 use tokio::io::unix::AsyncFd;
-use tokio::sync::{Notify, watch};
+use tokio::sync::Notify;
 use tokio::time::Instant;
 
 use crate::serve::connection::{self, Shared};
 use crate::serve::limits::{PARK_AFTER, PARK_LEVELS, WAKE_BATCH};
 use crate::serve::pool::Ticket;
+use crate::shutdown::Shutdown;
 
 /// The parking delay at `level`.
 pub fn park_after(level: u8) -> Duration {
@@ -66,6 +67,8 @@ pub struct Parking {
     table: Mutex<Table>,
     /// Wakes the table task when a deadline earlier than all others arrives.
     earlier_deadline: Notify,
+    /// Once stopping, nothing more may park.
+    shutdown: Shutdown,
 }
 
 /// Slots addressed by index and generation, so a stale epoll event or
@@ -78,8 +81,6 @@ struct Table {
     /// which are skipped (and swept out when they outnumber the live ones).
     deadlines: BinaryHeap<Reverse<(Instant, u64)>>,
     parked: usize,
-    /// Set at shutdown: nothing more may park.
-    closed: bool,
 }
 
 #[derive(Default)]
@@ -91,7 +92,7 @@ struct Slot {
 impl Parking {
     /// Creates this worker's table and starts the task that wakes and
     /// expires its connections; must run inside the worker's runtime.
-    pub fn start(shared: Arc<Shared>, shutdown: watch::Receiver<bool>) -> io::Result<Arc<Parking>> {
+    pub fn start(shared: Arc<Shared>, shutdown: Shutdown) -> io::Result<Arc<Parking>> {
         // SAFETY: epoll_create1 takes no pointers; a non-negative result
         // is a new descriptor that we alone own.
         let fd = unsafe { libc::epoll_create1(libc::EPOLL_CLOEXEC) };
@@ -108,8 +109,9 @@ impl Parking {
             epoll,
             table: Mutex::new(Table::default()),
             earlier_deadline: Notify::new(),
+            shutdown,
         });
-        tokio::spawn(Arc::clone(&parking).watch(shared, shutdown));
+        tokio::spawn(Arc::clone(&parking).watch(shared));
         Ok(parking)
     }
 
@@ -119,7 +121,10 @@ impl Parking {
         let fd = conn.stream.as_raw_fd();
         let deadline = conn.deadline;
         let mut table = self.lock();
-        if table.closed {
+        // Under the lock: the table task closes all under it once stopping,
+        // so a park either comes before and is closed with the rest, or
+        // sees the shutdown and is refused.
+        if self.shutdown.is_stopping() {
             return Err(io::Error::other("shutting down"));
         }
         let key = table.insert(conn);
@@ -160,8 +165,8 @@ impl Parking {
 
     /// The table task: resumes connections whose clients sent something,
     /// closes those past their deadline, and closes all at shutdown.
-    async fn watch(self: Arc<Self>, shared: Arc<Shared>, shutdown: watch::Receiver<bool>) {
-        let mut stopping = shutdown.clone();
+    async fn watch(self: Arc<Self>, shared: Arc<Shared>) {
+        let mut stopping = self.shutdown.clone();
         let mut events = vec![libc::epoll_event { events: 0, u64: 0 }; WAKE_BATCH];
         loop {
             let next = self.lock().next_deadline();
@@ -170,12 +175,12 @@ impl Parking {
                     let Ok(mut guard) = ready else { break };
                     let woken = guard.try_io(|fd| wait_ready(fd.as_raw_fd(), &mut events));
                     if let Ok(Ok(count)) = woken {
-                        self.resume(&events[..count], &shared, &shutdown);
+                        self.resume(&events[..count], &shared);
                     }
                 }
                 () = sleep_until(next) => self.lock().expire(Instant::now()),
                 () = self.earlier_deadline.notified() => {}
-                _ = stopping.wait_for(|&stop| stop) => break,
+                () = stopping.stopping() => break,
             }
         }
         self.lock().close_all();
@@ -183,19 +188,14 @@ impl Parking {
 
     /// Hands the sockets behind `events` back to the runtime, each to a
     /// new connection task.
-    fn resume(
-        self: &Arc<Self>,
-        events: &[libc::epoll_event],
-        shared: &Arc<Shared>,
-        shutdown: &watch::Receiver<bool>,
-    ) {
+    fn resume(self: &Arc<Self>, events: &[libc::epoll_event], shared: &Arc<Shared>) {
         for event in events {
             let Some(parked) = self.lock().take(event.u64) else {
                 continue;
             };
             let worker = connection::Worker {
                 shared: Arc::clone(shared),
-                shutdown: shutdown.clone(),
+                shutdown: self.shutdown.clone(),
                 parking: Some(Arc::clone(self)),
             };
             tokio::spawn(connection::resume(parked, worker));
@@ -302,7 +302,6 @@ impl Table {
     }
 
     fn close_all(&mut self) {
-        self.closed = true;
         for slot in &mut self.slots {
             slot.parked = None;
         }
@@ -398,8 +397,10 @@ mod tests {
         assert_eq!(table.next_deadline(), None);
     }
 
+    /// Refusing parks once shutdown has started is the parking's part,
+    /// checked under the table's lock (see the tests below).
     #[test]
-    fn closing_the_table_drops_every_connection_and_refuses_more() {
+    fn closing_the_table_drops_every_connection() {
         let mut table = Table::default();
         let (_c, p) = parked_pair();
         let semaphore = Arc::clone(p.ticket.permit().semaphore());
@@ -407,7 +408,7 @@ mod tests {
         assert_eq!(semaphore.available_permits(), 0);
         table.close_all();
         assert_eq!(table.parked, 0);
-        assert!(table.closed);
+        assert_eq!(table.next_deadline(), None);
         assert_eq!(semaphore.available_permits(), 1, "permit returned");
     }
 
@@ -416,7 +417,7 @@ mod tests {
         client: tokio::net::TcpStream,
         parking: Arc<Parking>,
         slots: Arc<tokio::sync::Semaphore>,
-        shutdown: watch::Sender<bool>,
+        control: crate::shutdown::Control,
         /// Two workers; the connection and the parking table are worker 1's.
         pool: Arc<crate::serve::pool::Pool>,
         inboxes: Vec<crate::serve::pool::Inbox>,
@@ -430,8 +431,9 @@ mod tests {
         let root = tempfile::tempdir().unwrap();
         std::fs::write(root.path().join("a.txt"), "hello").unwrap();
         let shared = crate::serve::connection::tests::shared_for(root.path());
-        let (shutdown, rx) = watch::channel(false);
-        let parking = Parking::start(Arc::clone(&shared), rx.clone()).unwrap();
+        let control = crate::shutdown::Control::new();
+        control.enter(crate::shutdown::Phase::Running);
+        let parking = Parking::start(Arc::clone(&shared), control.subscribe()).unwrap();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let client = tokio::net::TcpStream::connect(listener.local_addr().unwrap())
             .await
@@ -441,7 +443,7 @@ mod tests {
         let permit = Arc::clone(&slots).try_acquire_owned().unwrap();
         let worker = connection::Worker {
             shared: Arc::clone(&shared),
-            shutdown: rx,
+            shutdown: control.subscribe(),
             parking: Some(Arc::clone(&parking)),
         };
         let (pool, inboxes) = crate::serve::pool::Pool::new(2, 2);
@@ -451,7 +453,7 @@ mod tests {
             client,
             parking,
             slots,
-            shutdown,
+            control,
             pool,
             inboxes,
             shared,
@@ -542,7 +544,7 @@ mod tests {
         assert_eq!(s.pool.held(), [1, 0]);
         let worker0 = connection::Worker {
             shared: Arc::clone(&s.shared),
-            shutdown: s.shutdown.subscribe(),
+            shutdown: s.control.subscribe(),
             parking: None,
         };
         tokio::spawn(connection::arrive(moved, worker0));
@@ -579,7 +581,7 @@ mod tests {
     #[tokio::test(start_paused = true)]
     async fn shutdown_closes_parked_connections_and_frees_their_slots() {
         let mut s = setup_parked().await;
-        s.shutdown.send_replace(true);
+        s.control.enter(crate::shutdown::Phase::Stopping);
         read_eof(&mut s.client).await;
         assert_eq!(
             s.slots.available_permits(),
@@ -588,6 +590,17 @@ mod tests {
         );
         let (_client, late) = parked_pair();
         assert!(s.parking.park(late).is_err(), "parked after shutdown");
+    }
+
+    /// Once stopping, a park is refused even before the table task has
+    /// closed the table: nothing parks into a table no one will close.
+    #[tokio::test(start_paused = true)]
+    async fn a_park_racing_with_shutdown_is_refused() {
+        let s = setup().await;
+        s.control.enter(crate::shutdown::Phase::Stopping);
+        let (_client, late) = parked_pair();
+        assert!(s.parking.park(late).is_err(), "parked after shutdown");
+        assert_eq!(s.parking.parked(), 0);
     }
 
     #[test]
