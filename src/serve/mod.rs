@@ -1,12 +1,24 @@
-//! The listening socket, the workers and their accept loops, connection
-//! limits and graceful shutdown.
+//! The serving layer: the listening socket, the workers and their accept
+//! loops, the pool and its balancer, idle connections (parked or moving
+//! between workers), each connection's requests and responses, connection
+//! limits and graceful shutdown. It may import [`crate::site`] (which
+//! answers each request), [`crate::http`], [`crate::ops`] and
+//! [`crate::shutdown`]; nothing here names the configuration, which fills
+//! in [`Options`].
 //!
 //! Each worker is a thread with its own single-threaded runtime and its own
 //! accept loop on a shared listening socket: a connection is served by one
 //! worker at a time, so serving it needs no cross-thread wakeups or locks.
 //! The calling runtime is the first worker. Only the pool's active workers
-//! accept (see [`crate::serve::pool`] and [`crate::serve::balance`]); an inactive one
-//! takes its listener off its event loop, so it is not woken for nothing.
+//! accept (see [`pool`] and [`balance`]); an inactive one takes its
+//! listener off its event loop, so it is not woken for nothing.
+//!
+//! Inside, imports go one way: this module wires `workers` and `accept`,
+//! which start [`connection`]s; a connection uses [`parking`], [`idle`]
+//! and [`pool`];
+//! parking holds [`idle`] values; [`idle`] carries a [`pool`] ticket; the
+//! pool names none of them. Parking hands woken connections back through
+//! a callback the worker gives it at start-up.
 
 use std::future::Future;
 use std::io;
@@ -18,13 +30,29 @@ use tokio::net::TcpListener;
 use tokio::sync::{Semaphore, oneshot};
 
 use crate::ops::access_log::AccessLog;
-use crate::serve::connection::Shared;
-use crate::serve::limits::ACCESS_LOG_FLUSH;
-use crate::serve::pool::{Inbox, Pool};
-use crate::shutdown::{Control, Phase, Shutdown, Signals};
+use crate::shutdown::{Control, Phase, Signals};
 use crate::site::handler::Site;
 use crate::site::root::Root;
+use accept::{Context, accept_loop};
 use balance::Balance;
+use connection::Shared;
+use idle::{Handoff, Inbox};
+use limits::ACCESS_LOG_FLUSH;
+use pool::Pool;
+use workers::{spawn_worker, start_worker};
+
+mod accept;
+pub mod balance;
+pub mod connection;
+pub mod idle;
+pub mod limits;
+mod listener;
+mod options;
+pub mod parking;
+pub mod pool;
+mod workers;
+
+pub use options::{Limits, Options, StartError};
 
 /// The `tracing` target of the lines announcing the server's life
 /// (listening, stopping, stopped), which the binary always shows.
@@ -46,16 +74,6 @@ pub enum Exit {
     Graceful,
     /// A second signal cut the graceful shutdown short.
     Forced,
-}
-
-/// What every worker's accept loop needs.
-#[derive(Clone)]
-struct Context {
-    shared: Arc<Shared>,
-    /// `--max-connections` permits, one per connection held.
-    slots: Arc<Semaphore>,
-    shutdown: Shutdown,
-    pool: Arc<Pool>,
 }
 
 /// A bound server, ready to run.
@@ -88,23 +106,7 @@ impl Server {
                 StartError::AccessLog(config.access_log.clone().unwrap_or_else(|| "-".into()), e)
             })?;
         let control = Control::new();
-        let workers = config.workers;
-        let active = match config.balance {
-            Balance::Pack => 1,
-            Balance::Spread => workers,
-        };
-        let (pool, mut inboxes) = Pool::new(workers, active);
-        let context = Context {
-            shared: Arc::new(Shared {
-                site,
-                limits: config.limits,
-                extra_headers: config.headers.clone(),
-                access_log,
-            }),
-            slots: Arc::new(Semaphore::new(config.max_connections as usize)),
-            shutdown: control.subscribe(),
-            pool,
-        };
+        let (context, mut inboxes) = context(config, site, access_log, &control);
         let listener = listener.into_std().map_err(StartError::Workers)?;
         for (index, inbox) in inboxes.drain(1..).enumerate() {
             let copy = listener.try_clone().map_err(StartError::Workers)?;
@@ -212,16 +214,31 @@ pub async fn serve_until_signalled(options: &Options) -> Result<Exit, StartError
     Ok(server.run_until_signalled(signals).await)
 }
 
-pub mod limits;
-mod listener;
-mod options;
-
-pub use connection::Limits;
-pub use options::{Options, StartError};
-pub mod balance;
-pub mod connection;
-pub mod parking;
-pub mod pool;
-mod workers;
-
-use workers::{accept_loop, spawn_worker, start_worker};
+/// What the workers share, and each worker's inbox.
+fn context(
+    config: &Options,
+    site: Site,
+    access_log: AccessLog,
+    control: &Control,
+) -> (Context, Vec<Inbox>) {
+    let active = match config.balance {
+        Balance::Pack => 1,
+        Balance::Spread => config.workers,
+    };
+    let pool = Pool::new(config.workers, active);
+    let (handoff, inboxes) = Handoff::new(pool.workers());
+    let shared = Shared {
+        site,
+        limits: config.limits,
+        extra_headers: config.headers.clone(),
+        access_log,
+        handoff,
+    };
+    let context = Context {
+        shared: Arc::new(shared),
+        slots: Arc::new(Semaphore::new(config.max_connections as usize)),
+        shutdown: control.subscribe(),
+        pool,
+    };
+    (context, inboxes)
+}

@@ -10,7 +10,6 @@ use std::time::Duration;
 
 use crate::ops::access_log::LogFormat;
 use crate::serve::balance::Balance;
-use crate::serve::connection::Limits;
 use crate::site;
 use crate::site::root::Symlinks;
 
@@ -35,6 +34,20 @@ pub struct Options {
     pub log_format: LogFormat,
     /// The access log file; standard output when `None`.
     pub access_log: Option<PathBuf>,
+}
+
+/// The per-connection limits the configuration sets.
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    /// Time for a whole request head to arrive, from its first byte (from
+    /// the accept for a connection's first request); then 408.
+    pub header_timeout: Duration,
+    /// Idle time allowed between requests on a kept-alive connection.
+    pub keepalive_timeout: Duration,
+    /// Time a write may wait for a client that stopped reading.
+    pub send_timeout: Duration,
+    /// Requests served on one connection before it is closed.
+    pub max_requests: u32,
 }
 
 /// Why the server could not start; shown to a person as one line.

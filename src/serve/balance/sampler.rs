@@ -153,7 +153,7 @@ mod tests {
 
     #[test]
     fn this_machine_statistics_read_and_add_up() {
-        let (pool, _inboxes) = Pool::new(2, 2);
+        let pool = Pool::new(2, 2);
         pool.register_thread(0);
         let mut sampler = Sampler::new();
         assert!(!sampler.cpus.is_empty());

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use tokio::io::{AsyncReadExt, AsyncSeekExt, AsyncWriteExt, Interest};
 
-use super::Connection;
+use super::exchange::Connection;
 use crate::http::date;
 use crate::http::response::{Body, Piece, Response, encode_head};
 use crate::serve::limits::{SENDFILE_CHUNK, STREAM_CHUNK};
