@@ -258,7 +258,7 @@ impl Connection {
     /// Between requests the buffers of a connection in use are kept for
     /// the next one (parking frees them); a connection that has not been
     /// reused yet, or whose buffers a long head, a large in-memory body or
-    /// a streamed file made large, gives them back.
+    /// a copied file made large, gives them back.
     fn release_buffers(&mut self) {
         let reused = self.served >= 2;
         if !reused || self.read_buf.capacity() > READ_BUFFER {
