@@ -9,6 +9,7 @@ pub mod config;
 pub mod http;
 pub mod ops;
 pub mod serve;
+pub mod shutdown;
 pub mod site;
 
 pub use config::{Autoindex, Config};

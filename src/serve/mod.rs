@@ -1,57 +1,62 @@
-//! The listening socket, the workers and their accept loops, connection
-//! limits and graceful shutdown.
+//! The serving layer: the listening socket, the workers and their accept
+//! loops, the pool and its balancer, idle connections (parked or moving
+//! between workers), each connection's requests and responses, connection
+//! limits and graceful shutdown. It may import [`crate::site`] (which
+//! answers each request), [`crate::http`], [`crate::ops`] and
+//! [`crate::shutdown`]; nothing here names the configuration, which fills
+//! in [`Options`].
 //!
 //! Each worker is a thread with its own single-threaded runtime and its own
 //! accept loop on a shared listening socket: a connection is served by one
 //! worker at a time, so serving it needs no cross-thread wakeups or locks.
 //! The calling runtime is the first worker. Only the pool's active workers
-//! accept (see [`crate::serve::pool`] and [`crate::serve::balance`]); an inactive one
-//! takes its listener off its event loop, so it is not woken for nothing.
+//! accept (see [`pool`] and [`balance`]); an inactive one takes its
+//! listener off its event loop, so it is not woken for nothing.
+//!
+//! Inside, imports go one way: this module wires `workers` and `accept`,
+//! which start [`connection`]s; a connection uses [`parking`], [`idle`]
+//! and [`pool`];
+//! parking holds [`idle`] values; [`idle`] carries a [`pool`] ticket; the
+//! pool names none of them. Parking hands woken connections back through
+//! a callback the worker gives it at start-up.
 
 use std::future::Future;
 use std::io;
 use std::net::SocketAddr;
-use std::os::fd::AsRawFd;
 use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::net::{TcpListener, TcpSocket};
-use tokio::signal::unix::{Signal, SignalKind, signal};
-use tokio::sync::{Semaphore, watch};
+use tokio::net::TcpListener;
+use tokio::sync::{Semaphore, oneshot};
 
 use crate::ops::access_log::AccessLog;
-use crate::serve::connection::Shared;
-use crate::serve::limits::{ACCESS_LOG_FLUSH, LISTEN_BACKLOG, LISTEN_DEFER};
-use crate::serve::pool::{Inbox, Pool};
+use crate::shutdown::{Control, Phase, Signals};
 use crate::site::handler::Site;
 use crate::site::root::Root;
+use accept::{Context, accept_loop};
 use balance::Balance;
+use connection::Shared;
+use idle::{Handoff, Inbox};
+use limits::ACCESS_LOG_FLUSH;
+use pool::Pool;
+use workers::{spawn_worker, start_worker};
 
-/// SIGTERM and SIGINT, caught. Without a handler SIGTERM would be ignored
-/// when staticd runs as PID 1 in a container. Install it before announcing
-/// the listening address, so a signal sent right after is never lost.
-pub struct StopSignal {
-    term: Signal,
-    int: Signal,
-}
+mod accept;
+pub mod balance;
+pub mod connection;
+pub mod idle;
+pub mod limits;
+mod listener;
+mod options;
+pub mod parking;
+pub mod pool;
+mod workers;
 
-impl StopSignal {
-    /// Installs the handlers; must run inside the tokio runtime.
-    pub fn install() -> io::Result<StopSignal> {
-        Ok(StopSignal {
-            term: signal(SignalKind::terminate())?,
-            int: signal(SignalKind::interrupt())?,
-        })
-    }
+pub use options::{Limits, Options, StartError};
 
-    /// Resolves when either signal arrives.
-    pub async fn recv(&mut self) {
-        tokio::select! {
-            _ = self.term.recv() => {}
-            _ = self.int.recv() => {}
-        }
-    }
-}
+/// The `tracing` target of the lines announcing the server's life
+/// (listening, stopping, stopped), which the binary always shows.
+pub const LIFECYCLE: &str = "staticd::lifecycle";
 
 /// How a shutdown ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -62,25 +67,13 @@ pub enum Drained {
     TimedOut { open: usize },
 }
 
-/// Where the server is in its life; the other workers follow it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-enum Phase {
-    Bound,
-    Running,
-    /// Not accepting; connections are finishing.
-    Stopping,
-    /// Drained or out of time: workers drop what is left and exit.
-    Finished,
-}
-
-/// What every worker's accept loop needs.
-#[derive(Clone)]
-struct Context {
-    shared: Arc<Shared>,
-    slots: Arc<Semaphore>,
-    /// Tells connections to finish: true once shutdown starts.
-    shutdown: watch::Receiver<bool>,
-    pool: Arc<Pool>,
+/// How a run stopped by signals ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Exit {
+    /// After the graceful shutdown (drained or out of time), or on its own.
+    Graceful,
+    /// A second signal cut the graceful shutdown short.
+    Forced,
 }
 
 /// A bound server, ready to run.
@@ -89,8 +82,7 @@ pub struct Server {
     context: Context,
     inbox: Inbox,
     balance: Balance,
-    shutdown: watch::Sender<bool>,
-    phase: watch::Sender<Phase>,
+    control: Control,
     max_connections: u32,
     grace_period: Duration,
 }
@@ -107,44 +99,25 @@ impl Server {
             }
         })?;
         let addr = config.addr;
-        let listener = listen(addr).map_err(|e| StartError::Bind(addr, e))?;
+        let listener = listener::listen(addr).map_err(|e| StartError::Bind(addr, e))?;
         let site = Site::new(root, &config.site);
         let access_log =
             AccessLog::open(config.log_format, config.access_log.as_deref()).map_err(|e| {
                 StartError::AccessLog(config.access_log.clone().unwrap_or_else(|| "-".into()), e)
             })?;
-        let (shutdown, shutdown_rx) = watch::channel(false);
-        let (phase, _) = watch::channel(Phase::Bound);
-        let workers = config.workers;
-        let active = match config.balance {
-            Balance::Pack => 1,
-            Balance::Spread => workers,
-        };
-        let (pool, mut inboxes) = Pool::new(workers, active);
-        let context = Context {
-            shared: Arc::new(Shared {
-                site,
-                limits: config.limits,
-                extra_headers: config.headers.clone(),
-                access_log,
-            }),
-            slots: Arc::new(Semaphore::new(config.max_connections as usize)),
-            shutdown: shutdown_rx,
-            pool,
-        };
+        let control = Control::new();
+        let (context, mut inboxes) = context(config, site, access_log, &control);
         let listener = listener.into_std().map_err(StartError::Workers)?;
         for (index, inbox) in inboxes.drain(1..).enumerate() {
             let copy = listener.try_clone().map_err(StartError::Workers)?;
-            spawn_worker(index + 1, copy, context.clone(), phase.subscribe(), inbox)
-                .map_err(StartError::Workers)?;
+            spawn_worker(index + 1, copy, context.clone(), inbox).map_err(StartError::Workers)?;
         }
         Ok(Server {
             listener: TcpListener::from_std(listener).map_err(StartError::Workers)?,
             context,
             inbox: inboxes.pop().expect("worker 0's inbox"),
             balance: config.balance,
-            shutdown,
-            phase,
+            control,
             max_connections: config.max_connections,
             grace_period: config.grace_period,
         })
@@ -167,7 +140,7 @@ impl Server {
     pub async fn run(self, stop: impl Future<Output = ()>) -> Drained {
         let pool = &self.context.pool;
         pool.register_thread(0);
-        self.phase.send_replace(Phase::Running);
+        self.control.enter(Phase::Running);
         if self.balance == Balance::Pack && pool.workers() > 1 {
             tokio::spawn(balance::run(
                 Arc::clone(pool),
@@ -178,8 +151,7 @@ impl Server {
         tokio::pin!(stop);
         accept_loop(&self.listener, 0, &self.context, &worker, &mut stop).await;
         drop(self.listener);
-        self.phase.send_replace(Phase::Stopping);
-        self.shutdown.send_replace(true);
+        self.control.enter(Phase::Stopping);
         let slots = &self.context.slots;
         let all = slots.acquire_many(self.max_connections);
         let drained = match tokio::time::timeout(self.grace_period, all).await {
@@ -188,60 +160,85 @@ impl Server {
                 open: self.max_connections as usize - slots.available_permits(),
             },
         };
-        self.phase.send_replace(Phase::Finished);
+        self.control.enter(Phase::Finished);
         self.context.shared.access_log.flush(ACCESS_LOG_FLUSH);
         drained
     }
-}
 
-/// The listening socket, with our backlog rather than the library default,
-/// and accepting deferred until the client's first bytes arrive.
-fn listen(addr: SocketAddr) -> io::Result<TcpListener> {
-    let socket = match addr {
-        SocketAddr::V4(_) => TcpSocket::new_v4()?,
-        SocketAddr::V6(_) => TcpSocket::new_v6()?,
-    };
-    socket.set_reuseaddr(true)?;
-    socket.bind(addr)?;
-    if let Err(err) = defer_accept(&socket) {
-        tracing::debug!(error = %err, "TCP_DEFER_ACCEPT not available");
-    }
-    socket.listen(LISTEN_BACKLOG)
-}
-
-/// TCP_DEFER_ACCEPT: the kernel completes the handshake but queues the
-/// connection for accept only once data arrives (or after
-/// [`LISTEN_DEFER`]). An HTTP client speaks first, so each new connection
-/// then wakes a worker once, with its request already there to read,
-/// instead of once to accept and again to read.
-fn defer_accept(socket: &TcpSocket) -> io::Result<()> {
-    let seconds = LISTEN_DEFER.as_secs() as libc::c_int;
-    // SAFETY: a valid socket and a c_int option value of the size given.
-    let rc = unsafe {
-        libc::setsockopt(
-            socket.as_raw_fd(),
-            libc::IPPROTO_TCP,
-            libc::TCP_DEFER_ACCEPT,
-            (&seconds as *const libc::c_int).cast(),
-            std::mem::size_of::<libc::c_int>() as libc::socklen_t,
-        )
-    };
-    if rc == 0 {
-        Ok(())
-    } else {
-        Err(io::Error::last_os_error())
+    /// Serves until SIGTERM or SIGINT, then shuts down gracefully as
+    /// [`Server::run`] does; a second signal gives up at once. Each step
+    /// is logged on the [`LIFECYCLE`] target.
+    pub async fn run_until_signalled(self, mut signals: Signals) -> Exit {
+        let grace_period = self.grace_period;
+        let (begin, begun) = oneshot::channel::<()>();
+        let run = self.run(async {
+            let _ = begun.await;
+        });
+        tokio::pin!(run);
+        tokio::select! {
+            _ = &mut run => return Exit::Graceful,
+            () = signals.recv() => {}
+        }
+        tracing::info!(
+            target: LIFECYCLE,
+            "stopping on signal: finishing requests in flight for up to {grace_period:?}"
+        );
+        let _ = begin.send(());
+        tokio::select! {
+            drained = &mut run => {
+                match drained {
+                    Drained::All => tracing::info!(target: LIFECYCLE, "stopped"),
+                    Drained::TimedOut { open } => tracing::warn!(
+                        target: LIFECYCLE,
+                        "grace period over: stopped with {open} connections cut"
+                    ),
+                }
+                Exit::Graceful
+            }
+            () = signals.recv() => {
+                tracing::warn!(target: LIFECYCLE, "second signal: exiting at once");
+                Exit::Forced
+            }
+        }
     }
 }
 
-pub mod limits;
-mod options;
+/// The binary's run: installs the signal handlers (before the address is
+/// announced, so a signal sent right after is not lost), binds, announces
+/// the address and serves until signalled.
+pub async fn serve_until_signalled(options: &Options) -> Result<Exit, StartError> {
+    let signals = Signals::install().map_err(StartError::Signals)?;
+    let server = Server::bind(options).await?;
+    let addr = server.local_addr().map_err(StartError::Address)?;
+    tracing::info!(target: LIFECYCLE, "listening on http://{addr}");
+    Ok(server.run_until_signalled(signals).await)
+}
 
-pub use connection::Limits;
-pub use options::{Options, StartError};
-pub mod balance;
-pub mod connection;
-pub mod parking;
-pub mod pool;
-mod workers;
-
-use workers::{accept_loop, spawn_worker, start_worker};
+/// What the workers share, and each worker's inbox.
+fn context(
+    config: &Options,
+    site: Site,
+    access_log: AccessLog,
+    control: &Control,
+) -> (Context, Vec<Inbox>) {
+    let active = match config.balance {
+        Balance::Pack => 1,
+        Balance::Spread => config.workers,
+    };
+    let pool = Pool::new(config.workers, active);
+    let (handoff, inboxes) = Handoff::new(pool.workers());
+    let shared = Shared {
+        site,
+        limits: config.limits,
+        extra_headers: config.headers.clone(),
+        access_log,
+        handoff,
+    };
+    let context = Context {
+        shared: Arc::new(shared),
+        slots: Arc::new(Semaphore::new(config.max_connections as usize)),
+        shutdown: control.subscribe(),
+        pool,
+    };
+    (context, inboxes)
+}

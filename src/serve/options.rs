@@ -1,5 +1,6 @@
 //! What the serving layer is told, as plain values the configuration
-//! fills in, and why a server could not start.
+//! fills in, and why a server could not start (or keep running: signal
+//! handlers and the bound address are part of starting the binary).
 
 use std::fmt;
 use std::io;
@@ -9,7 +10,6 @@ use std::time::Duration;
 
 use crate::ops::access_log::LogFormat;
 use crate::serve::balance::Balance;
-use crate::serve::connection::Limits;
 use crate::site;
 use crate::site::root::Symlinks;
 
@@ -36,6 +36,20 @@ pub struct Options {
     pub access_log: Option<PathBuf>,
 }
 
+/// The per-connection limits the configuration sets.
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    /// Time for a whole request head to arrive, from its first byte (from
+    /// the accept for a connection's first request); then 408.
+    pub header_timeout: Duration,
+    /// Idle time allowed between requests on a kept-alive connection.
+    pub keepalive_timeout: Duration,
+    /// Time a write may wait for a client that stopped reading.
+    pub send_timeout: Duration,
+    /// Requests served on one connection before it is closed.
+    pub max_requests: u32,
+}
+
 /// Why the server could not start; shown to a person as one line.
 #[derive(Debug)]
 pub enum StartError {
@@ -45,6 +59,10 @@ pub enum StartError {
     AccessLog(PathBuf, io::Error),
     /// A worker thread or its runtime could not be started.
     Workers(io::Error),
+    /// The SIGTERM and SIGINT handlers could not be installed.
+    Signals(io::Error),
+    /// The address bound could not be read back.
+    Address(io::Error),
 }
 
 impl fmt::Display for StartError {
@@ -61,6 +79,8 @@ impl fmt::Display for StartError {
             StartError::AccessLog(path, err) => {
                 write!(f, "access log {}: {}", path.display(), plain(err))
             }
+            StartError::Signals(err) => write!(f, "cannot install signal handlers: {err}"),
+            StartError::Address(err) => write!(f, "cannot read the bound address: {err}"),
         }
     }
 }

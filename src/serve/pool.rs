@@ -1,5 +1,7 @@
 //! The workers as a pool: which of them take new connections, how many
-//! connections each holds, and moving connections from one to another.
+//! connections each holds, and which connections should move to another
+//! worker. The pool only counts and decides; [`crate::serve::idle`] carries
+//! a connection that moves.
 //!
 //! A worker thread is only worth having while it has a CPU of its own.
 //! When the machine is busy (a load generator on the other core, a build,
@@ -18,12 +20,7 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicI32, AtomicUsize, Ordering::Relaxed};
 
-use tokio::sync::{OwnedSemaphorePermit, mpsc, watch};
-
-use crate::serve::connection::Moved;
-
-/// Connections moving to a worker wait here until its runtime takes them.
-pub type Inbox = mpsc::UnboundedReceiver<Moved>;
+use tokio::sync::{OwnedSemaphorePermit, watch};
 
 /// One worker's counters, each on its own cache line: they change with
 /// every connection opened or closed, on that worker's thread.
@@ -36,7 +33,6 @@ struct Load {
     shed: AtomicUsize,
     /// The worker thread's kernel id, for its scheduler statistics.
     tid: AtomicI32,
-    inbox: mpsc::UnboundedSender<Moved>,
 }
 
 /// The workers, by index; worker 0 is always active.
@@ -48,28 +44,22 @@ pub struct Pool {
 }
 
 impl Pool {
-    /// A pool of `workers` with `active` of them accepting; each worker
-    /// takes its inbox when it starts.
-    pub fn new(workers: usize, active: usize) -> (Arc<Pool>, Vec<Inbox>) {
+    /// A pool of `workers` with `active` of them accepting.
+    pub fn new(workers: usize, active: usize) -> Arc<Pool> {
         let workers = workers.max(1);
         let active = active.clamp(1, workers);
-        let (senders, inboxes): (Vec<_>, Vec<_>) =
-            (0..workers).map(|_| mpsc::unbounded_channel()).unzip();
-        let loads = senders
-            .into_iter()
-            .map(|inbox| Load {
+        let loads = (0..workers)
+            .map(|_| Load {
                 held: AtomicUsize::new(0),
                 shed: AtomicUsize::new(0),
                 tid: AtomicI32::new(0),
-                inbox,
             })
             .collect();
-        let pool = Pool {
+        Arc::new(Pool {
             loads,
             active: AtomicUsize::new(active),
             active_watch: watch::channel(active).0,
-        };
-        (Arc::new(pool), inboxes)
+        })
     }
 
     /// How many workers there are.
@@ -195,16 +185,9 @@ impl Ticket {
         self.pool.move_target(self.worker)
     }
 
-    /// Hands `moved` (which carries this ticket) to worker `target`. On
-    /// failure (that worker has exited, at shutdown) the connection is
-    /// dropped, which closes it.
-    pub fn send(mut moved: Moved, target: usize) {
-        let pool = Arc::clone(&moved.ticket.pool);
-        moved.ticket.count_on(target);
-        let _ = pool.loads[target].inbox.send(moved);
-    }
-
-    fn count_on(&mut self, target: usize) {
+    /// Counts the connection on worker `target` from now on, as it moves
+    /// there.
+    pub fn move_to(&mut self, target: usize) {
         self.pool.loads[target].held.fetch_add(1, Relaxed);
         self.pool.loads[self.worker].held.fetch_sub(1, Relaxed);
         self.worker = target;
@@ -237,7 +220,7 @@ mod tests {
 
     #[test]
     fn tickets_count_on_their_worker_until_dropped() {
-        let (pool, _inboxes) = Pool::new(2, 2);
+        let pool = Pool::new(2, 2);
         let a = pool.ticket(0, permit());
         let b = pool.ticket(1, permit());
         let c = pool.ticket(1, permit());
@@ -250,14 +233,14 @@ mod tests {
 
     #[test]
     fn active_workers_keep_their_connections() {
-        let (pool, _inboxes) = Pool::new(3, 3);
+        let pool = Pool::new(3, 3);
         let t = pool.ticket(1, permit());
         assert_eq!(t.move_target(), None);
     }
 
     #[test]
     fn an_inactive_worker_hands_everything_to_the_least_loaded_active_one() {
-        let (pool, _inboxes) = Pool::new(3, 3);
+        let pool = Pool::new(3, 3);
         let _on0: Vec<_> = (0..3).map(|_| pool.ticket(0, permit())).collect();
         let _on1 = pool.ticket(1, permit());
         let on2: Vec<_> = (0..2).map(|_| pool.ticket(2, permit())).collect();
@@ -272,7 +255,7 @@ mod tests {
 
     #[test]
     fn a_new_active_worker_gets_the_excess_of_the_busy_ones() {
-        let (pool, _inboxes) = Pool::new(2, 1);
+        let pool = Pool::new(2, 1);
         let on0: Vec<_> = (0..5).map(|_| pool.ticket(0, permit())).collect();
         pool.set_active(2);
         // 5 over 2 workers: worker 0 keeps 2 (its share rounded down) and
@@ -283,7 +266,7 @@ mod tests {
 
     #[test]
     fn the_active_count_is_clamped_and_watched() {
-        let (pool, _inboxes) = Pool::new(2, 5);
+        let pool = Pool::new(2, 5);
         assert_eq!(pool.active(), 2);
         let watch = pool.watch_active();
         pool.set_active(0);
@@ -293,25 +276,9 @@ mod tests {
         assert_eq!(pool.active(), 2);
     }
 
-    #[tokio::test]
-    async fn a_moved_connection_arrives_in_its_new_workers_inbox_counted_there() {
-        let (pool, mut inboxes) = Pool::new(2, 2);
-        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        let _client = std::net::TcpStream::connect(listener.local_addr().unwrap()).unwrap();
-        let (stream, peer) = listener.accept().unwrap();
-        let ticket = pool.ticket(0, permit());
-        let moved = crate::serve::connection::Moved::for_test(stream, peer, ticket, b"GET /");
-        Ticket::send(moved, 1);
-        assert_eq!(pool.held(), [0, 1]);
-        let arrived = inboxes[1].recv().await.unwrap();
-        assert_eq!(arrived.ticket.worker(), 1);
-        drop(arrived);
-        assert_eq!(pool.held(), [0, 0], "closing it gives the count back");
-    }
-
     #[test]
     fn evening_out_moves_the_excess_to_the_emptier_worker() {
-        let (pool, _inboxes) = Pool::new(2, 2);
+        let pool = Pool::new(2, 2);
         let on1: Vec<_> = (0..4).map(|_| pool.ticket(1, permit())).collect();
         let on0 = pool.ticket(0, permit());
         pool.even_out();

@@ -1,28 +1,23 @@
-//! The workers' side of the server: their threads, what each gives its
-//! connections, and their accept loops.
+//! The workers: their threads, and what each gives its connections: its
+//! parking table (a connection woken there carries on on the same worker)
+//! and its inbox (connections moved to it are started there).
 
-use std::future::Future;
 use std::io;
-use std::pin::Pin;
 use std::sync::Arc;
 
-use tokio::net::TcpListener;
-use tokio::sync::watch;
-
-use super::{Context, Phase};
-use crate::serve::connection;
-use crate::serve::limits::{ACCEPT_BACKOFF, ACCEPT_WARN_EVERY};
+use crate::serve::accept::{Context, accept_while_active};
+use crate::serve::connection::{self, Shared, Worker};
+use crate::serve::idle::Inbox;
 use crate::serve::parking::Parking;
-use crate::serve::pool::Inbox;
+use crate::shutdown::{Phase, Shutdown};
 
-/// A worker thread with its own runtime: it waits for [`Server::run`],
+/// A worker thread with its own runtime: it waits for the server to run,
 /// accepts while active until shutdown, and keeps its connections going
 /// until the server is finished (or gone).
 pub(super) fn spawn_worker(
     index: usize,
     listener: std::net::TcpListener,
     context: Context,
-    mut phase: watch::Receiver<Phase>,
     inbox: Inbox,
 ) -> io::Result<()> {
     let runtime = tokio::runtime::Builder::new_current_thread()
@@ -32,17 +27,16 @@ pub(super) fn spawn_worker(
         .name(format!("staticd-w{index}"))
         .spawn(move || {
             runtime.block_on(async move {
-                if phase.wait_for(|&p| p >= Phase::Running).await.is_err() {
+                let mut shutdown = context.shutdown.clone();
+                if shutdown.reached(Phase::Running).await == Phase::Finished {
                     return;
                 }
                 context.pool.register_thread(index);
                 let worker = start_worker(&context, inbox);
-                let mut stopping = phase.clone();
-                let stop = async move {
-                    let _ = stopping.wait_for(|&p| p >= Phase::Stopping).await;
-                };
+                let mut stopping = shutdown.clone();
+                let stop = async move { stopping.stopping().await };
                 accept_while_active(listener, index, &context, &worker, stop).await;
-                let _ = phase.wait_for(|&p| p == Phase::Finished).await;
+                shutdown.reached(Phase::Finished).await;
             });
             // Dropping the runtime cuts connections still open past the
             // grace period.
@@ -53,111 +47,254 @@ pub(super) fn spawn_worker(
 
 /// What a worker's connections get from it; starts its parking table and
 /// the task taking in connections moved to it.
-pub(super) fn start_worker(context: &Context, mut inbox: Inbox) -> connection::Worker {
-    let parking = Parking::start(Arc::clone(&context.shared), context.shutdown.clone())
-        .inspect_err(|err| tracing::warn!(error = %err, "idle connections will not be parked"))
-        .ok();
-    let worker = connection::Worker {
-        shared: Arc::clone(&context.shared),
-        shutdown: context.shutdown.clone(),
-        parking,
-    };
-    let arrivals = worker.clone();
-    // Ends when the pool, and with it every sender, is gone.
-    tokio::spawn(async move {
-        while let Some(moved) = inbox.recv().await {
-            tokio::spawn(connection::arrive(moved, arrivals.clone()));
-        }
-    });
+pub(super) fn start_worker(context: &Context, inbox: Inbox) -> Worker {
+    let worker = worker(Arc::clone(&context.shared), context.shutdown.clone());
+    tokio::spawn(take_arrivals(inbox, worker.clone()));
     worker
 }
 
-/// Accepts whenever worker `index` is active, until `stop`. While it is
-/// not, its listener is off its event loop: the kernel wakes every epoll
-/// instance watching a listening socket for each new connection.
-async fn accept_while_active(
-    listener: std::net::TcpListener,
-    index: usize,
-    context: &Context,
-    worker: &connection::Worker,
-    stop: impl Future<Output = ()>,
-) {
-    tokio::pin!(stop);
-    let mut active = context.pool.watch_active();
-    let mut listener = Some(listener);
-    while let Some(idle) = listener.take() {
-        tokio::select! {
-            () = &mut stop => return,
-            woken = active.wait_for(|&n| n > index) => if woken.is_err() { return },
-        }
-        let accepting = match TcpListener::from_std(idle) {
-            Ok(listener) => listener,
-            Err(err) => {
-                return tracing::error!(worker = index, error = %err, "worker cannot accept");
-            }
+/// A worker for connections on the current runtime, with its parking
+/// table: a connection woken there carries on here, and may park again.
+fn worker(shared: Arc<Shared>, shutdown: Shutdown) -> Worker {
+    let (woken_shared, woken_shutdown) = (Arc::clone(&shared), shutdown.clone());
+    let wake = move |idle, parking: &Arc<Parking>| {
+        let worker = Worker {
+            shared: Arc::clone(&woken_shared),
+            shutdown: woken_shutdown.clone(),
+            parking: Some(Arc::clone(parking)),
         };
-        if accept_loop(&accepting, index, context, worker, &mut stop).await == Until::Stopped {
-            return;
-        }
-        listener = accepting
-            .into_std()
-            .inspect_err(|err| tracing::error!(worker = index, error = %err, "worker cannot pause"))
-            .ok();
+        tokio::spawn(connection::wake(idle, worker));
+    };
+    let parking = Parking::start(shutdown.clone(), wake)
+        .inspect_err(|err| tracing::warn!(error = %err, "idle connections will not be parked"))
+        .ok();
+    Worker {
+        shared,
+        shutdown,
+        parking,
     }
 }
 
-/// Why an accept loop returned.
-#[derive(Debug, PartialEq, Eq)]
-pub(super) enum Until {
-    Stopped,
-    /// The worker is no longer active.
-    Inactive,
+/// Starts each connection moved to this worker, until the server is
+/// finished. (Every connection can reach every inbox, so an inbox does not
+/// close on its own while connections are open.)
+async fn take_arrivals(mut inbox: Inbox, worker: Worker) {
+    let mut shutdown = worker.shutdown.clone();
+    let finished = shutdown.reached(Phase::Finished);
+    tokio::pin!(finished);
+    loop {
+        let moved = tokio::select! {
+            biased;
+            moved = inbox.recv() => moved,
+            _ = &mut finished => return,
+        };
+        let Some(moved) = moved else { return };
+        tokio::spawn(connection::arrive(moved, worker.clone()));
+    }
 }
 
-/// Accepts connections and starts each on worker `index` until `stop`,
-/// or until the worker stops being active.
-pub(super) async fn accept_loop<F: Future<Output = ()>>(
-    listener: &TcpListener,
-    index: usize,
-    context: &Context,
-    worker: &connection::Worker,
-    stop: &mut Pin<&mut F>,
-) -> Until {
-    let mut last_warning: Option<std::time::Instant> = None;
-    let mut active = context.pool.watch_active();
-    let mut inactive = std::pin::pin!(active.wait_for(|&n| n <= index));
-    loop {
-        // Beyond --max-connections, connections wait in the backlog.
-        // Biased: once the worker is inactive it must not take one more.
-        let permit = tokio::select! {
-            biased;
-            () = &mut *stop => return Until::Stopped,
-            _ = &mut inactive => return Until::Inactive,
-            permit = Arc::clone(&context.slots).acquire_owned() => permit,
-        };
-        let Ok(permit) = permit else {
-            return Until::Stopped;
-        };
-        let accepted = tokio::select! {
-            biased;
-            () = &mut *stop => return Until::Stopped,
-            _ = &mut inactive => return Until::Inactive,
-            accepted = listener.accept() => accepted,
-        };
-        match accepted {
-            Ok((stream, peer)) => {
-                let ticket = context.pool.ticket(index, permit);
-                tokio::spawn(connection::serve(stream, peer, ticket, worker.clone()));
-            }
-            Err(err) => {
-                // EMFILE and friends: wait for descriptors to free up.
-                // The permit goes back, so no slot is lost.
-                if last_warning.is_none_or(|t| t.elapsed() >= ACCEPT_WARN_EVERY) {
-                    tracing::warn!(error = %err, "accept failed; backing off");
-                    last_warning = Some(std::time::Instant::now());
-                }
-                tokio::time::sleep(ACCEPT_BACKOFF).await;
-            }
+#[cfg(test)]
+mod tests {
+    //! Connections served through a worker's parking table.
+
+    use std::time::Duration;
+
+    use tokio::sync::Semaphore;
+    use tokio::time::Instant;
+
+    use super::*;
+    use crate::serve::connection::tests::shared_with;
+    use crate::serve::idle::Handoff;
+    use crate::serve::idle::tests::idle_on;
+    use crate::serve::limits::PARK_AFTER;
+    use crate::serve::pool::Pool;
+    use crate::shutdown::Control;
+
+    /// A served connection, its client, and what the test needs to watch it.
+    struct Setup {
+        client: tokio::net::TcpStream,
+        parking: Arc<Parking>,
+        slots: Arc<Semaphore>,
+        control: Control,
+        /// Two workers; the connection and the parking table are worker 1's.
+        pool: Arc<Pool>,
+        inboxes: Vec<Inbox>,
+        shared: Arc<Shared>,
+        _root: tempfile::TempDir,
+    }
+
+    /// Serves one loopback connection over a root holding `a.txt`, with
+    /// parking on (the clock is paused, so waiting costs no real time).
+    async fn setup() -> Setup {
+        let root = tempfile::tempdir().unwrap();
+        std::fs::write(root.path().join("a.txt"), "hello").unwrap();
+        let (handoff, inboxes) = Handoff::new(2);
+        let shared = shared_with(root.path(), handoff);
+        let control = Control::new();
+        control.enter(Phase::Running);
+        let worker = worker(Arc::clone(&shared), control.subscribe());
+        let parking = Arc::clone(worker.parking.as_ref().unwrap());
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let client = tokio::net::TcpStream::connect(listener.local_addr().unwrap())
+            .await
+            .unwrap();
+        let (stream, peer) = listener.accept().await.unwrap();
+        let slots = Arc::new(Semaphore::new(1));
+        let permit = Arc::clone(&slots).try_acquire_owned().unwrap();
+        let pool = Pool::new(2, 2);
+        let ticket = pool.ticket(1, permit);
+        tokio::spawn(connection::serve(stream, peer, ticket, worker));
+        Setup {
+            client,
+            parking,
+            slots,
+            control,
+            pool,
+            inboxes,
+            shared,
+            _root: root,
         }
+    }
+
+    /// [`setup`], one request answered, and the connection parked since.
+    async fn setup_parked() -> Setup {
+        let mut s = setup().await;
+        get(&mut s.client).await;
+        let parking = Arc::clone(&s.parking);
+        idle_until(Duration::from_secs(2), || parking.parked() == 1).await;
+        s
+    }
+
+    /// Sends a GET for /a.txt and reads the whole response.
+    async fn get(client: &mut tokio::net::TcpStream) -> String {
+        use tokio::io::AsyncWriteExt;
+        client
+            .write_all(b"GET /a.txt HTTP/1.1\r\nHost: t\r\n\r\n")
+            .await
+            .unwrap();
+        read_hello(client).await
+    }
+
+    /// Reads a response to a GET for /a.txt.
+    async fn read_hello(client: &mut tokio::net::TcpStream) -> String {
+        use tokio::io::AsyncReadExt;
+        let mut got = Vec::new();
+        let mut buf = [0u8; 1024];
+        while !got.ends_with(b"hello") {
+            let n = client.read(&mut buf).await.unwrap();
+            assert!(
+                n > 0,
+                "closed mid-response: {:?}",
+                String::from_utf8_lossy(&got)
+            );
+            got.extend_from_slice(&buf[..n]);
+        }
+        String::from_utf8(got).unwrap()
+    }
+
+    /// Advances the paused clock in small steps until `done`, at most `limit`.
+    async fn idle_until(limit: Duration, mut done: impl FnMut() -> bool) -> Duration {
+        let start = Instant::now();
+        while !done() {
+            assert!(
+                start.elapsed() < limit,
+                "condition not met within {limit:?}"
+            );
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        start.elapsed()
+    }
+
+    /// Reads until end of stream, which must come.
+    async fn read_eof(client: &mut tokio::net::TcpStream) {
+        use tokio::io::AsyncReadExt;
+        let mut buf = [0u8; 64];
+        assert_eq!(client.read(&mut buf).await.unwrap(), 0, "expected a close");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn an_idle_connection_parks_and_its_next_request_resumes_it() {
+        let mut s = setup().await;
+        assert!(get(&mut s.client).await.starts_with("HTTP/1.1 200 OK\r\n"));
+        let parking = Arc::clone(&s.parking);
+        let waited = idle_until(Duration::from_secs(2), || parking.parked() == 1).await;
+        assert!(waited >= PARK_AFTER, "parked after {waited:?}");
+        assert!(get(&mut s.client).await.starts_with("HTTP/1.1 200 OK\r\n"));
+        assert_eq!(s.parking.parked(), 0, "resumed to answer");
+        // And it parks again once idle: parking is not a one-way trip.
+        idle_until(Duration::from_secs(2), || parking.parked() == 1).await;
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_connection_parked_on_a_worker_no_longer_active_wakes_on_another() {
+        use tokio::io::AsyncWriteExt;
+        let mut s = setup_parked().await;
+        s.pool.set_active(1);
+        s.client
+            .write_all(b"GET /a.txt HTTP/1.1\r\nHost: t\r\n\r\n")
+            .await
+            .unwrap();
+        // Woken on worker 1, it goes straight to worker 0, request and all.
+        let moved = s.inboxes[0].recv().await.unwrap();
+        assert_eq!(s.pool.held(), [1, 0]);
+        let worker0 = Worker {
+            shared: Arc::clone(&s.shared),
+            shutdown: s.control.subscribe(),
+            parking: None,
+        };
+        tokio::spawn(connection::arrive(moved, worker0));
+        assert!(
+            read_hello(&mut s.client)
+                .await
+                .starts_with("HTTP/1.1 200 OK\r\n")
+        );
+        assert_eq!(s.parking.parked(), 0);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_parked_connection_still_closes_at_the_keepalive_timeout() {
+        let mut s = setup().await;
+        get(&mut s.client).await;
+        let started = Instant::now();
+        let parking = Arc::clone(&s.parking);
+        idle_until(Duration::from_secs(2), || parking.parked() == 1).await;
+        read_eof(&mut s.client).await;
+        let keepalive = s.shared.limits.keepalive_timeout;
+        assert!(
+            started.elapsed() >= keepalive,
+            "closed after {:?}",
+            started.elapsed()
+        );
+        assert_eq!(s.parking.parked(), 0);
+        assert_eq!(
+            s.slots.available_permits(),
+            1,
+            "the connection's slot is free"
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn shutdown_closes_parked_connections_and_frees_their_slots() {
+        let mut s = setup_parked().await;
+        s.control.enter(Phase::Stopping);
+        read_eof(&mut s.client).await;
+        assert_eq!(
+            s.slots.available_permits(),
+            1,
+            "the connection's slot is free"
+        );
+        let (_client, late) = idle_on(&s.pool, b"");
+        assert!(s.parking.park(late).is_err(), "parked after shutdown");
+    }
+
+    /// Once stopping, a park is refused even before the table task has
+    /// closed the table: nothing parks into a table no one will close.
+    #[tokio::test(start_paused = true)]
+    async fn a_park_racing_with_shutdown_is_refused() {
+        let s = setup().await;
+        s.control.enter(Phase::Stopping);
+        let (_client, late) = idle_on(&s.pool, b"");
+        assert!(s.parking.park(late).is_err(), "parked after shutdown");
+        assert_eq!(s.parking.parked(), 0);
     }
 }

@@ -5,7 +5,7 @@
 use std::io;
 use std::time::Instant;
 
-use super::{Sample, parse_idle_ticks, parse_schedstat};
+use super::policy::Sample;
 use crate::serve::pool::Pool;
 
 /// The previous readings, to take differences from.
@@ -89,6 +89,39 @@ impl Sampler {
     }
 }
 
+/// A thread's scheduler statistics line: nanoseconds running and
+/// nanoseconds runnable but waiting.
+pub fn parse_schedstat(text: &str) -> Option<(u64, u64)> {
+    let mut fields = text.split_ascii_whitespace();
+    let run = fields.next()?.parse().ok()?;
+    let wait = fields.next()?.parse().ok()?;
+    Some((run, wait))
+}
+
+/// Idle ticks (idle plus iowait) summed over `cpus`, from `/proc/stat`.
+pub fn parse_idle_ticks(stat: &str, cpus: &[usize]) -> Option<u64> {
+    let mut total = 0u64;
+    let mut found = 0;
+    for line in stat.lines() {
+        let mut fields = line.split_ascii_whitespace();
+        let Some(cpu) = fields.next().and_then(|name| name.strip_prefix("cpu")) else {
+            continue;
+        };
+        let Ok(cpu) = cpu.parse::<usize>() else {
+            continue; // the "cpu" line: all CPUs together
+        };
+        if !cpus.contains(&cpu) {
+            continue;
+        }
+        // user nice system idle iowait ...
+        let idle: u64 = fields.nth(3)?.parse().ok()?;
+        let iowait: u64 = fields.next()?.parse().ok()?;
+        total += idle + iowait;
+        found += 1;
+    }
+    (found > 0).then_some(total)
+}
+
 /// A thread's (run, wait) nanoseconds, from its schedstat file.
 fn thread_times(tid: i32) -> io::Result<(u64, u64)> {
     let text = std::fs::read_to_string(format!("/proc/self/task/{tid}/schedstat"))?;
@@ -120,7 +153,7 @@ mod tests {
 
     #[test]
     fn this_machine_statistics_read_and_add_up() {
-        let (pool, _inboxes) = Pool::new(2, 2);
+        let pool = Pool::new(2, 2);
         pool.register_thread(0);
         let mut sampler = Sampler::new();
         assert!(!sampler.cpus.is_empty());
@@ -147,5 +180,26 @@ mod tests {
         assert_eq!(sample.busy[1], 0.0);
         let cpus = sampler.cpus.len() as f64;
         assert!((0.0..=cpus + 0.5).contains(&sample.idle_cpus), "{sample:?}");
+    }
+
+    #[test]
+    fn schedstat_lines_parse_and_garbage_does_not() {
+        assert_eq!(parse_schedstat("242620 17 2\n"), Some((242620, 17)));
+        assert_eq!(parse_schedstat(""), None);
+        assert_eq!(parse_schedstat("12"), None);
+        assert_eq!(parse_schedstat("a b c"), None);
+    }
+
+    #[test]
+    fn idle_ticks_add_up_over_the_allowed_cpus_only() {
+        let stat = "cpu  10 0 20 900 40 0 0 0 0 0\n\
+                    cpu0 5 0 10 500 30 0 0 0 0 0\n\
+                    cpu1 5 0 10 400 10 0 0 0 0 0\n\
+                    intr 1 2 3\n";
+        assert_eq!(parse_idle_ticks(stat, &[0, 1]), Some(940));
+        assert_eq!(parse_idle_ticks(stat, &[1]), Some(410));
+        assert_eq!(parse_idle_ticks(stat, &[7]), None);
+        assert_eq!(parse_idle_ticks("cpu0 1 2\n", &[0]), None, "truncated line");
+        assert_eq!(parse_idle_ticks("", &[0]), None);
     }
 }

@@ -7,7 +7,7 @@ use bytes::Buf;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::time::{Instant, timeout_at};
 
-use super::Connection;
+use super::exchange::Connection;
 use crate::serve::limits::{LINGER_BYTES, LINGER_TIME};
 
 impl Connection {

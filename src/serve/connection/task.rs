@@ -9,46 +9,11 @@ use bytes::BytesMut;
 use tokio::net::TcpStream;
 use tokio::time::Instant;
 
-use super::{Connection, Ended, Worker};
+use super::exchange::{Connection, Ended};
+use super::worker::Worker;
+use crate::serve::idle::Idle;
 use crate::serve::limits::READ_BUFFER;
-use crate::serve::parking::Parked;
 use crate::serve::pool::Ticket;
-
-/// A connection on its way to another worker, between two requests.
-#[derive(Debug)]
-pub struct Moved {
-    stream: std::net::TcpStream,
-    peer: SocketAddr,
-    pub(crate) ticket: Ticket,
-    served: u32,
-    level: u8,
-    nodelay: bool,
-    /// Bytes already read: the start of the next request, or more.
-    read_buf: BytesMut,
-    deadline: Instant,
-}
-
-#[cfg(test)]
-impl Moved {
-    /// A connection with `read` already read, as it would move.
-    pub(crate) fn for_test(
-        stream: std::net::TcpStream,
-        peer: SocketAddr,
-        ticket: Ticket,
-        read: &[u8],
-    ) -> Moved {
-        Moved {
-            stream,
-            peer,
-            ticket,
-            served: 1,
-            level: 0,
-            nodelay: true,
-            read_buf: BytesMut::from(read),
-            deadline: Instant::now(),
-        }
-    }
-}
 
 /// Serves requests on `stream` until the client, a limit or shutdown ends
 /// the connection, or it is parked while idle or moved to another worker.
@@ -62,72 +27,42 @@ pub async fn serve(stream: TcpStream, peer: SocketAddr, ticket: Ticket, worker: 
         Ok(None) => return tracing::debug!(%peer, requests = 0, "connection ended"),
         Err(err) => return tracing::debug!(%peer, requests = 0, error = %err, "connection ended"),
     };
-    let mut conn = Connection::new(stream, peer, ticket, worker);
-    conn.read_buf = read_buf;
-    drive(conn, first).await;
+    drive(
+        Connection::accepted(stream, peer, ticket, read_buf, worker),
+        first,
+    )
+    .await;
 }
 
 /// Carries on with a parked connection whose client sent something (or
 /// closed), with the requests served and the deadline it had.
-pub async fn resume(parked: Parked, worker: Worker) {
-    let level = parked.next_level(Instant::now());
-    let Parked {
-        stream,
-        peer,
-        ticket,
-        served,
-        deadline,
-        ..
-    } = parked;
+pub async fn wake(mut idle: Idle, worker: Worker) {
+    idle.park_level = idle.next_level(Instant::now());
     // The socket is readable: read before handing it back to the runtime,
     // which saves a trip through the event loop, and lets a client that
     // closed (the common end of an idle connection) go without one.
-    let read_buf = match read_now(stream.as_fd()) {
+    let (peer, served) = (idle.peer, idle.served);
+    idle.read_buf = match read_now(idle.stream.as_fd()) {
         Ok(Some(buf)) => buf,
         Ok(None) => return tracing::debug!(%peer, requests = served, "connection ended"),
         Err(err) => {
             return tracing::debug!(%peer, requests = served, error = %err, "connection ended");
         }
     };
-    let moved = Moved {
-        stream,
-        peer,
-        ticket,
-        served,
-        level,
-        nodelay: served > 0, // set before its first kept-alive response
-        read_buf,
-        deadline,
-    };
     // Parked on a worker that has since stopped being active.
-    match moved.ticket.move_target() {
-        Some(target) => Ticket::send(moved, target),
-        None => arrive(moved, worker).await,
+    match idle.ticket.move_target() {
+        Some(target) => worker.shared.handoff.send(idle, target),
+        None => arrive(idle, worker).await,
     }
 }
 
 /// Carries on with a connection moved here from another worker.
-pub async fn arrive(moved: Moved, worker: Worker) {
-    let Moved {
-        stream,
-        peer,
-        ticket,
-        served,
-        level,
-        nodelay,
-        read_buf,
-        deadline,
-    } = moved;
-    let stream = match TcpStream::from_std(stream) {
-        Ok(stream) => stream,
-        Err(err) => return tracing::debug!(%peer, error = %err, "cannot resume connection"),
-    };
-    let mut conn = Connection::new(stream, peer, ticket, worker);
-    conn.served = served;
-    conn.park_level = level;
-    conn.nodelay = nodelay;
-    conn.read_buf = read_buf;
-    drive(conn, deadline).await;
+pub async fn arrive(idle: Idle, worker: Worker) {
+    let (peer, deadline) = (idle.peer, idle.deadline);
+    match Connection::resumed(idle, worker) {
+        Ok(conn) => drive(conn, deadline).await,
+        Err(err) => tracing::debug!(%peer, error = %err, "cannot resume connection"),
+    }
 }
 
 /// One non-blocking read, without waiting for the runtime to report the
@@ -154,47 +89,32 @@ fn read_now(socket: BorrowedFd<'_>) -> io::Result<Option<BytesMut>> {
     }
 }
 
+/// Serves the connection, then parks it, moves it or lets it go.
 async fn drive(mut conn: Connection, first_deadline: Instant) {
     let peer = conn.peer;
     match conn.run(first_deadline).await {
         Ok(Ended::Parked(deadline)) => {
-            let Some(parking) = conn.parking.take() else {
-                return;
-            };
-            let parked = conn.stream.into_std().and_then(|stream| {
-                parking.park(Parked {
-                    stream,
-                    peer,
-                    ticket: conn.ticket,
-                    served: conn.served,
-                    deadline,
-                    level: conn.park_level,
-                    since: Instant::now(),
-                })
-            });
-            if let Err(err) = parked {
+            if let Err(err) = park(conn, deadline) {
                 tracing::debug!(%peer, error = %err, "connection ended: cannot park");
             }
         }
-        Ok(Ended::Moved(target, deadline)) => match conn.stream.into_std() {
-            Ok(stream) => {
-                let moved = Moved {
-                    stream,
-                    peer,
-                    ticket: conn.ticket,
-                    served: conn.served,
-                    level: conn.park_level,
-                    nodelay: conn.nodelay,
-                    read_buf: conn.read_buf,
-                    deadline,
-                };
-                Ticket::send(moved, target);
-            }
+        Ok(Ended::Moved(target, deadline)) => match conn.into_idle(deadline) {
+            Ok((idle, worker)) => worker.shared.handoff.send(idle, target),
             Err(err) => tracing::debug!(%peer, error = %err, "connection ended: cannot move"),
         },
         Ok(Ended::Closed) => tracing::debug!(%peer, requests = conn.served, "connection ended"),
         Err(err) => {
             tracing::debug!(%peer, requests = conn.served, error = %err, "connection ended")
         }
+    }
+}
+
+/// Parks `conn` in its worker's table (it only asks to park when there is
+/// one).
+fn park(conn: Connection, deadline: Instant) -> io::Result<()> {
+    let (idle, worker) = conn.into_idle(deadline)?;
+    match worker.parking {
+        Some(parking) => parking.park(idle),
+        None => Ok(()),
     }
 }

@@ -1,6 +1,6 @@
 //! Writing responses: heads and in-memory bodies in one write, file
-//! bodies with sendfile(2), multipart bodies piece by piece; every write
-//! bounded by the send timeout.
+//! ranges with sendfile(2) (a single file and each part of a multipart
+//! body alike); every write bounded by the send timeout.
 
 use std::io::{self, IoSlice};
 use std::os::fd::AsRawFd;
@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use tokio::io::{AsyncReadExt, AsyncSeekExt, AsyncWriteExt, Interest};
 
-use super::Connection;
+use super::exchange::Connection;
 use crate::http::date;
 use crate::http::response::{Body, Piece, Response, encode_head};
 use crate::serve::limits::{SENDFILE_CHUNK, STREAM_CHUNK};
@@ -145,16 +145,7 @@ impl Connection {
                 return Ok(len);
             }
             Body::Parts { file, pieces } => {
-                self.send(head_len).await?;
-                let mut file = tokio::fs::File::from_std(file);
-                for piece in pieces {
-                    match piece {
-                        Piece::Bytes(bytes) => self.send_bytes(&bytes).await?,
-                        Piece::Range { offset, len } => {
-                            self.stream_range(&mut file, offset, len).await?
-                        }
-                    }
-                }
+                self.send_parts(head_len, &file, pieces).await?;
                 return Ok(body_len);
             }
         }
@@ -162,13 +153,10 @@ impl Connection {
         Ok(body_len)
     }
 
-    /// Sends the head, then `len` bytes of `file` from `offset` with
-    /// `sendfile(2)`: the bytes go from the page cache to the socket without
-    /// passing through user space. The head goes with MSG_MORE, so the
-    /// kernel holds it and it leaves in the same segment as the body's
-    /// start (what TCP_CORK would do, without two more system calls per
-    /// response). Falls back to copying where the kernel refuses
-    /// (EINVAL/ENOSYS: a file system without sendfile support).
+    /// Sends the head, then `len` bytes of `file` from `offset`. The head
+    /// goes with MSG_MORE, so the kernel holds it and it leaves in the
+    /// same segment as the body's start (what TCP_CORK would do, without
+    /// two more system calls per response).
     async fn send_file(
         &mut self,
         head_len: usize,
@@ -178,6 +166,34 @@ impl Connection {
     ) -> io::Result<()> {
         self.send_with(head_len, libc::MSG_MORE | libc::MSG_NOSIGNAL)
             .await?;
+        self.send_range(file, offset, len).await
+    }
+
+    /// Sends the head, then a `multipart/byteranges` body: part heads from
+    /// memory, part data from `file`.
+    async fn send_parts(
+        &mut self,
+        head_len: usize,
+        file: &std::fs::File,
+        pieces: Vec<Piece>,
+    ) -> io::Result<()> {
+        self.send(head_len).await?;
+        for piece in pieces {
+            match piece {
+                Piece::Bytes(bytes) => self.send_bytes(&bytes).await?,
+                Piece::Range { offset, len } => self.send_range(file, offset, len).await?,
+            }
+        }
+        Ok(())
+    }
+
+    /// Sends `len` bytes of `file` from `offset` with `sendfile(2)`: the
+    /// bytes go from the page cache to the socket without passing through
+    /// user space. Falls back to copying where the kernel refuses
+    /// (EINVAL/ENOSYS: a file system without sendfile support). A file
+    /// that shrank ends the connection after what exists: never padded,
+    /// and the connection is never reused, since the framing is broken.
+    async fn send_range(&mut self, file: &std::fs::File, offset: u64, len: u64) -> io::Result<()> {
         let socket = self.stream.as_raw_fd();
         let source = file.as_raw_fd();
         let mut position = libc::off_t::try_from(offset)
@@ -203,19 +219,11 @@ impl Connection {
                         "client stopped reading",
                     ));
                 }
-                Ok(Ok(0)) => {
-                    return Err(io::Error::new(
-                        io::ErrorKind::UnexpectedEof,
-                        "file shrank while sending",
-                    ));
-                }
+                Ok(Ok(0)) => return Err(shrank()),
                 Ok(Ok(_)) => {}
                 Ok(Err(err)) if matches!(err.raw_os_error(), Some(libc::EINVAL | libc::ENOSYS)) => {
-                    let copy = file.try_clone()?;
-                    let mut copy = tokio::fs::File::from_std(copy);
-                    return self
-                        .stream_range(&mut copy, position as u64, end - position as u64)
-                        .await;
+                    let from = position as u64;
+                    return self.copy_range(file, from, end - from).await;
                 }
                 Ok(Err(err)) => return Err(err),
             }
@@ -223,16 +231,10 @@ impl Connection {
         Ok(())
     }
 
-    /// Streams `len` bytes of `file` from `offset` in bounded chunks. A
-    /// file that shrank ends the connection after what exists: never
-    /// padded, and the connection is never reused, since the framing is
-    /// broken.
-    async fn stream_range(
-        &mut self,
-        file: &mut tokio::fs::File,
-        offset: u64,
-        len: u64,
-    ) -> io::Result<()> {
+    /// Copies `len` bytes of `file` from `offset` through the write buffer
+    /// in bounded chunks, where the kernel refuses sendfile.
+    async fn copy_range(&mut self, file: &std::fs::File, offset: u64, len: u64) -> io::Result<()> {
+        let mut file = tokio::fs::File::from_std(file.try_clone()?);
         file.seek(io::SeekFrom::Start(offset)).await?;
         self.write_buf.resize(STREAM_CHUNK, 0);
         let mut sent = 0u64;
@@ -241,16 +243,18 @@ impl Connection {
                 usize::try_from(len - sent).map_or(STREAM_CHUNK, |left| left.min(STREAM_CHUNK));
             let n = file.read(&mut self.write_buf[..want]).await?;
             if n == 0 {
-                return Err(io::Error::new(
-                    io::ErrorKind::UnexpectedEof,
-                    "file shrank while sending",
-                ));
+                return Err(shrank());
             }
             self.send(n).await?;
             sent += n as u64;
         }
         Ok(())
     }
+}
+
+/// The error for a file that ended before the length its head announced.
+fn shrank() -> io::Error {
+    io::Error::new(io::ErrorKind::UnexpectedEof, "file shrank while sending")
 }
 
 async fn with_send_timeout(
@@ -271,5 +275,77 @@ fn send_raw(fd: i32, bytes: &[u8], flags: libc::c_int) -> io::Result<usize> {
         n if n < 0 => Err(io::Error::last_os_error()),
         0 if !bytes.is_empty() => Err(io::ErrorKind::WriteZero.into()),
         n => Ok(n as usize),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::io::Read;
+    use std::sync::Arc;
+
+    use bytes::BytesMut;
+
+    use super::*;
+    use crate::http::status::Status;
+    use crate::serve::connection::tests::shared_with;
+    use crate::serve::connection::worker::Worker;
+    use crate::serve::idle::Handoff;
+    use crate::serve::pool::Pool;
+    use crate::shutdown::Control;
+
+    /// A connection to a loopback client, and the client.
+    async fn connection(root: &std::path::Path) -> (Connection, std::net::TcpStream) {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let client = std::net::TcpStream::connect(listener.local_addr().unwrap()).unwrap();
+        let (stream, peer) = listener.accept().await.unwrap();
+        let permit = Arc::new(tokio::sync::Semaphore::new(1))
+            .try_acquire_owned()
+            .unwrap();
+        let worker = Worker {
+            shared: shared_with(root, Handoff::new(1).0),
+            shutdown: Control::new().subscribe(),
+            parking: None,
+        };
+        let ticket = Pool::new(1, 1).ticket(0, permit);
+        let conn = Connection::accepted(stream, peer, ticket, BytesMut::new(), worker);
+        (conn, client)
+    }
+
+    /// A multipart body whose one range reaches past the end of a file
+    /// that has since shrunk to `data`.
+    fn parts_past_the_end(path: &std::path::Path, data: &[u8]) -> Response {
+        std::fs::write(path, data).unwrap();
+        let pieces = vec![
+            Piece::Bytes(b"--b\r\n\r\n".to_vec()),
+            Piece::Range {
+                offset: 0,
+                len: data.len() as u64 + 10,
+            },
+            Piece::Bytes(b"\r\n--b--\r\n".to_vec()),
+        ];
+        Response {
+            status: Status::PartialContent,
+            headers: Vec::new(),
+            encoded_fields: None,
+            body: Body::Parts {
+                file: std::fs::File::open(path).unwrap(),
+                pieces,
+            },
+        }
+    }
+
+    #[tokio::test]
+    async fn a_multipart_range_of_a_file_that_shrank_ends_the_connection_unpadded() {
+        let dir = tempfile::tempdir().unwrap();
+        let (mut conn, mut client) = connection(dir.path()).await;
+        let response = parts_past_the_end(&dir.path().join("f"), b"0123456789");
+        let sent = conn.write_response(response, false, true).await;
+        let err = sent.expect_err("a short file cannot fill its range");
+        assert_eq!(err.kind(), io::ErrorKind::UnexpectedEof);
+        drop(conn);
+        let mut got = Vec::new();
+        client.read_to_end(&mut got).unwrap();
+        let body = &got[got.windows(4).position(|w| w == b"\r\n\r\n").unwrap() + 4..];
+        assert_eq!(body, b"--b\r\n\r\n0123456789", "what exists, unpadded");
     }
 }

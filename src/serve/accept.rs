@@ -1,0 +1,114 @@
+//! Accepting: what every worker's accept loop needs, and the loops that
+//! take new connections while a worker is active.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+
+use tokio::net::TcpListener;
+use tokio::sync::Semaphore;
+
+use crate::serve::connection::{self, Shared, Worker};
+use crate::serve::limits::{ACCEPT_BACKOFF, ACCEPT_WARN_EVERY};
+use crate::serve::pool::Pool;
+use crate::shutdown::Shutdown;
+
+/// What every worker's accept loop needs.
+#[derive(Clone)]
+pub(super) struct Context {
+    pub(super) shared: Arc<Shared>,
+    /// `--max-connections` permits, one per connection held.
+    pub(super) slots: Arc<Semaphore>,
+    pub(super) shutdown: Shutdown,
+    pub(super) pool: Arc<Pool>,
+}
+
+/// Accepts whenever worker `index` is active, until `stop`. While it is
+/// not, its listener is off its event loop: the kernel wakes every epoll
+/// instance watching a listening socket for each new connection.
+pub(super) async fn accept_while_active(
+    listener: std::net::TcpListener,
+    index: usize,
+    context: &Context,
+    worker: &Worker,
+    stop: impl Future<Output = ()>,
+) {
+    tokio::pin!(stop);
+    let mut active = context.pool.watch_active();
+    let mut listener = Some(listener);
+    while let Some(idle) = listener.take() {
+        tokio::select! {
+            () = &mut stop => return,
+            woken = active.wait_for(|&n| n > index) => if woken.is_err() { return },
+        }
+        let accepting = match TcpListener::from_std(idle) {
+            Ok(listener) => listener,
+            Err(err) => {
+                return tracing::error!(worker = index, error = %err, "worker cannot accept");
+            }
+        };
+        if accept_loop(&accepting, index, context, worker, &mut stop).await == Until::Stopped {
+            return;
+        }
+        listener = accepting
+            .into_std()
+            .inspect_err(|err| tracing::error!(worker = index, error = %err, "worker cannot pause"))
+            .ok();
+    }
+}
+
+/// Why an accept loop returned.
+#[derive(Debug, PartialEq, Eq)]
+pub(super) enum Until {
+    Stopped,
+    /// The worker is no longer active.
+    Inactive,
+}
+
+/// Accepts connections and starts each on worker `index` until `stop`,
+/// or until the worker stops being active.
+pub(super) async fn accept_loop<F: Future<Output = ()>>(
+    listener: &TcpListener,
+    index: usize,
+    context: &Context,
+    worker: &Worker,
+    stop: &mut Pin<&mut F>,
+) -> Until {
+    let mut last_warning: Option<std::time::Instant> = None;
+    let mut active = context.pool.watch_active();
+    let mut inactive = std::pin::pin!(active.wait_for(|&n| n <= index));
+    loop {
+        // Beyond --max-connections, connections wait in the backlog.
+        // Biased: once the worker is inactive it must not take one more.
+        let permit = tokio::select! {
+            biased;
+            () = &mut *stop => return Until::Stopped,
+            _ = &mut inactive => return Until::Inactive,
+            permit = Arc::clone(&context.slots).acquire_owned() => permit,
+        };
+        let Ok(permit) = permit else {
+            return Until::Stopped;
+        };
+        let accepted = tokio::select! {
+            biased;
+            () = &mut *stop => return Until::Stopped,
+            _ = &mut inactive => return Until::Inactive,
+            accepted = listener.accept() => accepted,
+        };
+        match accepted {
+            Ok((stream, peer)) => {
+                let ticket = context.pool.ticket(index, permit);
+                tokio::spawn(connection::serve(stream, peer, ticket, worker.clone()));
+            }
+            Err(err) => {
+                // EMFILE and friends: wait for descriptors to free up.
+                // The permit goes back, so no slot is lost.
+                if last_warning.is_none_or(|t| t.elapsed() >= ACCEPT_WARN_EVERY) {
+                    tracing::warn!(error = %err, "accept failed; backing off");
+                    last_warning = Some(std::time::Instant::now());
+                }
+                tokio::time::sleep(ACCEPT_BACKOFF).await;
+            }
+        }
+    }
+}

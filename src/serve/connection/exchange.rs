@@ -1,0 +1,331 @@
+//! One connection's requests and responses: reading heads, asking the site,
+//! writing what it answers, and the keep-alive decision; and the one place
+//! a connection turns into an [`Idle`] and back.
+
+use std::io;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use bytes::{Buf, BytesMut};
+use tokio::io::AsyncReadExt;
+use tokio::net::TcpStream;
+use tokio::time::{Instant, timeout_at};
+
+use super::worker::{Shared, Worker};
+use crate::http::fields::Framing;
+use crate::http::request::{self, Method, Request, Version};
+use crate::http::response::Response;
+use crate::http::status::Status;
+use crate::ops::access_log::Entry;
+use crate::serve::idle::{Idle, park_after};
+use crate::serve::limits::{KEEP_WRITE_BUFFER, MAX_DISCARD_BODY, READ_BUFFER};
+use crate::serve::parking::Parking;
+use crate::serve::pool::Ticket;
+use crate::shutdown::Shutdown;
+
+/// What waiting for the next request ended with. Lives only on the stack
+/// between two awaits, so its size does not matter.
+#[allow(clippy::large_enum_variant)]
+enum Next {
+    Request(Request),
+    /// The client closed, stayed idle too long, or we are shutting down.
+    Close,
+    /// The head could not be accepted; answer with this status and close.
+    Refuse(Status),
+    /// Idle long enough to be parked, until this deadline.
+    Park(Instant),
+}
+
+/// How a connection's serving ended.
+pub(super) enum Ended {
+    Closed,
+    /// To park in the worker's table until this deadline.
+    Parked(Instant),
+    /// To move to this worker, idle until this deadline.
+    Moved(usize, Instant),
+}
+
+pub(super) struct Connection {
+    pub(super) stream: TcpStream,
+    pub(super) peer: SocketAddr,
+    pub(super) shared: Arc<Shared>,
+    shutdown: Shutdown,
+    ticket: Ticket,
+    parking: Option<Arc<Parking>>,
+    pub(super) read_buf: BytesMut,
+    pub(super) write_buf: Vec<u8>,
+    pub(super) served: u32,
+    /// Parking delay level, see [`park_after`].
+    park_level: u8,
+    /// Since when the connection has been waiting for a request.
+    idle_since: Instant,
+    /// Whether TCP_NODELAY is set: once the connection is kept alive, a
+    /// small response must not wait for the previous one's ACK.
+    nodelay: bool,
+}
+
+impl Connection {
+    /// A connection just accepted, with what its client sent so far.
+    pub(super) fn accepted(
+        stream: TcpStream,
+        peer: SocketAddr,
+        ticket: Ticket,
+        read_buf: BytesMut,
+        worker: Worker,
+    ) -> Connection {
+        let Worker {
+            shared,
+            shutdown,
+            parking,
+        } = worker;
+        Connection {
+            stream,
+            peer,
+            shared,
+            shutdown,
+            ticket,
+            parking,
+            read_buf,
+            write_buf: Vec::new(),
+            served: 0,
+            park_level: 0,
+            idle_since: Instant::now(),
+            nodelay: false,
+        }
+    }
+
+    /// Carries on where `idle` stopped, on `worker`'s runtime.
+    pub(super) fn resumed(idle: Idle, worker: Worker) -> io::Result<Connection> {
+        let stream = TcpStream::from_std(idle.stream)?;
+        let mut conn = Connection::accepted(stream, idle.peer, idle.ticket, idle.read_buf, worker);
+        conn.served = idle.served;
+        conn.park_level = idle.park_level;
+        conn.nodelay = idle.nodelay;
+        Ok(conn)
+    }
+
+    /// Takes the connection off the runtime between two requests, idle
+    /// until `deadline`; with the worker it leaves.
+    pub(super) fn into_idle(self, deadline: Instant) -> io::Result<(Idle, Worker)> {
+        let idle = Idle {
+            stream: self.stream.into_std()?,
+            peer: self.peer,
+            ticket: self.ticket,
+            served: self.served,
+            park_level: self.park_level,
+            nodelay: self.nodelay,
+            read_buf: self.read_buf,
+            deadline,
+            since: Instant::now(),
+        };
+        let worker = Worker {
+            shared: self.shared,
+            shutdown: self.shutdown,
+            parking: self.parking,
+        };
+        Ok((idle, worker))
+    }
+
+    /// Serves requests; the first head must start by `deadline`.
+    pub(super) async fn run(&mut self, mut deadline: Instant) -> io::Result<Ended> {
+        loop {
+            let request = match self.next_request(deadline).await? {
+                Next::Request(request) => request,
+                Next::Close => return Ok(Ended::Closed),
+                Next::Park(deadline) => return Ok(Ended::Parked(deadline)),
+                Next::Refuse(status) => {
+                    Box::pin(self.refuse(status)).await?;
+                    return Ok(Ended::Closed);
+                }
+            };
+            self.served += 1;
+            let started = self.log_started();
+            let head_only = request.method == Method::Head;
+            let response = self.shared.site.handle(&request);
+            let keep_alive = self.persists(&request, &response);
+            if keep_alive {
+                self.set_nodelay();
+            }
+            let status = response.status;
+            // Boxed: the writing states are large, and an idle connection's
+            // task should only be as big as its waiting state.
+            let sent = Box::pin(self.write_response(response, head_only, keep_alive)).await;
+            self.log(Some(&request), status, sent.as_ref().ok(), started);
+            sent?;
+            if !keep_alive {
+                // Linger only when the client may still be sending (a body
+                // we did not read, pipelined requests we will not answer);
+                // otherwise dropping the socket closes it cleanly and saves
+                // a shutdown, a read and a timer per connection.
+                if request.fields.framing == Framing::None && self.read_buf.is_empty() {
+                    return Ok(Ended::Closed);
+                }
+                Box::pin(self.close()).await?;
+                return Ok(Ended::Closed);
+            }
+            if let Framing::Length(len) = request.fields.framing {
+                if !Box::pin(self.discard_body(len)).await? {
+                    return Ok(Ended::Closed);
+                }
+            }
+            self.idle_since = Instant::now();
+            deadline = self.idle_since + self.shared.limits.keepalive_timeout;
+            if let Some(worker) = self.ticket.move_target() {
+                return Ok(Ended::Moved(worker, deadline));
+            }
+        }
+    }
+
+    /// Sets TCP_NODELAY once the connection is kept alive. Only then: a
+    /// response followed by a close is flushed by the close, so
+    /// one-request connections skip the call.
+    fn set_nodelay(&mut self) {
+        if self.nodelay {
+            return;
+        }
+        self.nodelay = true;
+        if let Err(err) = self.stream.set_nodelay(true) {
+            tracing::debug!(peer = %self.peer, error = %err, "set_nodelay failed");
+        }
+    }
+
+    /// Whether the connection stays open after this exchange: the one place
+    /// that decides, and what the `Connection` header then says.
+    fn persists(&self, request: &Request, response: &Response) -> bool {
+        let body_discardable = match request.fields.framing {
+            Framing::None => true,
+            // A client waiting for 100 Continue may never send the body.
+            Framing::Length(len) => len <= MAX_DISCARD_BODY && !request.fields.expect_continue,
+            Framing::Chunked => false,
+        };
+        request.keep_alive
+            && body_discardable
+            && !response.status.closes_connection()
+            && self.served < self.shared.limits.max_requests
+            && !self.shutdown.is_stopping()
+    }
+
+    /// Reads until a whole request head is buffered. With nothing buffered,
+    /// waits until `idle_deadline` (and not at all once shutting down), or
+    /// asks to be parked after [`park_after`]; from the first byte of a
+    /// head, the whole head gets the header timeout.
+    async fn next_request(&mut self, idle_deadline: Instant) -> io::Result<Next> {
+        let mut deadline = idle_deadline;
+        let mut in_head = !self.read_buf.is_empty();
+        if in_head {
+            deadline = Instant::now() + self.shared.limits.header_timeout;
+        }
+        let park_at = self.idle_since + park_after(self.park_level);
+        loop {
+            match request::parse(&self.read_buf) {
+                Ok(Some((request, used))) => {
+                    self.read_buf.advance(used);
+                    return Ok(Next::Request(request));
+                }
+                Ok(None) => {}
+                Err(err) => return Ok(Next::Refuse(err.status())),
+            }
+            if self.read_buf.is_empty() {
+                self.release_buffers();
+            }
+            let parks = !in_head && self.parking.is_some() && park_at < deadline;
+            let wait_until = if parks { park_at } else { deadline };
+            let Connection {
+                stream,
+                read_buf,
+                shutdown,
+                ..
+            } = self;
+            let read = tokio::select! {
+                read = timeout_at(wait_until, read_when_ready(stream, read_buf)) => read,
+                () = shutdown.stopping(), if !in_head => return Ok(Next::Close),
+            };
+            match read {
+                Err(_) if in_head => return Ok(Next::Refuse(Status::RequestTimeout)),
+                Err(_) if parks => return Ok(Next::Park(deadline)),
+                Err(_) | Ok(Ok(0)) => return Ok(Next::Close),
+                Ok(Ok(_)) if !in_head => {
+                    in_head = true;
+                    deadline = Instant::now() + self.shared.limits.header_timeout;
+                }
+                Ok(Ok(_)) => {}
+                Ok(Err(err)) => return Err(err),
+            }
+        }
+    }
+
+    /// Between requests the buffers of a connection in use are kept for
+    /// the next one (parking frees them); a connection that has not been
+    /// reused yet, or whose buffers a long head, a large in-memory body or
+    /// a copied file made large, gives them back.
+    fn release_buffers(&mut self) {
+        let reused = self.served >= 2;
+        if !reused || self.read_buf.capacity() > READ_BUFFER {
+            self.read_buf = BytesMut::new();
+        }
+        if !reused || self.write_buf.capacity() > KEEP_WRITE_BUFFER {
+            self.write_buf = Vec::new();
+        }
+    }
+
+    /// Answers a request head that could not be accepted, then closes.
+    async fn refuse(&mut self, status: Status) -> io::Result<()> {
+        let started = self.log_started();
+        let sent = self
+            .write_response(Response::error(status), false, false)
+            .await;
+        self.log(None, status, sent.as_ref().ok(), started);
+        sent?;
+        self.close().await
+    }
+
+    /// When a request started, if the access log wants to know.
+    fn log_started(&self) -> Option<Instant> {
+        self.shared.access_log.enabled().then(Instant::now)
+    }
+
+    /// The one access-log line per request, written after the response.
+    fn log(
+        &self,
+        request: Option<&Request>,
+        status: Status,
+        body_bytes: Option<&u64>,
+        started: Option<Instant>,
+    ) {
+        if !self.shared.access_log.enabled() {
+            return;
+        }
+        let line = request.map(|r| {
+            let version = match r.version {
+                Version::Http10 => "HTTP/1.0",
+                Version::Http11 => "HTTP/1.1",
+            };
+            format!("{} {} {version}", r.method.as_str(), r.target)
+        });
+        self.shared.access_log.record(&Entry {
+            peer: self.peer,
+            time: SystemTime::now(),
+            request_line: line.as_deref().map(str::as_bytes),
+            status: status.code(),
+            body_bytes: body_bytes.copied().unwrap_or(0),
+            referer: request.and_then(|r| r.fields.referer.as_deref()),
+            user_agent: request.and_then(|r| r.fields.user_agent.as_deref()),
+            duration: started.map_or(Duration::ZERO, |t| t.elapsed()),
+            completed: body_bytes.is_some(),
+        });
+    }
+}
+
+/// Waits until the socket is readable, and only then makes room in the
+/// buffer and reads, so a connection waiting for its first request holds
+/// no read buffer. The read goes through `AsyncRead`, which notes a short
+/// read as the socket drained: the next wait then does not start with a
+/// read that finds nothing.
+async fn read_when_ready(stream: &mut TcpStream, buf: &mut BytesMut) -> io::Result<usize> {
+    stream.readable().await?;
+    if buf.capacity() - buf.len() < READ_BUFFER / 4 {
+        buf.reserve(buf.capacity().max(READ_BUFFER));
+    }
+    stream.read_buf(buf).await
+}

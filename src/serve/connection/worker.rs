@@ -1,0 +1,32 @@
+//! What a connection gets from the worker serving it, and what all
+//! connections share.
+
+use std::sync::Arc;
+
+use crate::ops::access_log::AccessLog;
+use crate::serve::idle::Handoff;
+use crate::serve::options::Limits;
+use crate::serve::parking::Parking;
+use crate::shutdown::Shutdown;
+use crate::site::handler::Site;
+
+/// What all connections share, on every worker.
+#[derive(Debug)]
+pub struct Shared {
+    pub site: Site,
+    pub limits: Limits,
+    /// `--header` fields, added to every response.
+    pub extra_headers: Vec<(String, String)>,
+    pub access_log: AccessLog,
+    /// The workers' inboxes, for a connection moving to another worker.
+    pub handoff: Handoff,
+}
+
+/// What a connection gets from the worker that serves it.
+#[derive(Clone)]
+pub struct Worker {
+    pub shared: Arc<Shared>,
+    pub shutdown: Shutdown,
+    /// Where it goes when idle (none if the worker could not make one).
+    pub parking: Option<Arc<Parking>>,
+}
