@@ -1,7 +1,7 @@
 //! staticd: an HTTP/1.1 static file server.
 //!
 //! Layers, each a folder; imports go one way, down:
-//! `config` → [`serve`] → [`site`] → [`http`], with [`ops`] and
+//! [`config`] → [`serve`] → [`site`] → [`http`], with [`ops`] and
 //! [`shutdown`] serving the layers above them. See each layer's module
 //! documentation for what it owns and what it may import.
 

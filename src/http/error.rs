@@ -1,5 +1,5 @@
 //! Why a request head is refused, and the one table from that reason to the
-//! status it is answered with. Both the request line and the header fields
+//! status it is answered with (the connection only writes it). Both the request line and the header fields
 //! can refuse a head, so the reasons live apart from either.
 
 use crate::http::status::Status;
@@ -20,6 +20,9 @@ pub enum ParseError {
     UnknownCoding,
     /// A well-formed request line for HTTP/2 or later.
     UnsupportedVersion,
+    /// The head did not arrive whole within the header timeout (the
+    /// connection measures the time; the answer is decided here).
+    TimedOut,
 }
 
 impl ParseError {
@@ -31,6 +34,7 @@ impl ParseError {
             ParseError::HeadTooLarge => Status::HeaderFieldsTooLarge,
             ParseError::UnknownCoding => Status::NotImplemented,
             ParseError::UnsupportedVersion => Status::VersionNotSupported,
+            ParseError::TimedOut => Status::RequestTimeout,
         }
     }
 }

@@ -18,6 +18,17 @@ pub fn target(bind: IpAddr, port: u16) -> SocketAddr {
     SocketAddr::new(ip, port)
 }
 
+/// `--probe PATH` against the server bound to `bind` and `port`: `Ok` when
+/// it answers below 400, else the line to show.
+pub fn check(bind: IpAddr, port: u16, path: &str) -> Result<(), String> {
+    let addr = target(bind, port);
+    match probe(addr, path) {
+        Ok(status) if status < 400 => Ok(()),
+        Ok(status) => Err(format!("probe {addr}{path}: status {status}")),
+        Err(err) => Err(format!("probe {addr}{path}: {err}")),
+    }
+}
+
 /// Sends `HEAD path` and returns the status code.
 pub fn probe(addr: SocketAddr, path: &str) -> io::Result<u16> {
     if !path.starts_with('/') || path.bytes().any(|b| b <= b' ' || b == 0x7f) {

@@ -30,6 +30,7 @@ use tokio::net::TcpListener;
 use tokio::sync::{Semaphore, oneshot};
 
 use crate::ops::access_log::AccessLog;
+use crate::ops::diagnostics::LIFECYCLE;
 use crate::shutdown::{Control, Phase, Signals};
 use crate::site::handler::Site;
 use crate::site::root::Root;
@@ -53,10 +54,6 @@ pub mod pool;
 mod workers;
 
 pub use options::{Limits, Options, StartError};
-
-/// The `tracing` target of the lines announcing the server's life
-/// (listening, stopping, stopped), which the binary always shows.
-pub const LIFECYCLE: &str = "staticd::lifecycle";
 
 /// How a shutdown ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -201,6 +198,19 @@ impl Server {
             }
         }
     }
+}
+
+/// The binary's whole run, on the calling thread, which becomes the first
+/// worker (the server starts the others on threads of their own).
+pub fn run_blocking(options: &Options) -> Result<Exit, StartError> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(StartError::Runtime)?;
+    let ended = runtime.block_on(serve_until_signalled(options));
+    // Do not wait for blocking file reads of connections cut short.
+    runtime.shutdown_background();
+    ended
 }
 
 /// The binary's run: installs the signal handlers (before the address is

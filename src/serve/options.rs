@@ -63,6 +63,8 @@ pub enum StartError {
     Signals(io::Error),
     /// The address bound could not be read back.
     Address(io::Error),
+    /// The first worker's runtime could not be built.
+    Runtime(io::Error),
 }
 
 impl fmt::Display for StartError {
@@ -81,6 +83,7 @@ impl fmt::Display for StartError {
             }
             StartError::Signals(err) => write!(f, "cannot install signal handlers: {err}"),
             StartError::Address(err) => write!(f, "cannot read the bound address: {err}"),
+            StartError::Runtime(err) => write!(f, "cannot start the runtime: {err}"),
         }
     }
 }

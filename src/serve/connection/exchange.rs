@@ -14,7 +14,7 @@ use tokio::time::{Instant, timeout_at};
 
 use super::worker::{Shared, Worker};
 use crate::http::fields::Framing;
-use crate::http::request::{self, Method, Request, Version};
+use crate::http::request::{self, Method, ParseError, Request, Version};
 use crate::http::response::Response;
 use crate::http::status::Status;
 use crate::ops::access_log::Entry;
@@ -31,8 +31,8 @@ enum Next {
     Request(Request),
     /// The client closed, stayed idle too long, or we are shutting down.
     Close,
-    /// The head could not be accepted; answer with this status and close.
-    Refuse(Status),
+    /// The head could not be accepted; answer why, and close.
+    Refuse(ParseError),
     /// Idle long enough to be parked, until this deadline.
     Park(Instant),
 }
@@ -134,8 +134,8 @@ impl Connection {
                 Next::Request(request) => request,
                 Next::Close => return Ok(Ended::Closed),
                 Next::Park(deadline) => return Ok(Ended::Parked(deadline)),
-                Next::Refuse(status) => {
-                    Box::pin(self.refuse(status)).await?;
+                Next::Refuse(reason) => {
+                    Box::pin(self.refuse(reason)).await?;
                     return Ok(Ended::Closed);
                 }
             };
@@ -224,7 +224,7 @@ impl Connection {
                     return Ok(Next::Request(request));
                 }
                 Ok(None) => {}
-                Err(err) => return Ok(Next::Refuse(err.status())),
+                Err(err) => return Ok(Next::Refuse(err)),
             }
             if self.read_buf.is_empty() {
                 self.release_buffers();
@@ -242,7 +242,7 @@ impl Connection {
                 () = shutdown.stopping(), if !in_head => return Ok(Next::Close),
             };
             match read {
-                Err(_) if in_head => return Ok(Next::Refuse(Status::RequestTimeout)),
+                Err(_) if in_head => return Ok(Next::Refuse(ParseError::TimedOut)),
                 Err(_) if parks => return Ok(Next::Park(deadline)),
                 Err(_) | Ok(Ok(0)) => return Ok(Next::Close),
                 Ok(Ok(_)) if !in_head => {
@@ -270,7 +270,8 @@ impl Connection {
     }
 
     /// Answers a request head that could not be accepted, then closes.
-    async fn refuse(&mut self, status: Status) -> io::Result<()> {
+    async fn refuse(&mut self, reason: ParseError) -> io::Result<()> {
+        let status = reason.status();
         let started = self.log_started();
         let sent = self
             .write_response(Response::error(status), false, false)
