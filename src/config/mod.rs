@@ -12,7 +12,7 @@
 //!   and help text, written once ([`Config::for_root`] reads its defaults
 //!   from here);
 //! - `values`: parsers for the values clap has no parser for;
-//! - [`file`]: loading, which merges files, environment and command line
+//! - [`file`](mod@file): loading, which merges files, environment and command line
 //!   and remembers where each value came from (`--print-config`), over
 //!   `syntax` (the file format), `origin` and `error`.
 
