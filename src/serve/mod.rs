@@ -51,6 +51,7 @@ mod listener;
 mod options;
 pub mod parking;
 pub mod pool;
+pub mod tls;
 mod workers;
 
 pub use options::{Limits, Options, StartError};

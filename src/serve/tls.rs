@@ -1,0 +1,244 @@
+//! TLS certificates: loading a certificate chain and its key from PEM
+//! files with errors that name the file and say what is wrong, and
+//! choosing among several by the name the client asks for (SNI).
+//!
+//! This is the first part of the HTTPS listener (issue 12): the listener,
+//! the reload on SIGHUP and the command-line options build on it. A set of
+//! certificates is a plain value, so a reload can build a new one beside
+//! the old and swap it whole, keeping the old one when loading fails.
+
+use std::fmt;
+use std::io;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use rustls::crypto::CryptoProvider;
+use rustls::pki_types::pem::{self, PemObject};
+use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName};
+use rustls::server::{ClientHello, ResolvesServerCert};
+use rustls::sign::CertifiedKey;
+
+/// One certificate chain and its private key, as files.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CertPair {
+    /// PEM certificate chain, the server's own certificate first.
+    pub cert: PathBuf,
+    /// PEM private key: PKCS#8, SEC1 (EC) or PKCS#1 (RSA).
+    pub key: PathBuf,
+}
+
+/// Why a certificate and key could not be used; shown to a person as one
+/// line naming the file.
+#[derive(Debug)]
+pub enum TlsError {
+    /// A file could not be read.
+    Read(PathBuf, io::Error),
+    /// The file is not valid PEM.
+    BadPem(PathBuf, String),
+    /// The certificate file holds no certificate.
+    NoCertificate(PathBuf),
+    /// The key file holds no private key.
+    NoKey(PathBuf),
+    /// The key is of a type or form the crypto provider cannot use.
+    Key(PathBuf, rustls::Error),
+    /// The key is not the one the certificate was issued for.
+    Mismatch { cert: PathBuf, key: PathBuf },
+}
+
+impl fmt::Display for TlsError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            TlsError::Read(path, err) => write!(f, "{}: cannot read: {err}", path.display()),
+            TlsError::BadPem(path, why) => write!(f, "{}: not valid PEM: {why}", path.display()),
+            TlsError::NoCertificate(path) => {
+                write!(f, "{}: no certificate in this file", path.display())
+            }
+            TlsError::NoKey(path) => write!(f, "{}: no private key in this file", path.display()),
+            TlsError::Key(path, err) => {
+                write!(f, "{}: unusable private key: {err}", path.display())
+            }
+            TlsError::Mismatch { cert, key } => write!(
+                f,
+                "{}: this key does not match the certificate in {}",
+                key.display(),
+                cert.display()
+            ),
+        }
+    }
+}
+
+impl std::error::Error for TlsError {}
+
+/// The crypto provider staticd uses (ring: see Cargo.toml).
+pub fn provider() -> Arc<CryptoProvider> {
+    Arc::new(rustls::crypto::ring::default_provider())
+}
+
+/// Reads `path` whole, so a missing file is told apart from bad PEM.
+fn read(path: &Path) -> Result<Vec<u8>, TlsError> {
+    std::fs::read(path).map_err(|err| TlsError::Read(path.to_owned(), err))
+}
+
+fn bad_pem(path: &Path, err: pem::Error) -> TlsError {
+    TlsError::BadPem(path.to_owned(), err.to_string())
+}
+
+/// Loads one certificate chain and its key, and checks that they belong
+/// together.
+pub fn load_pair(pair: &CertPair, provider: &CryptoProvider) -> Result<CertifiedKey, TlsError> {
+    let chain = CertificateDer::pem_slice_iter(&read(&pair.cert)?)
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|err| bad_pem(&pair.cert, err))?;
+    if chain.is_empty() {
+        return Err(TlsError::NoCertificate(pair.cert.clone()));
+    }
+    let key = match PrivateKeyDer::from_pem_slice(&read(&pair.key)?) {
+        Ok(key) => key,
+        Err(pem::Error::NoItemsFound) => return Err(TlsError::NoKey(pair.key.clone())),
+        Err(err) => return Err(bad_pem(&pair.key, err)),
+    };
+    CertifiedKey::from_der(chain, key, provider).map_err(|err| match err {
+        rustls::Error::InconsistentKeys(_) => TlsError::Mismatch {
+            cert: pair.cert.clone(),
+            key: pair.key.clone(),
+        },
+        err => TlsError::Key(pair.key.clone(), err),
+    })
+}
+
+/// Several certificates, the first being the default: a client naming a
+/// host (SNI) gets the first certificate valid for it, any other client
+/// the default.
+#[derive(Debug)]
+pub struct Certificates {
+    keys: Vec<Arc<CertifiedKey>>,
+}
+
+impl Certificates {
+    /// Loads every pair, in order; the first failure is the error.
+    pub fn load(pairs: &[CertPair], provider: &CryptoProvider) -> Result<Certificates, TlsError> {
+        let keys = pairs
+            .iter()
+            .map(|pair| load_pair(pair, provider).map(Arc::new))
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(Certificates { keys })
+    }
+
+    /// The certificate for a client that asked for `name` (or for none).
+    pub fn choose(&self, name: Option<&str>) -> Option<Arc<CertifiedKey>> {
+        let named = name.and_then(|name| ServerName::try_from(name).ok());
+        let covers = |key: &&Arc<CertifiedKey>| {
+            let Some(name) = &named else { return false };
+            let Ok(end_entity) = key.end_entity_cert() else {
+                return false;
+            };
+            webpki::EndEntityCert::try_from(end_entity)
+                .is_ok_and(|cert| cert.verify_is_valid_for_subject_name(name).is_ok())
+        };
+        self.keys
+            .iter()
+            .find(covers)
+            .or(self.keys.first())
+            .map(Arc::clone)
+    }
+}
+
+impl ResolvesServerCert for Certificates {
+    fn resolve(&self, hello: ClientHello<'_>) -> Option<Arc<CertifiedKey>> {
+        self.choose(hello.server_name())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A self-signed certificate for `names`, written as PEM files into
+    /// `dir` under `stem`.
+    fn pair_for(dir: &Path, stem: &str, names: &[&str]) -> CertPair {
+        let names: Vec<String> = names.iter().map(|n| n.to_string()).collect();
+        let made = rcgen::generate_simple_self_signed(names).unwrap();
+        let pair = CertPair {
+            cert: dir.join(format!("{stem}.crt")),
+            key: dir.join(format!("{stem}.key")),
+        };
+        std::fs::write(&pair.cert, made.cert.pem()).unwrap();
+        std::fs::write(&pair.key, made.signing_key.serialize_pem()).unwrap();
+        pair
+    }
+
+    fn error(pair: &CertPair) -> String {
+        load_pair(pair, &provider()).unwrap_err().to_string()
+    }
+
+    #[test]
+    fn a_matching_pair_loads() {
+        let dir = tempfile::tempdir().unwrap();
+        let pair = pair_for(dir.path(), "site", &["example.test"]);
+        let key = load_pair(&pair, &provider()).unwrap();
+        assert_eq!(key.cert.len(), 1);
+    }
+
+    #[test]
+    fn errors_name_the_file_and_what_is_wrong() {
+        let dir = tempfile::tempdir().unwrap();
+        let a = pair_for(dir.path(), "a", &["a.test"]);
+        let b = pair_for(dir.path(), "b", &["b.test"]);
+        let missing = CertPair {
+            cert: dir.path().join("missing.crt"),
+            ..a.clone()
+        };
+        let err = error(&missing);
+        assert!(
+            err.starts_with(&format!("{}: cannot read", missing.cert.display())),
+            "{err}"
+        );
+        let swapped = CertPair {
+            cert: a.key.clone(),
+            key: a.key.clone(),
+        };
+        let err = error(&swapped);
+        assert!(err.ends_with("no certificate in this file"), "{err}");
+        let keyless = CertPair {
+            cert: a.cert.clone(),
+            key: a.cert.clone(),
+        };
+        let err = error(&keyless);
+        assert!(err.ends_with("no private key in this file"), "{err}");
+        let crossed = CertPair {
+            cert: a.cert.clone(),
+            key: b.key.clone(),
+        };
+        let err = error(&crossed);
+        assert!(err.contains("does not match the certificate"), "{err}");
+        assert!(err.starts_with(&b.key.display().to_string()), "{err}");
+    }
+
+    #[test]
+    fn garbage_is_not_pem() {
+        let dir = tempfile::tempdir().unwrap();
+        let a = pair_for(dir.path(), "a", &["a.test"]);
+        std::fs::write(&a.cert, "-----BEGIN CERTIFICATE-----\nnot base64!\n").unwrap();
+        let err = error(&a);
+        assert!(err.contains("not valid PEM"), "{err}");
+    }
+
+    #[test]
+    fn sni_picks_the_certificate_for_the_name_and_falls_back_to_the_first() {
+        let dir = tempfile::tempdir().unwrap();
+        let pairs = [
+            pair_for(dir.path(), "main", &["main.test"]),
+            pair_for(dir.path(), "other", &["other.test", "*.wild.test"]),
+        ];
+        let certs = Certificates::load(&pairs, &provider()).unwrap();
+        let first = load_pair(&pairs[0], &provider()).unwrap().cert;
+        let second = load_pair(&pairs[1], &provider()).unwrap().cert;
+        let chosen = |name| certs.choose(name).unwrap().cert.clone();
+        assert_eq!(chosen(Some("other.test")), second);
+        assert_eq!(chosen(Some("a.wild.test")), second);
+        assert_eq!(chosen(Some("main.test")), first);
+        assert_eq!(chosen(Some("unknown.test")), first);
+        assert_eq!(chosen(None), first);
+        assert_eq!(chosen(Some("not a name")), first);
+    }
+}
