@@ -81,3 +81,8 @@ pub const HOLD: Duration = Duration::from_secs(1);
 
 /// Longest hold before growing again after repeatedly crowding.
 pub const MAX_HOLD: Duration = Duration::from_secs(16);
+
+/// TLS sessions the server remembers for resumption by session ID (TLS
+/// 1.2 clients and those not using tickets); the oldest are forgotten
+/// beyond this. Tickets, which the client keeps, need no such store.
+pub const TLS_SESSIONS: usize = 4096;
