@@ -249,6 +249,8 @@ impl Config {
             headers: self.headers.clone(),
             log_format: self.log_format,
             access_log: self.access_log.clone(),
+            tls: None,
+            redirect_http: None,
         }
     }
 

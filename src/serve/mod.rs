@@ -54,7 +54,7 @@ pub mod pool;
 pub mod tls;
 mod workers;
 
-pub use options::{Limits, Options, StartError};
+pub use options::{Hsts, Limits, Options, StartError, TlsOptions};
 
 /// How a shutdown ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

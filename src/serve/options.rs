@@ -10,6 +10,7 @@ use std::time::Duration;
 
 use crate::ops::access_log::LogFormat;
 use crate::serve::balance::Balance;
+use crate::serve::tls::CertPair;
 use crate::site;
 use crate::site::root::Symlinks;
 
@@ -34,6 +35,39 @@ pub struct Options {
     pub log_format: LogFormat,
     /// The access log file; standard output when `None`.
     pub access_log: Option<PathBuf>,
+    /// HTTPS on the main listener, when certificates are given.
+    pub tls: Option<TlsOptions>,
+    /// A plain-HTTP listener on this port (on the same address as the main
+    /// one) that redirects every request to HTTPS.
+    pub redirect_http: Option<u16>,
+}
+
+/// What the HTTPS listener is told.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TlsOptions {
+    /// Certificate chains and keys, at least one; the first is the
+    /// default, the others are chosen by SNI.
+    pub certificates: Vec<CertPair>,
+    /// `Strict-Transport-Security` on every HTTPS response.
+    pub hsts: Option<Hsts>,
+}
+
+/// The `Strict-Transport-Security` policy (RFC 6797 §6.1).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Hsts {
+    pub max_age: u64,
+    pub include_subdomains: bool,
+}
+
+impl Hsts {
+    /// The field as sent.
+    pub fn field(&self) -> (String, String) {
+        let mut value = format!("max-age={}", self.max_age);
+        if self.include_subdomains {
+            value.push_str("; includeSubDomains");
+        }
+        ("Strict-Transport-Security".to_owned(), value)
+    }
 }
 
 /// The per-connection limits the configuration sets.
