@@ -17,6 +17,7 @@
 
 pub mod cache;
 pub mod handler;
+pub mod https_redirect;
 pub mod limits;
 pub mod listing;
 pub mod mime;

@@ -144,7 +144,7 @@ impl ResolvesServerCert for Certificates {
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
-    use crate::serve::tls::provider;
+    use crate::serve::tls::config::provider;
 
     /// A self-signed certificate for `names`, written as PEM files into
     /// `dir` under `stem`.
