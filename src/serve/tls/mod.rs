@@ -1,6 +1,8 @@
 //! TLS for the HTTPS listener: the server configuration built once and
 //! shared by every connection, from certificates chosen by SNI
-//! ([`certs`]).
+//! ([`certs`]), and the validity period read from a certificate to warn
+//! about one expired or not yet valid ([`validity`], with what it needs of
+//! DER in [`der`]).
 
 use std::sync::Arc;
 
@@ -11,6 +13,8 @@ use rustls::{ServerConfig, version};
 use crate::serve::limits::TLS_SESSIONS;
 
 pub mod certs;
+pub mod der;
+pub mod validity;
 
 pub use certs::{CertPair, Certificates, TlsError, load_pair};
 
