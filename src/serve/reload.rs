@@ -13,9 +13,17 @@ use crate::ops::diagnostics::LIFECYCLE;
 use crate::serve::options::StartError;
 use crate::serve::tls::{Acceptor, CertPair};
 
-/// Loads the certificates at start-up.
+/// Loads the certificates at start-up, warning about any not valid now.
 pub(super) fn load(pairs: &[CertPair]) -> Result<Acceptor, StartError> {
-    Acceptor::load(pairs).map_err(StartError::Tls)
+    let (acceptor, warnings) = Acceptor::load(pairs).map_err(StartError::Tls)?;
+    warn(&warnings);
+    Ok(acceptor)
+}
+
+fn warn(warnings: &[String]) {
+    for warning in warnings {
+        tracing::warn!(target: LIFECYCLE, "{warning}");
+    }
 }
 
 /// The SIGHUP handler, installed before the server announces itself so a
@@ -45,11 +53,14 @@ pub fn reload(tls: Option<&Acceptor>) {
         return tracing::info!(target: LIFECYCLE, "SIGHUP: nothing to reload (no --tls-cert)");
     };
     match tls.reload() {
-        Ok(()) => tracing::info!(
-            target: LIFECYCLE,
-            "SIGHUP: certificates reloaded ({} pairs)",
-            tls.pairs().len()
-        ),
+        Ok(warnings) => {
+            tracing::info!(
+                target: LIFECYCLE,
+                "SIGHUP: certificates reloaded ({} pairs)",
+                tls.pairs().len()
+            );
+            warn(&warnings);
+        }
         Err(err) => tracing::error!(
             target: LIFECYCLE,
             "SIGHUP: reload failed, keeping the certificates in use: {err}"

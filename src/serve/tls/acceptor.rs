@@ -21,15 +21,17 @@ pub struct Acceptor {
 }
 
 impl Acceptor {
-    /// Loads every pair (the first is the default certificate).
-    pub fn load(pairs: &[CertPair]) -> Result<Acceptor, TlsError> {
+    /// Loads every pair (the first is the default certificate); with a
+    /// warning for each certificate not valid now.
+    pub fn load(pairs: &[CertPair]) -> Result<(Acceptor, Vec<String>), TlsError> {
         let provider = provider();
-        let config = build(pairs, &provider)?;
-        Ok(Acceptor {
+        let (config, warnings) = build(pairs, &provider)?;
+        let acceptor = Acceptor {
             pairs: pairs.to_vec(),
             provider,
             current: RwLock::new(config),
-        })
+        };
+        Ok((acceptor, warnings))
     }
 
     /// The configuration for a connection starting now.
@@ -42,10 +44,10 @@ impl Acceptor {
 
     /// Reads the certificate files again and, if every pair loads, makes
     /// them the ones new handshakes use.
-    pub fn reload(&self) -> Result<(), TlsError> {
-        let config = build(&self.pairs, &self.provider)?;
+    pub fn reload(&self) -> Result<Vec<String>, TlsError> {
+        let (config, warnings) = build(&self.pairs, &self.provider)?;
         *self.current.write().unwrap_or_else(|e| e.into_inner()) = config;
-        Ok(())
+        Ok(warnings)
     }
 
     /// The certificate files, in order.
@@ -54,16 +56,19 @@ impl Acceptor {
     }
 }
 
+/// A server configuration for `pairs`, and the warnings for them.
 fn build(
     pairs: &[CertPair],
     provider: &Arc<CryptoProvider>,
-) -> Result<Arc<ServerConfig>, TlsError> {
+) -> Result<(Arc<ServerConfig>, Vec<String>), TlsError> {
     let certificates = Arc::new(Certificates::load(pairs, provider)?);
-    server_config(certificates, Arc::clone(provider)).map_err(|err| {
+    let warnings = certificates.warnings(pairs, std::time::SystemTime::now());
+    let config = server_config(certificates, Arc::clone(provider)).map_err(|err| {
         // Only a provider without TLS 1.2/1.3 or a ticketer could fail
         // here; name the first certificate so the line still says where.
         TlsError::Key(pairs[0].key.clone(), err)
-    })
+    })?;
+    Ok((config, warnings))
 }
 
 #[cfg(test)]
@@ -89,7 +94,8 @@ mod tests {
     fn a_reload_swaps_in_new_certificates_and_a_failed_one_keeps_the_old() {
         let dir = tempfile::tempdir().unwrap();
         let pair = pair_for(dir.path(), "site", &["site.test"]);
-        let acceptor = Acceptor::load(std::slice::from_ref(&pair)).unwrap();
+        let (acceptor, warnings) = Acceptor::load(std::slice::from_ref(&pair)).unwrap();
+        assert!(warnings.is_empty(), "{warnings:?}");
         let before = acceptor.config();
         let first = shown(&acceptor, &pair);
 
