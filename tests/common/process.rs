@@ -42,6 +42,8 @@ pub struct Process {
     pub addr: SocketAddr,
     pub stderr: Receiver<String>,
     pub stdout: Option<Receiver<String>>,
+    /// The stderr lines before the `listening on` line.
+    pub startup: Vec<String>,
     _stalled: Option<ChildStdout>,
 }
 
@@ -94,12 +96,18 @@ impl Process {
             Stdout::Lines => (Some(lines(child.stdout.take().unwrap())), None),
             Stdout::Stalled => (None, child.stdout.take()),
         };
+        let mut startup = Vec::new();
         let addr = loop {
             let line = stderr
                 .recv_timeout(super::IO_TIMEOUT)
                 .expect("listening line");
-            if let Some((_, addr)) = line.split_once("listening on http://") {
-                break addr.trim().parse().expect("address in listening line");
+            startup.push(line.clone());
+            if let Some((_, url)) = line.split_once("listening on ") {
+                let addr = url
+                    .trim()
+                    .trim_start_matches("http://")
+                    .trim_start_matches("https://");
+                break addr.parse().expect("address in listening line");
             }
         };
         Process {
@@ -107,6 +115,7 @@ impl Process {
             addr,
             stderr,
             stdout,
+            startup,
             _stalled: stalled,
         }
     }
@@ -130,6 +139,15 @@ impl Process {
         stdout
             .recv_timeout(super::IO_TIMEOUT)
             .expect("access log line")
+    }
+
+    /// Sends `signal` to the process.
+    pub fn signal(&self, signal: libc::c_int) {
+        // SAFETY: signalling our own child process.
+        assert_eq!(
+            unsafe { libc::kill(self.child.id() as libc::pid_t, signal) },
+            0
+        );
     }
 
     pub fn proc_status(&self, field: &str) -> u64 {

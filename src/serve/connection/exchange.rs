@@ -152,7 +152,7 @@ impl Connection {
         loop {
             let request = match self.next_request(deadline).await? {
                 Next::Request(request) => request,
-                Next::Close => return Ok(Ended::Closed),
+                Next::Close => break,
                 Next::Park(deadline) => return Ok(Ended::Parked(deadline)),
                 Next::Refuse(reason) => {
                     Box::pin(self.refuse(reason)).await?;
@@ -199,6 +199,11 @@ impl Connection {
                 return Ok(Ended::Moved(worker, deadline));
             }
         }
+        // Idle timeout, shutdown, or the client closed: over TLS, say so,
+        // so a client never mistakes this for a cut. Out of the loop, so
+        // this wait holds nothing of the last request.
+        Box::pin(self.end_tls()).await;
+        Ok(Ended::Closed)
     }
 
     /// Sets TCP_NODELAY once the connection is kept alive. Only then: a

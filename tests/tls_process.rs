@@ -1,0 +1,301 @@
+//! HTTPS through the binary, as a user runs it: the options, start-up
+//! errors, SIGHUP reloads, `--probe` over TLS, curl and `openssl s_client`
+//! as clients, and a multi-GiB download over TLS in bounded memory.
+
+mod common;
+
+use std::io::Write;
+use std::path::Path;
+use std::process::Command;
+
+use common::process::{Process, run};
+use common::tls::{certificate, client, connect_tls};
+use common::tools::on_path;
+use rustls::pki_types::CertificateDer;
+use rustls::pki_types::pem::PemObject;
+use staticd::serve::tls::CertPair;
+
+fn tls_args<'a>(root: &'a Path, pair: &'a CertPair) -> Vec<&'a str> {
+    vec![
+        "--root",
+        root.to_str().unwrap(),
+        "--tls-cert",
+        pair.cert.to_str().unwrap(),
+        "--tls-key",
+        pair.key.to_str().unwrap(),
+        "-w",
+        "1",
+    ]
+}
+
+fn der(pair: &CertPair) -> Vec<u8> {
+    CertificateDer::from_pem_file(&pair.cert).unwrap().to_vec()
+}
+
+fn shown(server: &Process, trust: &CertPair) -> Vec<u8> {
+    let stream = connect_tls(
+        server.addr,
+        "localhost",
+        &client(std::slice::from_ref(trust)),
+    );
+    stream.conn.peer_certificates().unwrap()[0].to_vec()
+}
+
+#[test]
+fn startup_errors_name_the_file_and_exit_non_zero() {
+    let root = common::fixture();
+    let dir = tempfile::tempdir().unwrap();
+    let a = certificate(dir.path(), "a", &["localhost"]);
+    let b = certificate(dir.path(), "b", &["localhost"]);
+    let root_arg = root.path().to_str().unwrap();
+    let missing = dir.path().join("missing.pem");
+    let cases: [(&Path, &Path, String); 3] = [
+        (
+            &missing,
+            &a.key,
+            format!("{}: cannot read", missing.display()),
+        ),
+        (
+            &a.key,
+            &a.key,
+            format!("{}: no certificate in this file", a.key.display()),
+        ),
+        (
+            &a.cert,
+            &b.key,
+            format!("{}: this key does not match", b.key.display()),
+        ),
+    ];
+    for (cert, key, want) in cases {
+        let args = [
+            "--root",
+            root_arg,
+            "--port",
+            "0",
+            "--tls-cert",
+            cert.to_str().unwrap(),
+            "--tls-key",
+            key.to_str().unwrap(),
+        ];
+        let (code, _, stderr) = run(&args, &[]);
+        assert_ne!(code, 0, "{args:?}");
+        assert!(stderr.contains(&want), "{want:?} not in {stderr}");
+    }
+}
+
+#[test]
+fn an_expired_certificate_is_a_warning_not_a_refusal() {
+    let root = common::fixture();
+    let dir = tempfile::tempdir().unwrap();
+    let mut params = rcgen::CertificateParams::new(vec!["localhost".to_owned()]).unwrap();
+    params.not_before = rcgen::date_time_ymd(2020, 1, 1);
+    params.not_after = rcgen::date_time_ymd(2021, 1, 1);
+    let key = rcgen::KeyPair::generate().unwrap();
+    let pair = CertPair {
+        cert: dir.path().join("old.crt"),
+        key: dir.path().join("old.key"),
+    };
+    std::fs::write(&pair.cert, params.self_signed(&key).unwrap().pem()).unwrap();
+    std::fs::write(&pair.key, key.serialize_pem()).unwrap();
+    let server = Process::start(&tls_args(root.path(), &pair), &[]);
+    let warning = server
+        .startup
+        .iter()
+        .find(|line| line.contains("expired"))
+        .unwrap_or_else(|| panic!("no warning in {:?}", server.startup));
+    assert!(warning.contains("WARN"), "{warning}");
+    assert!(warning.contains(pair.cert.to_str().unwrap()), "{warning}");
+}
+
+#[test]
+fn sighup_reloads_the_certificates_and_a_bad_reload_keeps_them() {
+    let root = common::fixture();
+    let dir = tempfile::tempdir().unwrap();
+    let pair = certificate(dir.path(), "site", &["localhost"]);
+    let server = Process::start(&tls_args(root.path(), &pair), &[]);
+    let mut open = connect_tls(
+        server.addr,
+        "localhost",
+        &client(std::slice::from_ref(&pair)),
+    );
+    let renewed = certificate(dir.path(), "site", &["localhost"]);
+    server.signal(libc::SIGHUP);
+    server.line_with("certificates reloaded");
+    assert_eq!(shown(&server, &renewed), der(&renewed));
+    open.write_all(b"GET /a.txt HTTP/1.1\r\nHost: l\r\n\r\n")
+        .unwrap();
+    assert_eq!(common::read_reply(&mut open, false).body, b"txt");
+
+    std::fs::write(&pair.key, "not a key at all\n").unwrap();
+    server.signal(libc::SIGHUP);
+    let error = server.line_with("reload failed");
+    assert!(error.contains("ERROR"), "{error}");
+    assert!(error.contains(pair.key.to_str().unwrap()), "{error}");
+    assert_eq!(shown(&server, &renewed), der(&renewed), "kept");
+}
+
+#[test]
+fn sighup_without_https_is_logged_and_ignored() {
+    let root = common::fixture();
+    let server = Process::start(&["--root", root.path().to_str().unwrap()], &[]);
+    server.signal(libc::SIGHUP);
+    server.line_with("nothing to reload");
+    let reply = common::get(server.addr, &common::request("GET", "/a.txt"));
+    assert_eq!(reply.body, b"txt");
+}
+
+#[test]
+fn probe_speaks_tls_to_a_tls_listener() {
+    let root = common::fixture();
+    let dir = tempfile::tempdir().unwrap();
+    let pair = certificate(dir.path(), "site", &["example.test"]);
+    let server = Process::start(&tls_args(root.path(), &pair), &[]);
+    let port = server.addr.port().to_string();
+    let mut args = tls_args(root.path(), &pair);
+    args.extend(["--bind", "127.0.0.1", "--port", &port]);
+    let (code, _, stderr) = run(&[&args[..], &["--probe", "/a.txt"]].concat(), &[]);
+    assert_eq!(code, 0, "{stderr}");
+    let (code, _, stderr) = run(&[&args[..], &["--probe", "/missing"]].concat(), &[]);
+    assert_ne!(code, 0);
+    assert!(stderr.contains("status 404"), "{stderr}");
+}
+
+/// `curl` against the server, trusting `pair`: (exit code, stdout).
+fn curl(server: &Process, pair: &CertPair, extra: &[&str]) -> (i32, String) {
+    let port = server.addr.port();
+    let out = Command::new("curl")
+        .args([
+            "-sS",
+            "--max-time",
+            "10",
+            "--cacert",
+            pair.cert.to_str().unwrap(),
+        ])
+        .args(["--resolve", &format!("localhost:{port}:127.0.0.1")])
+        .args(extra)
+        .arg(format!("https://localhost:{port}/dir2/page.html"))
+        .output()
+        .expect("run curl");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+    )
+}
+
+#[test]
+fn curl_gets_the_page_over_http11_even_when_it_would_prefer_h2() {
+    if on_path("curl").is_none() {
+        return eprintln!("SKIP: curl is not installed");
+    }
+    let root = common::fixture();
+    let dir = tempfile::tempdir().unwrap();
+    let pair = certificate(dir.path(), "site", &["localhost"]);
+    let server = Process::start(&tls_args(root.path(), &pair), &[]);
+    let (code, body) = curl(&server, &pair, &[]);
+    assert_eq!(
+        (code, body.as_str()),
+        (0, "<html><body>Page Sample</body></html>\n")
+    );
+    let (code, version) = curl(
+        &server,
+        &pair,
+        &["--http2", "-o", "/dev/null", "-w", "%{http_version}"],
+    );
+    assert_eq!((code, version.as_str()), (0, "1.1"), "ALPN never picks h2");
+    let (code, _) = curl(
+        &server,
+        &pair,
+        &["--tlsv1.2", "--tls-max", "1.2", "-o", "/dev/null"],
+    );
+    assert_eq!(code, 0, "TLS 1.2 works");
+}
+
+/// `openssl s_client` with `args`: whether the handshake succeeded, and
+/// what it printed.
+fn s_client(server: &Process, args: &[&str]) -> (bool, String) {
+    let out = Command::new("openssl")
+        .args([
+            "s_client",
+            "-connect",
+            &server.addr.to_string(),
+            "-servername",
+            "localhost",
+        ])
+        .args(args)
+        .stdin(std::process::Stdio::null())
+        .output()
+        .expect("run openssl");
+    let text =
+        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
+    (
+        out.status.success() && text.contains("BEGIN CERTIFICATE"),
+        text,
+    )
+}
+
+#[test]
+fn openssl_sees_only_tls12_and_tls13_and_only_http11() {
+    if on_path("openssl").is_none() {
+        return eprintln!("SKIP: openssl is not installed");
+    }
+    let root = common::fixture();
+    let dir = tempfile::tempdir().unwrap();
+    let pair = certificate(dir.path(), "site", &["localhost"]);
+    let server = Process::start(&tls_args(root.path(), &pair), &[]);
+    let (ok, text) = s_client(&server, &["-alpn", "h2,http/1.1"]);
+    assert!(ok, "{text}");
+    assert!(text.contains("ALPN protocol: http/1.1"), "{text}");
+    assert!(text.contains("TLSv1.3"), "{text}");
+    let (ok, text) = s_client(&server, &["-tls1_2"]);
+    assert!(ok && text.contains("TLSv1.2"), "{text}");
+    for old in ["-tls1_1", "-tls1"] {
+        let (ok, text) = s_client(&server, &[old]);
+        assert!(!ok, "{old} accepted: {text}");
+    }
+    let (ok, text) = s_client(&server, &["-alpn", "h2"]);
+    assert!(!ok, "an h2-only client is refused: {text}");
+}
+
+#[test]
+fn a_2gib_sparse_file_streams_over_tls_in_bounded_memory() {
+    const SIZE: u64 = 2 << 30;
+    let root = tempfile::tempdir().unwrap();
+    let path = root.path().join("big.bin");
+    let mut file = std::fs::File::create(&path).unwrap();
+    file.set_len(SIZE).unwrap();
+    std::io::Seek::seek(&mut file, std::io::SeekFrom::Start(SIZE - 8)).unwrap();
+    file.write_all(b"THE-END!").unwrap();
+    drop(file);
+    let dir = tempfile::tempdir().unwrap();
+    let pair = certificate(dir.path(), "site", &["localhost"]);
+    let server = Process::start(&tls_args(root.path(), &pair), &[]);
+    let rss_before = server.proc_status("VmRSS:");
+    let mut stream = connect_tls(
+        server.addr,
+        "localhost",
+        &client(std::slice::from_ref(&pair)),
+    );
+    stream
+        .write_all(b"GET /big.bin HTTP/1.1\r\nHost: l\r\nConnection: close\r\n\r\n")
+        .unwrap();
+    let reply = common::read_reply(&mut stream, true);
+    assert_eq!(reply.header("Content-Length"), Some("2147483648"));
+    let (mut total, mut tail) = (0u64, Vec::new());
+    let mut buf = vec![0u8; 1 << 20];
+    loop {
+        let n = common::read_some(&mut stream, &mut buf).expect("read until close_notify");
+        if n == 0 {
+            break;
+        }
+        total += n as u64;
+        tail.extend_from_slice(&buf[..n]);
+        tail.drain(..tail.len().saturating_sub(8));
+    }
+    assert_eq!(total, SIZE);
+    assert_eq!(tail, b"THE-END!");
+    let peak_kib = server.proc_status("VmHWM:");
+    assert!(
+        peak_kib < rss_before + 16 * 1024,
+        "peak RSS {peak_kib} KiB after streaming vs {rss_before} KiB before"
+    );
+}
