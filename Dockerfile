@@ -9,6 +9,22 @@
 # assignment format: document_root, cpu_limit, thread_limit, listen), then
 # STATICD_* variables, then arguments after the image name.
 #
+# The image serves plain HTTP. For HTTPS, mount the certificates read-only
+# and name them in the environment (or in a mounted /etc/httpd.conf, keys
+# tls_cert and tls_key); deploy/README.md, "HTTPS", has the whole recipe:
+#
+#   docker run -d --name staticd -p 443:443 -p 80:80 \
+#     -v /etc/letsencrypt:/certs:ro --group-add "$(getent group staticd-tls | cut -d: -f3)" \
+#     -e STATICD_TLS_CERT=/certs/live/example.org/fullchain.pem \
+#     -e STATICD_TLS_KEY=/certs/live/example.org/privkey.pem \
+#     -e STATICD_PORT=443 -e STATICD_REDIRECT_HTTP=80 staticd
+#   docker kill --signal HUP staticd     # after a renewal: re-read them
+#
+# The HEALTHCHECK runs `staticd --probe` with the same config files and the
+# container's environment, so it follows the server to HTTPS by itself.
+# Arguments after the image name are the one thing it does not see: give
+# the port and the TLS settings as STATICD_* variables or in the file.
+#
 # staticd handles SIGTERM itself (it runs as PID 1 here): it stops
 # accepting, finishes requests in flight for up to --grace-period (10 s),
 # and exits 0, so `docker stop` returns promptly.

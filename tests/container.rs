@@ -213,3 +213,60 @@ fn the_image_defaults_are_port_80_and_var_www_html() {
     );
     assert!(files.contains_key("/var/www/html/index.html"));
 }
+
+/// The HEALTHCHECK is the ENTRYPOINT plus `--probe PATH`: the probe reads
+/// the same config files (and, run in the same container, the same
+/// environment), so it finds the server wherever those put it and speaks
+/// TLS when they turn HTTPS on. Only arguments after the image name in
+/// `docker run` are not seen by it.
+#[test]
+fn the_healthcheck_reads_the_entrypoint_configuration() {
+    let conf = Path::new("/etc/httpd.conf");
+    let entry = image_command("ENTRYPOINT", conf);
+    let probe = image_command("HEALTHCHECK", conf);
+    let at = probe.iter().position(|a| a == "--probe").expect("--probe");
+    assert_eq!(probe.len(), at + 2, "--probe PATH comes last: {probe:?}");
+    assert_eq!(probe[..at], entry[..], "HEALTHCHECK and ENTRYPOINT differ");
+}
+
+/// With certificates given as the Docker docs show (STATICD_TLS_CERT and
+/// STATICD_TLS_KEY), the server the image runs speaks HTTPS and its
+/// HEALTHCHECK, given the same environment, succeeds. Skipped by a
+/// staticd without TLS options (before issue 12).
+#[test]
+fn the_healthcheck_follows_the_server_to_https() {
+    if !common::tools::has_tls() {
+        return;
+    }
+    let site = common::fixture();
+    let dir = tempfile::tempdir().unwrap();
+    let made = rcgen::generate_simple_self_signed(vec!["localhost".to_owned()]).unwrap();
+    let (cert, key) = (dir.path().join("tls.crt"), dir.path().join("tls.key"));
+    std::fs::write(&cert, made.cert.pem()).unwrap();
+    std::fs::write(&key, made.signing_key.serialize_pem()).unwrap();
+    let httpd_conf = dir.path().join("httpd.conf");
+    let entry = image_command("ENTRYPOINT", &httpd_conf);
+    let args: Vec<&str> = entry.iter().map(String::as_str).collect();
+    let root = site.path().to_str().unwrap();
+    let env = [
+        ("STATICD_ROOT", root),
+        ("STATICD_TLS_CERT", cert.to_str().unwrap()),
+        ("STATICD_TLS_KEY", key.to_str().unwrap()),
+    ];
+    let server = common::tools::listening(&args, &env);
+    assert_eq!(
+        server.scheme, "https",
+        "STATICD_TLS_* did not turn HTTPS on"
+    );
+    let port = server.addr.port().to_string();
+    let probe = image_command("HEALTHCHECK", &httpd_conf);
+    let out = Command::new(BIN)
+        .args(&probe)
+        .envs(env)
+        .env("STATICD_PORT", &port)
+        .env("STATICD_BIND", "0.0.0.0")
+        .output()
+        .unwrap();
+    let said = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "HEALTHCHECK over TLS: {said}");
+}

@@ -11,7 +11,7 @@ use std::process::{Command, Stdio};
 
 use common::IO_TIMEOUT;
 use common::process::BIN;
-use common::tools::{lint_tool, read, repo, text};
+use common::tools::{has_tls, lint_tool, read, repo, text};
 
 /// Whether `pid` exists and is not a zombie. Orphans whose parent never
 /// reaps them stay zombies, and `kill -0` still succeeds on those.
@@ -19,6 +19,14 @@ fn alive(pid: u32) -> bool {
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
     stat.rsplit_once(") ")
         .is_some_and(|(_, rest)| !rest.starts_with('Z'))
+}
+
+/// Whether `pid` has a handler for SIGHUP (SigCgt in /proc/PID/status).
+fn catches_sighup(pid: u32) -> bool {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    let mask = status.lines().find_map(|l| l.strip_prefix("SigCgt:"));
+    let mask = u64::from_str_radix(mask.unwrap_or("0").trim(), 16).unwrap_or(0);
+    mask & 1 != 0 // bit 0: signal 1, SIGHUP
 }
 
 /// Whether `pid` is alive and runs our binary (not a reused pid).
@@ -173,6 +181,19 @@ fn init_script_drives_the_release_binary() {
     assert_eq!(init.pid(), Some(first), "a second start started another");
     init.expect("status", 0);
 
+    // reload: SIGHUP to the same process, which goes on serving. staticd
+    // must catch it itself (the script's `trap '' HUP` only ignores it
+    // until staticd installs its handler), even with HTTPS off: a SIGHUP
+    // that is neither caught nor ignored would end it under systemd.
+    if has_tls() {
+        assert!(catches_sighup(first), "staticd has no SIGHUP handler");
+    }
+    init.expect("reload", 0);
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    assert_eq!(init.pid(), Some(first), "reload started another staticd");
+    assert!(is_ours(first), "reload stopped staticd");
+    init.assert_serves();
+
     init.expect("restart", 0);
     let second = init.pid().expect("pidfile after restart");
     assert_ne!(second, first);
@@ -191,7 +212,7 @@ fn init_script_drives_the_release_binary() {
     init.expect("status", 3);
     init.expect("stop", 0);
     init.expect("no-such-action", 2);
-    init.expect("reload", 3);
+    init.expect("reload", 7);
 
     // A stale pidfile: the pid of a process that has exited.
     let mut exited = Command::new("true").spawn().expect("spawn true");

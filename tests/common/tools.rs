@@ -38,3 +38,102 @@ pub fn lint_tool(name: &str, install: &str) -> Option<PathBuf> {
     }
     found
 }
+
+/// `staticd --help` of the built binary.
+pub fn help() -> String {
+    let out = std::process::Command::new(super::process::BIN)
+        .arg("--help")
+        .env_clear()
+        .output()
+        .expect("run staticd --help");
+    assert!(out.status.success(), "staticd --help:\n{}", text(&out));
+    text(&out)
+}
+
+/// The long options (`--root`, ...) and variables (`STATICD_ROOT`, ...)
+/// that `--help` names.
+pub fn help_names() -> (Vec<String>, Vec<String>) {
+    let help = help();
+    let words = help.split(|c: char| !(c.is_ascii_alphanumeric() || c == '-' || c == '_'));
+    let (mut flags, mut vars) = (Vec::new(), Vec::new());
+    for word in words {
+        if word.starts_with("--") && word.len() > 2 {
+            flags.push(word.to_owned());
+        } else if word.starts_with("STATICD_") {
+            vars.push(word.to_owned());
+        }
+    }
+    (flags, vars)
+}
+
+/// Whether the built staticd has HTTPS options (issue 12). Checks of the
+/// TLS lines in deploy/ skip, saying so, on a binary that has none; once
+/// it has any, every TLS name those lines use must be one of its own.
+pub fn has_tls() -> bool {
+    let found = help().to_ascii_lowercase().contains("tls");
+    if !found {
+        println!("SKIP: this staticd has no TLS options yet (issue 12 not merged)");
+    }
+    found
+}
+
+/// A staticd child process, killed on drop.
+pub struct Listening {
+    pub child: std::process::Child,
+    pub addr: std::net::SocketAddr,
+    /// `http` or `https`, from the listening line.
+    pub scheme: String,
+}
+
+impl Drop for Listening {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Starts the built staticd on a free loopback port with `args` and `env`
+/// added, and waits for its `listening on http://` (or `https://`) line.
+pub fn listening(args: &[&str], env: &[(&str, &str)]) -> Listening {
+    use std::io::BufRead;
+    use std::process::{Command, Stdio};
+    let mut child = Command::new(super::process::BIN)
+        .args(["--bind", "127.0.0.1", "--port", "0"])
+        .args(args)
+        .env_remove("RUST_LOG")
+        .envs(env.iter().copied())
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn staticd");
+    let stderr = child.stderr.take().expect("stderr");
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in std::io::BufReader::new(stderr)
+            .lines()
+            .map_while(Result::ok)
+        {
+            let _ = tx.send(line); // later lines are read and dropped
+        }
+    });
+    let mut listening = Listening {
+        child,
+        addr: ([127, 0, 0, 1], 0).into(),
+        scheme: String::new(),
+    };
+    loop {
+        let line = rx.recv_timeout(super::IO_TIMEOUT);
+        let line = line.unwrap_or_else(|_| panic!("no listening line from staticd {args:?}"));
+        let Some((_, rest)) = line.split_once("listening on ") else {
+            continue;
+        };
+        let Some((scheme, addr)) = rest.split_once("://") else {
+            continue;
+        };
+        let addr = addr.split_whitespace().next().unwrap_or_default();
+        listening.scheme = scheme.to_owned();
+        listening.addr = addr.parse().unwrap_or_else(|e| panic!("{line}: {e}"));
+        return listening;
+    }
+}
