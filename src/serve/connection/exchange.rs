@@ -177,15 +177,7 @@ impl Connection {
             self.log(Some(&request), status, sent.as_ref().ok(), started);
             sent?;
             if !keep_alive {
-                // Linger only when the client may still be sending (a body
-                // we did not read, pipelined requests we will not answer);
-                // otherwise dropping the socket closes it cleanly and saves
-                // a shutdown, a read and a timer per connection.
-                if request.fields.framing == Framing::None && self.read_buf.is_empty() {
-                    Box::pin(self.end_tls()).await;
-                    return Ok(Ended::Closed);
-                }
-                Box::pin(self.close()).await?;
+                Box::pin(self.finish(request.fields.framing)).await?;
                 return Ok(Ended::Closed);
             }
             if let Framing::Length(len) = request.fields.framing {
@@ -204,6 +196,18 @@ impl Connection {
         // this wait holds nothing of the last request.
         Box::pin(self.end_tls()).await;
         Ok(Ended::Closed)
+    }
+
+    /// Ends a connection after its last response. Lingers only when the
+    /// client may still be sending (a body we did not read, pipelined
+    /// requests we will not answer); otherwise dropping the socket closes
+    /// it cleanly and saves a shutdown, a read and a timer per connection.
+    async fn finish(&mut self, framing: Framing) -> io::Result<()> {
+        if framing == Framing::None && self.read_buf.is_empty() {
+            self.end_tls().await;
+            return Ok(());
+        }
+        self.close().await
     }
 
     /// Sets TCP_NODELAY once the connection is kept alive. Only then: a
