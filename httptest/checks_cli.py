@@ -3,7 +3,8 @@
 import socket
 
 from fixture import DEEP, DEEP_PATH, PAGE, PAGE_PATH
-from harness import RawConn, Server, ServerError, check, eq, fail, req, request, run_cli
+from harness import (RawConn, Server, ServerError, check, eq, fail, req, request, run_cli,
+                     tcp_connect)
 
 
 def expect_startup_error(ctx, args, env=None):
@@ -137,14 +138,16 @@ def autoindex_default_is_off(ctx):
 
 @check
 def idle_clients_do_not_block(ctx):
-    """With one worker, a silent connection and a half-sent request must not
-    stop other clients from being served."""
+    """With one worker, a silent connection, one that has sent no byte at all
+    and a half-sent request must not stop other clients from being served."""
     port = ctx.port("w1")
     idle = RawConn(port)
+    mute = tcp_connect(port)
     partial = RawConn(port)
     try:
         partial.send(b"GET /dir2/pa")
         serve_ok(port, 3)
     finally:
         idle.close()
+        mute.close()
         partial.close()

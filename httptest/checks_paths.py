@@ -1,13 +1,12 @@
 """Methods, request targets, percent-decoding, the root wall, directories."""
 
 import html
-import http.client
 import re
 import urllib.parse
 
 from fixture import (DEEP, DEEP_PATH, DOTDOT, INDEX2, LISTING_A, LITERAL_PCT, PAGE, PAGE_PATH,
                      REAL, SPACED)
-from harness import (IO_TIMEOUT, RawConn, assert_common, check, eq, fail, media_type,
+from harness import (RawConn, assert_common, check, eq, fail, http_client, media_type,
                      parse_head, req, request, short)
 
 WALL = (400, 403, 404)
@@ -43,7 +42,7 @@ def hrefs(body):
 
 @check
 def get_file_http_client(ctx):
-    conn = http.client.HTTPConnection("127.0.0.1", ctx.port(), timeout=IO_TIMEOUT)
+    conn = http_client(ctx.port())
     try:
         conn.request("GET", PAGE_PATH)
         r = conn.getresponse()

@@ -2,16 +2,14 @@
 
 import email.utils
 import hashlib
-import http.client
 import os
-import socket
 import threading
 import time
 
 from checks_paths import expect_error, expect_file, fetch
 from fixture import (BIG_MARKER, BIG_SIZE, CONTENT_TYPES, DEEP, DEEP_PATH, INDEX2, PAGE,
                      PAGE_PATH, REAL, SPARSE_SIZE)
-from harness import (IO_TIMEOUT, RawConn, assert_common, check, eq, fail, media_type,
+from harness import (RawConn, assert_common, check, eq, fail, http_client, media_type,
                      parse_head, req, request, short)
 
 
@@ -92,7 +90,7 @@ def error_body_matches_content_length(ctx):
 
 @check
 def keepalive_http11(ctx):
-    conn = http.client.HTTPConnection("127.0.0.1", ctx.port(), timeout=IO_TIMEOUT)
+    conn = http_client(ctx.port())
     try:
         conn.request("GET", PAGE_PATH)
         r = conn.getresponse()
@@ -185,7 +183,7 @@ def half_closed_client_answered(ctx):
     for version in ("HTTP/1.0", "HTTP/1.1"):
         with RawConn(ctx.port()) as c:
             c.send(req("GET", PAGE_PATH, version=version))
-            c.sock.shutdown(socket.SHUT_WR)
+            c.shutdown_write()
             r = c.read_response()
             eq((r.status, r.body), (200, PAGE), f"{version} GET then half-close")
 

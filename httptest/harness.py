@@ -3,18 +3,25 @@
 Nothing here knows about individual checks: this module starts and stops
 server processes, speaks raw HTTP/1.x over sockets, and holds the assertions
 that many checks share.
+
+It is also the one place that knows whether the run is over TLS: run.py
+--tls calls use_tls(), after which every Server gets the certificate and key
+and every client connection made through connect() (RawConn and
+http_client() alike) is TLS, trusting that certificate only.
 """
 
 import email.utils
+import http.client
 import os
 import queue
 import re
 import socket
+import ssl
 import subprocess
 import threading
 import time
 
-LISTEN_RE = re.compile(r"listening on http://([0-9.]+):([0-9]+)")
+LISTEN_RE = re.compile(r"listening on (https?)://([0-9.]+):([0-9]+)")
 DATE_RE = re.compile(r"^[A-Z][a-z]{2}, \d{2} [A-Z][a-z]{2} \d{4} \d{2}:\d{2}:\d{2} GMT$")
 STATUS_RE = re.compile(rb"^HTTP/(1\.[01]) (\d{3})(?: (.*))?$")
 TOKEN_RE = re.compile(rb"^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$")
@@ -49,6 +56,57 @@ def short(data, n=120):
     return text
 
 
+# --------------------------------------------------------------------------
+# plain or TLS: set once by run.py, before any server starts
+
+TLS = None              # an ssl.SSLContext in TLS mode, None over plain HTTP
+TLS_HOSTNAME = "localhost"
+SERVER_TLS_ARGS = []    # appended to every Server's command line in TLS mode
+
+
+def use_tls(cert, key):
+    """Run everything over TLS: servers get --tls-cert/--tls-key, clients
+    verify the server against `cert` alone, for the name TLS_HOSTNAME. A
+    server closing without close_notify is an error, not an end of stream."""
+    global TLS, SERVER_TLS_ARGS
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)   # verifies chain and host name
+    ctx.load_verify_locations(cafile=str(cert))
+    TLS = ctx
+    SERVER_TLS_ARGS = ["--tls-cert", str(cert), "--tls-key", str(key)]
+
+
+def scheme():
+    return "https" if TLS is not None else "http"
+
+
+def connect(port, host="127.0.0.1", timeout=IO_TIMEOUT):
+    """A connected client socket: TCP, then (in TLS mode) a finished handshake."""
+    sock = socket.create_connection((host, port), timeout=timeout)
+    if TLS is None:
+        return sock
+    try:
+        return TLS.wrap_socket(sock, server_hostname=TLS_HOSTNAME,
+                               suppress_ragged_eofs=False)
+    except (ssl.SSLError, OSError) as e:
+        sock.close()
+        fail(f"TLS handshake with {host}:{port} failed: {type(e).__name__}: {e}")
+
+
+def tcp_connect(port, host="127.0.0.1", timeout=IO_TIMEOUT):
+    """A bare TCP connection, never TLS: a client that has sent nothing at all."""
+    return socket.create_connection((host, port), timeout=timeout)
+
+
+class _HTTPConnection(http.client.HTTPConnection):
+    def connect(self):
+        self.sock = connect(self.port, self.host, self.timeout)
+
+
+def http_client(port, host="127.0.0.1", timeout=IO_TIMEOUT):
+    """An http.client connection (not yet open) that connects through connect()."""
+    return _HTTPConnection(host, port, timeout=timeout)
+
+
 def clean_env(extra=None):
     """The caller's environment without any STATICD_* variable, plus extra."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("STATICD_")}
@@ -67,7 +125,7 @@ class Server:
     """One staticd process that has announced its listening address."""
 
     def __init__(self, binary, args, env=None, start_timeout=START_TIMEOUT):
-        self.cmd = [str(binary)] + [str(a) for a in args]
+        self.cmd = [str(binary)] + [str(a) for a in args] + SERVER_TLS_ARGS
         self.stderr_lines = []
         self.stdout_lines = []
         self.host = None
@@ -88,7 +146,7 @@ class Server:
         except queue.Empty:
             self.stop()
             raise ServerError(
-                f"no 'listening on http://HOST:PORT' line on stderr within "
+                f"no 'listening on {scheme()}://HOST:PORT' line on stderr within "
                 f"{start_timeout:.0f} s{self._output_hint()}") from None
         if item is None:
             try:
@@ -97,7 +155,11 @@ class Server:
                 rc = "?"
             self.stop()
             raise ServerError(f"exited (status {rc}) before listening{self._output_hint()}")
-        self.host, self.port = item[0], int(item[1])
+        if item[0] != scheme():
+            self.stop()
+            raise ServerError(f"announced {item[0]}://{item[1]}:{item[2]}, "
+                              f"want {scheme()}://")
+        self.host, self.port = item[1], int(item[2])
 
     def _drain(self, pipe, lines, found):
         announced = False
@@ -108,7 +170,7 @@ class Server:
                 m = LISTEN_RE.search(line)
                 if m:
                     announced = True
-                    found.put((m.group(1), m.group(2)))
+                    found.put(m.groups())
         if found is not None and not announced:
             found.put(None)
 
@@ -158,6 +220,10 @@ class Closed(CheckFailed):
     pass
 
 
+class Silent(CheckFailed):
+    """The server sent nothing for a whole socket timeout."""
+
+
 class Response:
     def __init__(self, version, status, reason, fields, head):
         self.version = version      # "1.1"
@@ -199,7 +265,7 @@ class RawConn:
     """A client socket with a receive buffer; every wait is bounded."""
 
     def __init__(self, port, host="127.0.0.1", timeout=IO_TIMEOUT):
-        self.sock = socket.create_connection((host, port), timeout=timeout)
+        self.sock = connect(port, host, timeout)
         self.timeout = timeout
         self.buf = bytearray()
         self.eof = False
@@ -217,6 +283,14 @@ class RawConn:
         except OSError:
             pass
 
+    def shutdown_write(self):
+        """Half-close: TCP FIN on our sending side, reading stays open. Over
+        TLS this is the raw socket's shutdown (SSLSocket.shutdown would drop
+        the TLS state, and unwrap() cannot send close_notify alone without
+        losing the reading side), so the server sees end of stream with no
+        close_notify from us, after a complete request."""
+        socket.socket.shutdown(self.sock, socket.SHUT_WR)
+
     def send(self, data):
         if isinstance(data, str):
             data = data.encode("latin-1")
@@ -233,8 +307,13 @@ class RawConn:
         except (ConnectionResetError, ConnectionAbortedError):
             chunk = b""
         except TimeoutError:
-            fail(f"no data from the server for {self.sock.gettimeout():.0f} s "
+            raise Silent(f"no data from the server for {self.sock.gettimeout():.0f} s "
+                         f"(have {short(self.buf, 60)})") from None
+        except ssl.SSLEOFError:
+            fail(f"the server closed the TLS connection without close_notify "
                  f"(have {short(self.buf, 60)})")
+        except ssl.SSLError as e:
+            fail(f"TLS error reading from the server: {e} (have {short(self.buf, 60)})")
         if not chunk:
             self.eof = True
             return False
@@ -290,7 +369,7 @@ class RawConn:
         self.sock.settimeout(wait)
         try:
             got = self._recv()
-        except CheckFailed:
+        except Silent:
             fail(f"connection still open {wait:.0f} s after the response")
         finally:
             self.sock.settimeout(self.timeout)
@@ -299,7 +378,7 @@ class RawConn:
             try:
                 self.sock.settimeout(0.5)
                 self._recv()
-            except CheckFailed:
+            except CheckFailed:  # whatever happens next, the bytes above are the failure
                 pass
             fail(f"unexpected bytes after the response: {short(self.buf)}")
 

@@ -1,16 +1,24 @@
 #!/usr/bin/env python3
 """Functional checks for the staticd binary, run from outside as a user would.
 
-    python3 httptest/run.py [--bin PATH] [--www PATH]
+    python3 httptest/run.py [--bin PATH] [--www PATH] [--tls]
 
 Starts staticd processes on 127.0.0.1 with --port 0, talks to them with
 http.client and raw sockets, prints 'PASS name' or 'FAIL name: reason' per
 check and a closing 'N passed, N failed' line. Exit status 0 only when no
 check failed. Python 3 standard library only.
+
+With --tls every check runs over HTTPS: a self-signed ECDSA P-256
+certificate for localhost and 127.0.0.1 is made in the suite's temp dir
+with the openssl command line tool, every server gets --tls-cert/--tls-key,
+and every client connection verifies the server against that certificate
+alone (see harness.use_tls).
 """
 
 import argparse
+import shutil
 import signal
+import subprocess
 import sys
 import tempfile
 import traceback
@@ -39,10 +47,15 @@ class Ctx:
         self._tmpdir = None
         self._tmp = None
 
+    def base(self):
+        """The suite's temp dir (made on first use, removed by close)."""
+        if self._tmpdir is None:
+            self._tmpdir = tempfile.TemporaryDirectory(prefix="staticd-httptest-")
+        return Path(self._tmpdir.name)
+
     def tmp(self):
         if self._tmp is None:
-            self._tmpdir = tempfile.TemporaryDirectory(prefix="staticd-httptest-")
-            self._tmp = build_tmp_root(self._tmpdir.name)
+            self._tmp = build_tmp_root(self.base())
         return self._tmp
 
     def _args(self, key):
@@ -81,6 +94,32 @@ class Ctx:
             self._tmpdir.cleanup()
 
 
+OPENSSL_REQ = ["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1",
+               "-nodes", "-days", "2", "-subj", "/CN=localhost",
+               "-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1"]
+
+
+def make_certificate(directory):
+    """A fresh self-signed certificate and key in directory: (cert, key).
+    Raises RuntimeError with the reason when openssl is missing or fails."""
+    openssl = shutil.which("openssl")
+    if openssl is None:
+        raise RuntimeError("--tls needs the 'openssl' command line tool to make the test "
+                           "certificate, and there is none on PATH")
+    directory = Path(directory)
+    directory.mkdir(exist_ok=True)
+    cert, key = directory / "cert.pem", directory / "key.pem"
+    try:
+        p = subprocess.run([openssl] + OPENSSL_REQ + ["-keyout", str(key), "-out", str(cert)],
+                           stdin=subprocess.DEVNULL, capture_output=True, timeout=30)
+    except (OSError, subprocess.TimeoutExpired) as e:
+        raise RuntimeError(f"cannot run openssl: {e}") from None
+    if p.returncode != 0 or not cert.is_file() or not key.is_file():
+        err = p.stderr.decode("utf-8", "replace").strip()
+        raise RuntimeError(f"openssl req failed (status {p.returncode}): {one_line(err)}")
+    return cert, key
+
+
 def one_line(text):
     return " ".join(str(text).split())
 
@@ -93,6 +132,9 @@ def main():
                     help="document root fixture (default: www/ beside this script)")
     ap.add_argument("-k", dest="only", action="append", default=[],
                     help="run only checks whose name contains this (repeatable)")
+    ap.add_argument("--tls", action="store_true",
+                    help="run every check over HTTPS with a certificate made at run time "
+                         "(needs the openssl command line tool)")
     args = ap.parse_args()
 
     binary = Path(args.bin).resolve()
@@ -107,6 +149,15 @@ def main():
     ctx = Ctx(binary, www)
     passed = failed = 0
     try:
+        if args.tls:
+            try:
+                cert, key = make_certificate(ctx.base() / "tls")
+            except RuntimeError as e:
+                print(f"error: {e}", file=sys.stderr)
+                return 2
+            harness.use_tls(cert, key)
+            print("over TLS: every server gets --tls-cert/--tls-key, every client "
+                  "connection is HTTPS", flush=True)
         for fn in harness.CHECKS:
             name = fn.__name__
             if args.only and not any(k in name for k in args.only):

@@ -1,6 +1,6 @@
 //! Runs the functional suite in `httptest/` against the built binary, as a
 //! user's acceptance script would (the release binary under
-//! `cargo test --release`).
+//! `cargo test --release`): once over plain HTTP, once over HTTPS.
 
 mod common;
 
@@ -9,11 +9,13 @@ use std::process::Command;
 use common::process::BIN;
 use common::tools::repo;
 
-#[test]
-fn functional_suite_passes() {
+/// Runs `httptest/run.py` with `extra` arguments and asserts it ends with
+/// `N passed, 0 failed` and exit status 0.
+fn suite_passes(extra: &[&str]) {
     let out = Command::new("python3")
         .arg(repo("httptest/run.py"))
         .args(["--bin", BIN])
+        .args(extra)
         .env_remove("RUST_LOG")
         .output()
         .expect("python3 must be installed to run the functional suite");
@@ -27,6 +29,18 @@ fn functional_suite_passes() {
         .unwrap_or("");
     assert!(
         out.status.success() && summary.ends_with(" 0 failed"),
-        "functional suite failed ({summary}):\n{stdout}\n{stderr}"
+        "functional suite {extra:?} failed ({summary}):\n{stdout}\n{stderr}"
     );
+}
+
+#[test]
+fn functional_suite_passes() {
+    suite_passes(&[]);
+}
+
+/// Every check again over HTTPS, with a certificate the suite makes with
+/// the `openssl` command line tool (required: the suite fails without it).
+#[test]
+fn functional_suite_passes_over_tls() {
+    suite_passes(&["--tls"]);
 }
