@@ -160,6 +160,20 @@ fn probe_speaks_tls_to_a_tls_listener() {
     assert!(stderr.contains("status 404"), "{stderr}");
 }
 
+/// Whether `tool` is installed; without it the test is skipped, saying
+/// so, except in CI (STATICD_REQUIRE_LINT=1), which installs it.
+fn have(tool: &str) -> bool {
+    if on_path(tool).is_some() {
+        return true;
+    }
+    assert!(
+        std::env::var_os("STATICD_REQUIRE_LINT").is_none_or(|v| v != "1"),
+        "{tool} is required (STATICD_REQUIRE_LINT=1)"
+    );
+    eprintln!("SKIP: {tool} is not installed");
+    false
+}
+
 /// `curl` against the server, trusting `pair`: (exit code, stdout).
 fn curl(server: &Process, pair: &CertPair, extra: &[&str]) -> (i32, String) {
     let port = server.addr.port();
@@ -184,8 +198,8 @@ fn curl(server: &Process, pair: &CertPair, extra: &[&str]) -> (i32, String) {
 
 #[test]
 fn curl_gets_the_page_over_http11_even_when_it_would_prefer_h2() {
-    if on_path("curl").is_none() {
-        return eprintln!("SKIP: curl is not installed");
+    if !have("curl") {
+        return;
     }
     let root = common::fixture();
     let dir = tempfile::tempdir().unwrap();
@@ -235,8 +249,8 @@ fn s_client(server: &Process, args: &[&str]) -> (bool, String) {
 
 #[test]
 fn openssl_sees_only_tls12_and_tls13_and_only_http11() {
-    if on_path("openssl").is_none() {
-        return eprintln!("SKIP: openssl is not installed");
+    if !have("openssl") {
+        return;
     }
     let root = common::fixture();
     let dir = tempfile::tempdir().unwrap();
