@@ -14,7 +14,7 @@ import subprocess
 import threading
 import time
 
-LISTEN_RE = re.compile(r"listening on http://([0-9.]+):([0-9]+)")
+LISTEN_RE = re.compile(r"listening on https?://([0-9.]+):([0-9]+)")
 DATE_RE = re.compile(r"^[A-Z][a-z]{2}, \d{2} [A-Z][a-z]{2} \d{4} \d{2}:\d{2}:\d{2} GMT$")
 STATUS_RE = re.compile(rb"^HTTP/(1\.[01]) (\d{3})(?: (.*))?$")
 TOKEN_RE = re.compile(rb"^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$")
