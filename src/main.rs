@@ -22,7 +22,7 @@ fn main() -> ExitCode {
         return ExitCode::SUCCESS;
     }
     if let Some(path) = &config.probe {
-        return match probe::check(config.bind, config.port, path) {
+        return match probe::check(config.bind, config.port, path, !config.tls_certs.is_empty()) {
             Ok(()) => ExitCode::SUCCESS,
             Err(message) => fail(&message),
         };

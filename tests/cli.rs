@@ -54,6 +54,147 @@ fn startup_errors_are_one_clear_line() {
     );
 }
 
+/// Runs the binary with HTTPS options `args` and `env` that must be
+/// refused before it starts (its root is missing, so even a binary that
+/// let them through exits at once): exit 2 and one line, `expected`.
+fn assert_https_refused(args: &[&str], env: &[(&str, &str)], expected: &str) {
+    let dir = tempfile::tempdir().unwrap();
+    let missing = dir.path().join("missing");
+    let mut all = vec!["--root", missing.to_str().unwrap(), "--bind", "127.0.0.1"];
+    all.extend_from_slice(args);
+    let (code, _, stderr) = run(&all, env);
+    assert_eq!(code, 2, "{args:?} {env:?}: {stderr}");
+    assert_eq!(stderr, format!("error: {expected}\n"), "{args:?} {env:?}");
+}
+
+const CERT: [&str; 2] = ["--tls-cert", "site.crt"];
+const KEY: [&str; 2] = ["--tls-key", "site.key"];
+
+#[test]
+fn a_certificate_without_its_key_is_refused() {
+    assert_https_refused(&CERT, &[], "--tls-cert needs --tls-key");
+}
+
+#[test]
+fn a_key_without_its_certificate_is_refused() {
+    assert_https_refused(&KEY, &[], "--tls-key needs --tls-cert");
+}
+
+#[test]
+fn unequal_numbers_of_certificates_and_keys_are_refused() {
+    let args = [&CERT[..], &KEY, &["--tls-cert", "other.crt"]].concat();
+    assert_https_refused(
+        &args,
+        &[],
+        "2 certificates (--tls-cert) but 1 key (--tls-key): give one key per certificate, in the same order",
+    );
+}
+
+#[test]
+fn hsts_without_https_is_refused() {
+    assert_https_refused(
+        &["--hsts", "600"],
+        &[],
+        "--hsts needs --tls-cert and --tls-key (HTTPS)",
+    );
+}
+
+#[test]
+fn hsts_subdomains_without_https_is_refused() {
+    assert_https_refused(
+        &["--hsts-subdomains"],
+        &[],
+        "--hsts-subdomains needs --tls-cert and --tls-key (HTTPS)",
+    );
+}
+
+#[test]
+fn redirect_http_without_https_is_refused() {
+    assert_https_refused(
+        &["--redirect-http", "8081"],
+        &[],
+        "--redirect-http needs --tls-cert and --tls-key (HTTPS)",
+    );
+}
+
+#[test]
+fn redirect_http_on_the_https_port_is_refused() {
+    let args = [
+        &CERT[..],
+        &KEY,
+        &["--port", "8443", "--redirect-http", "8443"],
+    ]
+    .concat();
+    assert_https_refused(
+        &args,
+        &[],
+        "--redirect-http and --port are both 8443: the HTTP redirect needs a port of its own",
+    );
+}
+
+#[test]
+fn https_refusals_name_the_variable_or_the_file_line() {
+    assert_https_refused(
+        &[],
+        &[("STATICD_TLS_KEY", "site.key")],
+        "environment STATICD_TLS_KEY: --tls-key needs --tls-cert",
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let conf = dir.path().join("https.conf");
+    std::fs::write(
+        &conf,
+        "# HTTPS\ntls-cert site.crt\ntls-key site.key\nredirect-http 80\n",
+    )
+    .unwrap();
+    let conf = conf.to_str().unwrap();
+    assert_https_refused(
+        &["--config", conf, "--port", "80"],
+        &[],
+        &format!(
+            "config {conf}:4: --redirect-http and --port are both 80: the HTTP redirect needs a port of its own"
+        ),
+    );
+}
+
+#[test]
+fn https_options_come_from_the_environment_one_per_line() {
+    let env = [
+        ("STATICD_TLS_CERT", "a.crt\nb.crt"),
+        ("STATICD_TLS_KEY", "a.key\nb.key"),
+        ("STATICD_HSTS", "31536000"),
+        ("STATICD_HSTS_SUBDOMAINS", "true"),
+        ("STATICD_REDIRECT_HTTP", "8081"),
+    ];
+    let (code, out, err) = run(&["--print-config"], &env);
+    assert_eq!(code, 0, "{err}");
+    let line = |name: &str| {
+        let found = out.lines().find(|l| l.starts_with(&format!("{name} ")));
+        let words: Vec<String> = found
+            .unwrap_or_default()
+            .split_whitespace()
+            .map(str::to_owned)
+            .collect();
+        words.join(" ")
+    };
+    assert_eq!(
+        line("tls-cert"),
+        "tls-cert a.crt, b.crt # environment STATICD_TLS_CERT"
+    );
+    assert_eq!(
+        line("tls-key"),
+        "tls-key a.key, b.key # environment STATICD_TLS_KEY"
+    );
+    assert_eq!(line("hsts"), "hsts 31536000 # environment STATICD_HSTS");
+    assert_eq!(
+        line("hsts-subdomains"),
+        "hsts-subdomains true # environment STATICD_HSTS_SUBDOMAINS"
+    );
+    assert_eq!(
+        line("redirect-http"),
+        "redirect-http 8081 # environment STATICD_REDIRECT_HTTP"
+    );
+}
+
 #[test]
 fn options_come_from_the_environment_too() {
     let dir = common::fixture();

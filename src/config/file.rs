@@ -14,7 +14,7 @@ use clap::parser::ValueSource;
 use clap::{ArgMatches, CommandFactory, FromArgMatches};
 
 use super::Config;
-pub use super::error::LoadError;
+pub use super::error::{Conflict, LoadError};
 pub use super::origin::Origin;
 use super::origin::origins;
 pub use super::syntax::{Setting, parse};
@@ -51,11 +51,31 @@ pub fn load<I: IntoIterator<Item = OsString>>(args: I) -> Result<Loaded, LoadErr
         .map_err(LoadError::Clap)?;
     let config = Config::from_arg_matches(&matches).map_err(LoadError::Clap)?;
     let origins = origins(&first, &files.origins);
+    config
+        .check_https()
+        .map_err(|conflict| placed(conflict, &origins))?;
     Ok(Loaded {
         config,
         origins,
         matches,
     })
+}
+
+/// A conflict between options, placed at the origin of the one at fault:
+/// its file and line, or its environment variable.
+fn placed(conflict: Conflict, origins: &[(String, Origin)]) -> LoadError {
+    let origin = origins.iter().find(|(option, _)| option == conflict.option);
+    match origin.map(|(_, origin)| origin) {
+        Some(Origin::File(file, line)) => LoadError::File {
+            file: file.clone(),
+            line: *line,
+            message: conflict.message,
+        },
+        Some(Origin::Environment(var)) => {
+            LoadError::Invalid(format!("environment {var}: {}", conflict.message))
+        }
+        _ => LoadError::Invalid(conflict.message),
+    }
 }
 
 /// Every setting of the files `base` names, in order: the `--config` files,

@@ -12,6 +12,8 @@
 //!   and help text, written once ([`Config::for_root`] reads its defaults
 //!   from here);
 //! - `values`: parsers for the values clap has no parser for;
+//! - `tls`: the HTTPS options' checks against each other, which no
+//!   single value's parser can make, and their conversion;
 //! - [`file`](mod@file): loading, which merges files, environment and command line
 //!   and remembers where each value came from (`--print-config`), over
 //!   `syntax` (the file format), `origin` and `error`.
@@ -28,6 +30,7 @@ mod error;
 pub mod file;
 mod origin;
 mod syntax;
+mod tls;
 mod values;
 
 pub use crate::ops::access_log::LogFormat;
@@ -48,7 +51,8 @@ const LONG_VERSION: &str = concat!(
     env!("CARGO_PKG_VERSION"),
     "\nfeatures: http/1.1 keep-alive+pipelining, openat2 root confinement (fallback: realpath+O_NOFOLLOW), \
      conditional requests, byte ranges, precompressed .br/.gz, autoindex html/json, \
-     access log combined/json, config files, graceful shutdown"
+     access log combined/json, config files, graceful shutdown, \
+     https via rustls (TLS 1.2/1.3, SNI certificate choice, HSTS, HTTP redirect)"
 );
 
 /// staticd: a small, fast, careful HTTP/1.1 static file server.
@@ -128,6 +132,48 @@ pub struct Config {
     #[arg(long, env = "STATICD_CHARSET", value_name = "NAME",
           value_parser = parse_charset, help_heading = "HTTP")]
     pub charset: Option<String>,
+
+    /// PEM certificate chain; with --tls-key, --port speaks HTTPS (repeatable: one per host name, chosen by SNI, the first the default)
+    #[arg(
+        long = "tls-cert",
+        env = "STATICD_TLS_CERT",
+        value_name = "FILE",
+        value_delimiter = '\n',
+        help_heading = "HTTPS"
+    )]
+    pub tls_certs: Vec<PathBuf>,
+
+    /// PEM private key of the --tls-cert given in the same position (repeatable)
+    #[arg(
+        long = "tls-key",
+        env = "STATICD_TLS_KEY",
+        value_name = "FILE",
+        value_delimiter = '\n',
+        help_heading = "HTTPS"
+    )]
+    pub tls_keys: Vec<PathBuf>,
+
+    /// Send Strict-Transport-Security with this max-age on HTTPS responses
+    #[arg(
+        long,
+        env = "STATICD_HSTS",
+        value_name = "SECONDS",
+        help_heading = "HTTPS"
+    )]
+    pub hsts: Option<u64>,
+
+    /// Add includeSubDomains to Strict-Transport-Security
+    #[arg(long, env = "STATICD_HSTS_SUBDOMAINS", help_heading = "HTTPS")]
+    pub hsts_subdomains: bool,
+
+    /// Also listen for plain HTTP on this port (same address) and redirect every request to HTTPS
+    #[arg(
+        long,
+        env = "STATICD_REDIRECT_HTTP",
+        value_name = "PORT",
+        help_heading = "HTTPS"
+    )]
+    pub redirect_http: Option<u16>,
 
     /// Access log format
     #[arg(long, env = "STATICD_LOG_FORMAT", value_enum, default_value_t = LogFormat::Combined,
@@ -225,6 +271,7 @@ impl Config {
     /// The plain options the serving layer (and through it each layer
     /// below) is built from.
     pub fn options(&self) -> serve::Options {
+        let tls = self.tls_options();
         serve::Options {
             root: self.root.clone(),
             symlinks: self.symlinks,
@@ -249,8 +296,9 @@ impl Config {
             headers: self.headers.clone(),
             log_format: self.log_format,
             access_log: self.access_log.clone(),
-            tls: None,
-            redirect_http: None,
+            // Only with HTTPS to redirect to ([`Config::check_https`]).
+            redirect_http: tls.as_ref().and(self.redirect_http),
+            tls,
         }
     }
 
@@ -293,62 +341,6 @@ mod tests {
         assert_eq!(c.addr(), "[::1]:0".parse().unwrap());
         assert_eq!(c.worker_threads(), 3);
         assert_eq!(c.autoindex, Autoindex::Forbid);
-    }
-
-    #[test]
-    fn http_options() {
-        let c = Config::try_parse_from([
-            "staticd",
-            "--header",
-            "X-Frame-Options: DENY",
-            "--header",
-            "X-A:b",
-            "--cache-control",
-            "max-age=60",
-            "--charset",
-            "utf-8",
-            "--precompressed",
-            "off",
-            "--show-hidden",
-        ])
-        .unwrap();
-        let want = [
-            ("X-Frame-Options".to_owned(), "DENY".to_owned()),
-            ("X-A".to_owned(), "b".to_owned()),
-        ];
-        assert_eq!(c.headers, want);
-        assert_eq!(
-            (c.cache_control.as_deref(), c.charset.as_deref()),
-            (Some("max-age=60"), Some("utf-8"))
-        );
-        assert_eq!((c.precompressed, c.show_hidden), (Switch::Off, true));
-        let d = Config::try_parse_from(["staticd"]).unwrap();
-        assert_eq!(
-            (d.precompressed, d.show_hidden, d.headers.len()),
-            (Switch::On, false, 0)
-        );
-    }
-
-    #[test]
-    fn bad_values_are_refused() {
-        for args in [
-            &["staticd", "--port", "70000"][..],
-            &["staticd", "--workers", "0"],
-            &["staticd", "--bind", "nowhere"],
-            &["staticd", "--autoindex", "maybe"],
-            &["staticd", "--bogus"],
-            &["staticd", "--keepalive-timeout", "soon"],
-            &["staticd", "--max-connections", "0"],
-            &["staticd", "--symlinks", "sometimes"],
-            &["staticd", "--header", "NoColon"],
-            &["staticd", "--header", "Bad Name: x"],
-            &["staticd", "--header", "Content-Length: 5"],
-            &["staticd", "--header", "X: a\u{1}b"],
-            &["staticd", "--charset", "utf 8"],
-            &["staticd", "--precompressed", "maybe"],
-        ] {
-            assert!(Config::try_parse_from(args).is_err(), "{args:?}");
-        }
     }
 
     #[test]

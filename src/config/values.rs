@@ -94,7 +94,7 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
 mod tests {
     //! Unit tests for the value parsers, alone and through the command line.
     use super::*;
-    use crate::config::Config;
+    use crate::config::{Config, Switch};
     use clap::Parser;
 
     #[test]
@@ -132,5 +132,61 @@ mod tests {
             (d.max_connections, d.grace_period),
             (10_000, Duration::from_secs(10))
         );
+    }
+
+    #[test]
+    fn http_options() {
+        let c = Config::try_parse_from([
+            "staticd",
+            "--header",
+            "X-Frame-Options: DENY",
+            "--header",
+            "X-A:b",
+            "--cache-control",
+            "max-age=60",
+            "--charset",
+            "utf-8",
+            "--precompressed",
+            "off",
+            "--show-hidden",
+        ])
+        .unwrap();
+        let want = [
+            ("X-Frame-Options".to_owned(), "DENY".to_owned()),
+            ("X-A".to_owned(), "b".to_owned()),
+        ];
+        assert_eq!(c.headers, want);
+        assert_eq!(
+            (c.cache_control.as_deref(), c.charset.as_deref()),
+            (Some("max-age=60"), Some("utf-8"))
+        );
+        assert_eq!((c.precompressed, c.show_hidden), (Switch::Off, true));
+        let d = Config::try_parse_from(["staticd"]).unwrap();
+        assert_eq!(
+            (d.precompressed, d.show_hidden, d.headers.len()),
+            (Switch::On, false, 0)
+        );
+    }
+
+    #[test]
+    fn bad_values_are_refused() {
+        for args in [
+            &["staticd", "--port", "70000"][..],
+            &["staticd", "--workers", "0"],
+            &["staticd", "--bind", "nowhere"],
+            &["staticd", "--autoindex", "maybe"],
+            &["staticd", "--bogus"],
+            &["staticd", "--keepalive-timeout", "soon"],
+            &["staticd", "--max-connections", "0"],
+            &["staticd", "--symlinks", "sometimes"],
+            &["staticd", "--header", "NoColon"],
+            &["staticd", "--header", "Bad Name: x"],
+            &["staticd", "--header", "Content-Length: 5"],
+            &["staticd", "--header", "X: a\u{1}b"],
+            &["staticd", "--charset", "utf 8"],
+            &["staticd", "--precompressed", "maybe"],
+        ] {
+            assert!(Config::try_parse_from(args).is_err(), "{args:?}");
+        }
     }
 }

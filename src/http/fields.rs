@@ -5,9 +5,11 @@
 //!
 //! The fields that only matter later are kept as sent: the preconditions
 //! ([`Conditions`]), which the site evaluates against its validators, the
-//! negotiation fields ([`Negotiation`]), and what the access log keeps.
+//! negotiation fields ([`Negotiation`]), the `Host` value (checked by
+//! [`host`]), and what the access log keeps.
 
 use crate::http::error::ParseError;
+use crate::http::host;
 use crate::http::version::Version;
 
 /// How the request's body, if any, is delimited.
@@ -32,6 +34,10 @@ pub struct Fields {
     pub expect_continue: bool,
     pub conditions: Conditions,
     pub negotiation: Negotiation,
+    /// The `Host` value as sent (trimmed), already checked by
+    /// [`host::valid`]: the authority a redirect to HTTPS names, and what
+    /// site rules will match on. `None` when absent (HTTP/1.0 allows it).
+    pub host: Option<String>,
     /// Kept for the access log only.
     pub referer: Option<String>,
     pub user_agent: Option<String>,
@@ -129,9 +135,10 @@ impl Fields {
                 codings.extend(list(value));
             } else if name.eq_ignore_ascii_case("host") {
                 hosts += 1;
-                if !valid_host(value) {
+                if !host::valid(value) {
                     return Err(ParseError::Malformed);
                 }
+                fields.host = Some(String::from_utf8_lossy(value.trim_ascii()).into_owned());
             } else if name.eq_ignore_ascii_case("expect") {
                 fields.expect_continue |= value.trim_ascii().eq_ignore_ascii_case(b"100-continue");
             } else if let Some(slot) = fields.slot(name) {
@@ -200,41 +207,6 @@ fn parse_length(value: &[u8]) -> Result<u64, ParseError> {
             .and_then(|n| n.checked_add(u64::from(d - b'0')))
             .ok_or(ParseError::Malformed)
     })
-}
-
-/// `uri-host [ ":" port ]` (RFC 9110 §7.2): registered-name characters or
-/// an IP literal in brackets, then an optional all-digit port. Empty is
-/// allowed (RFC 9112 §3.2).
-fn valid_host(value: &[u8]) -> bool {
-    let value = value.trim_ascii();
-    let (host, port) = if value.first() == Some(&b'[') {
-        let Some(end) = value.iter().position(|&b| b == b']') else {
-            return false;
-        };
-        let literal = &value[1..end];
-        let literal_ok = !literal.is_empty()
-            && literal
-                .iter()
-                .all(|&b| b.is_ascii_alphanumeric() || b":.%-_~".contains(&b));
-        if !literal_ok {
-            return false;
-        }
-        (&value[..0], &value[end + 1..])
-    } else {
-        match value.iter().position(|&b| b == b':') {
-            Some(colon) => (&value[..colon], &value[colon..]),
-            None => (value, &value[value.len()..]),
-        }
-    };
-    let reg_name_ok = host
-        .iter()
-        .all(|&b| b.is_ascii_alphanumeric() || b"-._~!$&'()*+,;=%".contains(&b));
-    let port_ok = match port {
-        [] => true,
-        [b':', digits @ ..] => digits.iter().all(u8::is_ascii_digit),
-        _ => false,
-    };
-    reg_name_ok && port_ok
 }
 
 #[cfg(test)]
@@ -355,6 +327,21 @@ mod tests {
         ] {
             assert!(read(&[("Host", bad)], Version::Http11).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn the_host_is_kept_as_sent() {
+        let host = |raw: &[(&str, &str)], version| read(raw, version).unwrap().host;
+        assert_eq!(
+            host(&[("Host", " [::1]:8443 ")], Version::Http11).as_deref(),
+            Some("[::1]:8443")
+        );
+        assert_eq!(
+            host(&[("host", "Example.COM")], Version::Http10).as_deref(),
+            Some("Example.COM")
+        );
+        assert_eq!(host(&[("Host", "")], Version::Http11).as_deref(), Some(""));
+        assert_eq!(host(&[], Version::Http10), None);
     }
 
     #[test]

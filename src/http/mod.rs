@@ -1,10 +1,11 @@
 //! The wire format, pure: request heads in, response heads out, no I/O.
 //!
 //! Owns request-head parsing ([`request`], [`fields`], with the protocol
-//! [`version`] and the reasons a head is refused, [`error`]), request targets
-//! ([`target`]), `Range` syntax ([`range`]), the response value and its
-//! encoding ([`response`]), the status table ([`status`]), HTTP dates
-//! ([`date`]), escaping ([`escape`]) and the protocol limits ([`limits`]).
+//! [`version`], the `Host` value ([`host`]) and the reasons a head is
+//! refused, [`error`]), request targets ([`target`]), `Range` syntax
+//! ([`range`]), the response value and its encoding ([`response`]), the
+//! status table ([`status`]), HTTP dates ([`date`]), escaping ([`escape`])
+//! and the protocol limits ([`limits`]).
 //!
 //! Imports: nothing else of the crate.
 
@@ -12,6 +13,7 @@ pub mod date;
 pub mod error;
 pub mod escape;
 pub mod fields;
+pub mod host;
 pub mod limits;
 pub mod range;
 pub mod request;

@@ -7,6 +7,9 @@ pub enum Status {
     PartialContent,
     MovedPermanently,
     NotModified,
+    /// Like 301, but the client must repeat the method and body (RFC 9110
+    /// §15.4.9): a POST is not turned into a GET.
+    PermanentRedirect,
     BadRequest,
     Forbidden,
     NotFound,
@@ -52,6 +55,7 @@ impl Status {
             Status::PartialContent => (206, "Partial Content"),
             Status::MovedPermanently => (301, "Moved Permanently"),
             Status::NotModified => (304, "Not Modified"),
+            Status::PermanentRedirect => (308, "Permanent Redirect"),
             Status::BadRequest => (400, "Bad Request"),
             Status::Forbidden => (403, "Forbidden"),
             Status::NotFound => (404, "Not Found"),

@@ -90,8 +90,11 @@ fn split_query(path_and_query: &str) -> (&str, &str) {
 }
 
 /// Returns the path-and-query part of an origin-form or absolute-form
-/// target; an absolute-form target with an empty path means `/`.
-fn origin_form(raw: &str) -> Result<&str, InvalidTarget> {
+/// target, as sent (nothing decoded or normalized); an absolute-form target
+/// with an empty path means `/`, but one with only a query gives the query
+/// alone (`?q`). Public for a response that sends the target back
+/// unchanged (the redirect to HTTPS).
+pub fn origin_form(raw: &str) -> Result<&str, InvalidTarget> {
     if raw.starts_with('/') {
         return Ok(raw);
     }

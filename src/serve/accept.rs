@@ -8,7 +8,7 @@ use std::sync::Arc;
 use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
 
-use crate::serve::connection::{self, Shared, Worker};
+use crate::serve::connection::{self, Role, Shared, Worker};
 use crate::serve::limits::{ACCEPT_BACKOFF, ACCEPT_WARN_EVERY};
 use crate::serve::pool::Pool;
 use crate::shutdown::Shutdown;
@@ -21,6 +21,8 @@ pub(super) struct Context {
     pub(super) slots: Arc<Semaphore>,
     pub(super) shutdown: Shutdown,
     pub(super) pool: Arc<Pool>,
+    /// What the connections accepted are for.
+    pub(super) role: Role,
 }
 
 /// Accepts whenever worker `index` is active, until `stop`. While it is
@@ -98,7 +100,13 @@ pub(super) async fn accept_loop<F: Future<Output = ()>>(
         match accepted {
             Ok((stream, peer)) => {
                 let ticket = context.pool.ticket(index, permit);
-                tokio::spawn(connection::serve(stream, peer, ticket, worker.clone()));
+                tokio::spawn(connection::serve(
+                    stream,
+                    peer,
+                    ticket,
+                    worker.clone(),
+                    context.role,
+                ));
             }
             Err(err) => {
                 // EMFILE and friends: wait for descriptors to free up.

@@ -30,9 +30,11 @@ pub struct Idle {
     pub park_level: u8,
     /// Whether TCP_NODELAY is set on the socket.
     pub nodelay: bool,
-    /// Bytes already read: the start of the next request, or more (empty
-    /// while parked).
+    /// Bytes already read (decrypted, over TLS): the start of the next
+    /// request, or more (empty while parked).
     pub read_buf: BytesMut,
+    /// The TLS session of a connection to the HTTPS listener.
+    pub tls: Option<Box<rustls::ServerConnection>>,
     /// When the keep-alive (or first-request) timeout closes it.
     pub deadline: Instant,
     /// When it went idle: parked, or handed to another worker.
@@ -105,6 +107,7 @@ impl Idle {
             park_level: 0,
             nodelay: true,
             read_buf: BytesMut::from(read),
+            tls: None,
             deadline: now,
             since: now,
         }

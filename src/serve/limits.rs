@@ -86,3 +86,9 @@ pub const MAX_HOLD: Duration = Duration::from_secs(16);
 /// 1.2 clients and those not using tickets); the oldest are forgotten
 /// beyond this. Tickets, which the client keeps, need no such store.
 pub const TLS_SESSIONS: usize = 4096;
+
+/// File bytes read and encrypted at a time over TLS (sendfile cannot
+/// encrypt): four full TLS records, so a large file costs one read and one
+/// write per 64 KiB, and this is what a download holds in memory besides
+/// rustls's own outgoing buffer.
+pub const TLS_FILE_CHUNK: usize = 64 * 1024;

@@ -36,10 +36,11 @@ use crate::site::handler::Site;
 use crate::site::root::Root;
 use accept::{Context, accept_loop};
 use balance::Balance;
-use connection::Shared;
+use connection::{Role, Shared, Worker};
 use idle::{Handoff, Inbox};
 use limits::ACCESS_LOG_FLUSH;
 use pool::Pool;
+use tls::Acceptor;
 use workers::{spawn_worker, start_worker};
 
 mod accept;
@@ -51,6 +52,7 @@ mod listener;
 mod options;
 pub mod parking;
 pub mod pool;
+mod reload;
 pub mod tls;
 mod workers;
 
@@ -77,6 +79,8 @@ pub enum Exit {
 /// A bound server, ready to run.
 pub struct Server {
     listener: TcpListener,
+    /// `--redirect-http`: the plain listener sending clients to HTTPS.
+    redirect: Option<TcpListener>,
     context: Context,
     inbox: Inbox,
     balance: Balance,
@@ -97,14 +101,25 @@ impl Server {
             }
         })?;
         let addr = config.addr;
+        let tls = match &config.tls {
+            Some(tls) => Some(Arc::new(reload::load(&tls.certificates)?)),
+            None => None,
+        };
         let listener = listener::listen(addr).map_err(|e| StartError::Bind(addr, e))?;
+        let redirect = match config.redirect_http {
+            Some(port) => {
+                let addr = SocketAddr::new(addr.ip(), port);
+                Some(listener::listen(addr).map_err(|e| StartError::Bind(addr, e))?)
+            }
+            None => None,
+        };
         let site = Site::new(root, &config.site);
         let access_log =
             AccessLog::open(config.log_format, config.access_log.as_deref()).map_err(|e| {
                 StartError::AccessLog(config.access_log.clone().unwrap_or_else(|| "-".into()), e)
             })?;
         let control = Control::new();
-        let (context, mut inboxes) = context(config, site, access_log, &control);
+        let (context, mut inboxes) = context(config, site, access_log, tls, &control);
         let listener = listener.into_std().map_err(StartError::Workers)?;
         for (index, inbox) in inboxes.drain(1..).enumerate() {
             let copy = listener.try_clone().map_err(StartError::Workers)?;
@@ -112,6 +127,7 @@ impl Server {
         }
         Ok(Server {
             listener: TcpListener::from_std(listener).map_err(StartError::Workers)?,
+            redirect,
             context,
             inbox: inboxes.pop().expect("worker 0's inbox"),
             balance: config.balance,
@@ -124,6 +140,17 @@ impl Server {
     /// The address actually bound (the real port when 0 was asked for).
     pub fn local_addr(&self) -> io::Result<SocketAddr> {
         self.listener.local_addr()
+    }
+
+    /// The redirect listener's address, with `--redirect-http`.
+    pub fn redirect_addr(&self) -> Option<io::Result<SocketAddr>> {
+        self.redirect.as_ref().map(TcpListener::local_addr)
+    }
+
+    /// The HTTPS configuration, when the main listener speaks TLS: what
+    /// SIGHUP reloads.
+    pub fn tls(&self) -> Option<Arc<Acceptor>> {
+        self.context.shared.tls.clone()
     }
 
     /// The workers: which are active, what each holds. For tests and
@@ -146,6 +173,15 @@ impl Server {
             ));
         }
         let worker = start_worker(&self.context, self.inbox);
+        if let Some(redirect) = self.redirect {
+            let port = self.listener.local_addr().map_or(443, |a| a.port());
+            tokio::spawn(redirect_loop(
+                redirect,
+                port,
+                self.context.clone(),
+                worker.clone(),
+            ));
+        }
         tokio::pin!(stop);
         accept_loop(&self.listener, 0, &self.context, &worker, &mut stop).await;
         drop(self.listener);
@@ -219,10 +255,39 @@ pub fn run_blocking(options: &Options) -> Result<Exit, StartError> {
 /// the address and serves until signalled.
 pub async fn serve_until_signalled(options: &Options) -> Result<Exit, StartError> {
     let signals = Signals::install().map_err(StartError::Signals)?;
+    let hangups = reload::Hangups::install().map_err(StartError::Signals)?;
     let server = Server::bind(options).await?;
     let addr = server.local_addr().map_err(StartError::Address)?;
-    tracing::info!(target: LIFECYCLE, "listening on http://{addr}");
+    let scheme = if server.tls().is_some() {
+        "https"
+    } else {
+        "http"
+    };
+    tracing::info!(target: LIFECYCLE, "listening on {scheme}://{addr}");
+    if let Some(redirect) = server.redirect_addr() {
+        let redirect = redirect.map_err(StartError::Address)?;
+        tracing::info!(target: LIFECYCLE, "redirecting http://{redirect} to https");
+    }
+    tokio::spawn(hangups.reload_on_hangup(server.tls()));
     Ok(server.run_until_signalled(signals).await)
+}
+
+/// Accepts on the redirect listener until shutdown begins, on the first
+/// worker. Its connections answer once and close, so they never park or
+/// move, and they count against `--max-connections` like any other.
+async fn redirect_loop(listener: TcpListener, https_port: u16, context: Context, worker: Worker) {
+    let context = Context {
+        role: Role::RedirectToHttps(https_port),
+        ..context
+    };
+    let worker = Worker {
+        parking: None,
+        ..worker
+    };
+    let mut shutdown = context.shutdown.clone();
+    let stop = shutdown.stopping();
+    tokio::pin!(stop);
+    accept_loop(&listener, 0, &context, &worker, &mut stop).await;
 }
 
 /// What the workers share, and each worker's inbox.
@@ -230,6 +295,7 @@ fn context(
     config: &Options,
     site: Site,
     access_log: AccessLog,
+    tls: Option<Arc<Acceptor>>,
     control: &Control,
 ) -> (Context, Vec<Inbox>) {
     let active = match config.balance {
@@ -238,10 +304,16 @@ fn context(
     };
     let pool = Pool::new(config.workers, active);
     let (handoff, inboxes) = Handoff::new(pool.workers());
+    let mut secure_headers = config.headers.clone();
+    if let Some(hsts) = config.tls.as_ref().and_then(|tls| tls.hsts) {
+        secure_headers.push(hsts.field());
+    }
     let shared = Shared {
         site,
         limits: config.limits,
         extra_headers: config.headers.clone(),
+        secure_headers,
+        tls,
         access_log,
         handoff,
     };
@@ -250,6 +322,7 @@ fn context(
         slots: Arc::new(Semaphore::new(config.max_connections as usize)),
         shutdown: control.subscribe(),
         pool,
+        role: Role::Site,
     };
     (context, inboxes)
 }

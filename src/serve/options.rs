@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use crate::ops::access_log::LogFormat;
 use crate::serve::balance::Balance;
-use crate::serve::tls::CertPair;
+use crate::serve::tls::{CertPair, TlsError};
 use crate::site;
 use crate::site::root::Symlinks;
 
@@ -99,6 +99,8 @@ pub enum StartError {
     Address(io::Error),
     /// The first worker's runtime could not be built.
     Runtime(io::Error),
+    /// A certificate or key could not be used (the message names the file).
+    Tls(TlsError),
 }
 
 impl fmt::Display for StartError {
@@ -118,6 +120,7 @@ impl fmt::Display for StartError {
             StartError::Signals(err) => write!(f, "cannot install signal handlers: {err}"),
             StartError::Address(err) => write!(f, "cannot read the bound address: {err}"),
             StartError::Runtime(err) => write!(f, "cannot start the runtime: {err}"),
+            StartError::Tls(err) => write!(f, "HTTPS: {err}"),
         }
     }
 }

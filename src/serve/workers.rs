@@ -143,7 +143,13 @@ mod tests {
         let permit = Arc::clone(&slots).try_acquire_owned().unwrap();
         let pool = Pool::new(2, 2);
         let ticket = pool.ticket(1, permit);
-        tokio::spawn(connection::serve(stream, peer, ticket, worker));
+        tokio::spawn(connection::serve(
+            stream,
+            peer,
+            ticket,
+            worker,
+            connection::Role::Site,
+        ));
         Setup {
             client,
             parking,

@@ -9,7 +9,8 @@
 //! content negotiation ([`negotiate`]), listing rendering ([`listing`]),
 //! content types ([`mime`]), the file cache ([`cache`]) with its limits
 //! ([`limits`]), and the document root ([`root`]): the only layer that
-//! touches the file system.
+//! touches the file system. The answer of a listener that only sends
+//! clients to HTTPS ([`https_redirect`]) is here too, beside the site's.
 //!
 //! Imports: [`crate::http`] only. What it is told comes in [`Options`], plain
 //! values the configuration fills in; its enums derive `clap::ValueEnum` so
@@ -17,6 +18,7 @@
 
 pub mod cache;
 pub mod handler;
+pub mod https_redirect;
 pub mod limits;
 pub mod listing;
 pub mod mime;

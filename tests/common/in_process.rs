@@ -6,8 +6,9 @@ use std::net::SocketAddr;
 use std::path::Path;
 use std::sync::{Arc, mpsc};
 
-use staticd::serve::Drained;
 use staticd::serve::pool::Pool;
+use staticd::serve::tls::Acceptor;
+use staticd::serve::{Drained, Options};
 use staticd::{Autoindex, Config, Server};
 
 use super::{IO_TIMEOUT, fixture};
@@ -16,8 +17,12 @@ use super::{IO_TIMEOUT, fixture};
 /// or left running for the rest of the test by [`Running::detach`].
 pub struct Running {
     pub addr: SocketAddr,
+    /// The redirect listener's address, with `redirect_http`.
+    pub redirect: Option<SocketAddr>,
     /// Its workers, for tests that choose how many are active.
     pub pool: Arc<Pool>,
+    /// Its HTTPS configuration, for tests that reload it.
+    pub tls: Option<Arc<Acceptor>>,
     stop: tokio::sync::oneshot::Sender<()>,
     /// Receives how the shutdown ended.
     drained: mpsc::Receiver<Drained>,
@@ -45,6 +50,12 @@ impl Running {
 /// accepting. The thread's runtime is single-threaded, as in the binary:
 /// it is worker 0, whose thread the balancer samples.
 pub fn serve(config: Config) -> Running {
+    serve_options(config.options())
+}
+
+/// [`serve`] for options the command line cannot express yet, or that a
+/// test changes after the configuration made them.
+pub fn serve_options(options: Options) -> Running {
     let (started_tx, started) = mpsc::channel();
     let (drained_tx, drained) = mpsc::channel();
     let (stop, stop_rx) = tokio::sync::oneshot::channel::<()>();
@@ -54,9 +65,16 @@ pub fn serve(config: Config) -> Running {
             .build()
             .expect("runtime");
         runtime.block_on(async move {
-            let server = Server::bind(&config.options()).await.expect("bind");
+            let server = Server::bind(&options).await.expect("bind");
             let addr = server.local_addr().expect("addr");
-            started_tx.send((addr, server.pool())).expect("send addr");
+            let redirect = server.redirect_addr().map(|a| a.expect("redirect addr"));
+            let started = Started {
+                addr,
+                redirect,
+                pool: server.pool(),
+                tls: server.tls(),
+            };
+            started_tx.send(started).expect("send addr");
             let outcome = server
                 .run(async {
                     let _ = stop_rx.await;
@@ -66,13 +84,28 @@ pub fn serve(config: Config) -> Running {
         });
         runtime.shutdown_background();
     });
-    let (addr, pool) = started.recv().expect("server started");
+    let Started {
+        addr,
+        redirect,
+        pool,
+        tls,
+    } = started.recv().expect("server started");
     Running {
         addr,
+        redirect,
         pool,
+        tls,
         stop,
         drained,
     }
+}
+
+/// What a server thread reports once it is accepting.
+struct Started {
+    addr: SocketAddr,
+    redirect: Option<SocketAddr>,
+    pool: Arc<Pool>,
+    tls: Option<Arc<Acceptor>>,
 }
 
 /// A server for `root` with the defaults as `configure` changes them,

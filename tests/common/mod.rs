@@ -5,10 +5,11 @@
 
 mod in_process;
 pub mod process;
+pub mod tls;
 pub mod tools;
 
 #[allow(unused_imports)] // as dead_code above
-pub use in_process::{Running, TestServer, serve, serve_root, server, start};
+pub use in_process::{Running, TestServer, serve, serve_options, serve_root, server, start};
 
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
@@ -91,7 +92,7 @@ pub fn exchange(addr: SocketAddr, raw: &[u8]) -> Vec<u8> {
 
 /// One `read`, retried when a signal interrupts it (as `read_exact` does);
 /// the test harness's own child processes make that happen.
-pub fn read_some(stream: &mut TcpStream, buf: &mut [u8]) -> std::io::Result<usize> {
+pub fn read_some(stream: &mut impl Read, buf: &mut [u8]) -> std::io::Result<usize> {
     loop {
         match stream.read(buf) {
             Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
@@ -101,7 +102,7 @@ pub fn read_some(stream: &mut TcpStream, buf: &mut [u8]) -> std::io::Result<usiz
 }
 
 /// Reads until EOF; a reset after some bytes counts as the end too.
-pub fn read_to_close(stream: &mut TcpStream) -> Vec<u8> {
+pub fn read_to_close(stream: &mut impl Read) -> Vec<u8> {
     let mut out = Vec::new();
     let mut buf = [0u8; 16 * 1024];
     loop {
@@ -149,7 +150,7 @@ impl Reply {
 
 /// Reads one response from `stream`, whose body length comes from
 /// Content-Length (HEAD responses: pass `head_only`).
-pub fn read_reply(stream: &mut TcpStream, head_only: bool) -> Reply {
+pub fn read_reply(stream: &mut impl Read, head_only: bool) -> Reply {
     let mut raw = Vec::new();
     let mut byte = [0u8; 1];
     while !raw.ends_with(b"\r\n\r\n") {

@@ -12,6 +12,7 @@ use tokio::io::AsyncReadExt;
 use tokio::net::TcpStream;
 use tokio::time::{Instant, timeout_at};
 
+use super::tls_io::read_plaintext;
 use super::worker::{Shared, Worker};
 use crate::http::fields::Framing;
 use crate::http::request::{self, Method, ParseError, Request, Version};
@@ -23,6 +24,7 @@ use crate::serve::limits::{KEEP_WRITE_BUFFER, MAX_DISCARD_BODY, READ_BUFFER};
 use crate::serve::parking::Parking;
 use crate::serve::pool::Ticket;
 use crate::shutdown::Shutdown;
+use crate::site::https_redirect;
 
 /// What waiting for the next request ended with. Lives only on the stack
 /// between two awaits, so its size does not matter.
@@ -63,6 +65,13 @@ pub(super) struct Connection {
     /// Whether TCP_NODELAY is set: once the connection is kept alive, a
     /// small response must not wait for the previous one's ACK.
     nodelay: bool,
+    /// The TLS session, on the HTTPS listener (boxed: it is large, and a
+    /// plain connection's task should not carry its room).
+    pub(super) tls: Option<Box<rustls::ServerConnection>>,
+    /// On the redirect listener: the HTTPS port every request is sent to.
+    /// Such a connection answers once and closes, so it never parks or
+    /// moves.
+    pub(super) redirect_to: Option<u16>,
 }
 
 impl Connection {
@@ -92,6 +101,8 @@ impl Connection {
             park_level: 0,
             idle_since: Instant::now(),
             nodelay: false,
+            tls: None,
+            redirect_to: None,
         }
     }
 
@@ -102,6 +113,7 @@ impl Connection {
         conn.served = idle.served;
         conn.park_level = idle.park_level;
         conn.nodelay = idle.nodelay;
+        conn.tls = idle.tls;
         Ok(conn)
     }
 
@@ -116,6 +128,7 @@ impl Connection {
             park_level: self.park_level,
             nodelay: self.nodelay,
             read_buf: self.read_buf,
+            tls: self.tls,
             deadline,
             since: Instant::now(),
         };
@@ -127,8 +140,15 @@ impl Connection {
         Ok((idle, worker))
     }
 
-    /// Serves requests; the first head must start by `deadline`.
+    /// Serves requests; the first head must start by `deadline`, and over
+    /// TLS the handshake must be done by then too.
     pub(super) async fn run(&mut self, mut deadline: Instant) -> io::Result<Ended> {
+        if self.tls.as_ref().is_some_and(|tls| tls.is_handshaking()) {
+            // Boxed, as the writing states are: see below.
+            if !Box::pin(self.handshake(deadline)).await? {
+                return Ok(Ended::Closed);
+            }
+        }
         loop {
             let request = match self.next_request(deadline).await? {
                 Next::Request(request) => request,
@@ -142,7 +162,10 @@ impl Connection {
             self.served += 1;
             let started = self.log_started();
             let head_only = request.method == Method::Head;
-            let response = self.shared.site.handle(&request);
+            let response = match self.redirect_to {
+                Some(port) => https_redirect::respond(&request, port),
+                None => self.shared.site.handle(&request),
+            };
             let keep_alive = self.persists(&request, &response);
             if keep_alive {
                 self.set_nodelay();
@@ -159,6 +182,7 @@ impl Connection {
                 // otherwise dropping the socket closes it cleanly and saves
                 // a shutdown, a read and a timer per connection.
                 if request.fields.framing == Framing::None && self.read_buf.is_empty() {
+                    Box::pin(self.end_tls()).await;
                     return Ok(Ended::Closed);
                 }
                 Box::pin(self.close()).await?;
@@ -204,6 +228,7 @@ impl Connection {
             && !response.status.closes_connection()
             && self.served < self.shared.limits.max_requests
             && !self.shutdown.is_stopping()
+            && self.redirect_to.is_none()
     }
 
     /// Reads until a whole request head is buffered. With nothing buffered,
@@ -235,10 +260,11 @@ impl Connection {
                 stream,
                 read_buf,
                 shutdown,
+                tls,
                 ..
             } = self;
             let read = tokio::select! {
-                read = timeout_at(wait_until, read_when_ready(stream, read_buf)) => read,
+                read = timeout_at(wait_until, read_some(stream, tls, read_buf)) => read,
                 () = shutdown.stopping(), if !in_head => return Ok(Next::Close),
             };
             match read {
@@ -271,11 +297,15 @@ impl Connection {
 
     /// Answers a request head that could not be accepted, then closes.
     async fn refuse(&mut self, reason: ParseError) -> io::Result<()> {
-        let status = reason.status();
+        self.refuse_with(Response::error(reason.status())).await
+    }
+
+    /// Answers with `response` where there is no request to log, then
+    /// closes.
+    pub(super) async fn refuse_with(&mut self, response: Response) -> io::Result<()> {
+        let status = response.status;
         let started = self.log_started();
-        let sent = self
-            .write_response(Response::error(status), false, false)
-            .await;
+        let sent = self.write_response(response, false, false).await;
         self.log(None, status, sent.as_ref().ok(), started);
         sent?;
         self.close().await
@@ -315,6 +345,21 @@ impl Connection {
             duration: started.map_or(Duration::ZERO, |t| t.elapsed()),
             completed: body_bytes.is_some(),
         });
+    }
+}
+
+/// Reads what the client sends next into `buf`, decrypted over TLS: how
+/// much, 0 at the end of the stream.
+pub(super) async fn read_some(
+    stream: &mut TcpStream,
+    tls: &mut Option<Box<rustls::ServerConnection>>,
+    buf: &mut BytesMut,
+) -> io::Result<usize> {
+    match tls.as_deref_mut() {
+        // Boxed: a waiting connection's task is as large as its largest
+        // waiting state, and plain connections should not pay for TLS's.
+        Some(tls) => Box::pin(read_plaintext(stream, tls, buf)).await,
+        None => read_when_ready(stream, buf).await,
     }
 }
 

@@ -13,15 +13,19 @@
 //! - `exchange`: the request–response loop, and turning a connection into
 //!   an idle one and back;
 //! - `write`, `drain`: writing responses, reading what will not be used;
+//! - `secure`, `tls_io`: the same over TLS, and moving records between
+//!   rustls and the socket;
 //! - `task`: where a connection's task starts and ends.
 
 mod drain;
 mod exchange;
+mod secure;
 mod task;
+mod tls_io;
 mod worker;
 mod write;
 
-pub use task::{arrive, serve, wake};
+pub use task::{Role, arrive, serve, wake};
 pub use worker::{Shared, Worker};
 
 #[cfg(test)]
@@ -60,6 +64,8 @@ pub(crate) mod tests {
             site: crate::site::Site::new(root, &options),
             limits: LIMITS,
             extra_headers: Vec::new(),
+            secure_headers: Vec::new(),
+            tls: None,
             access_log: crate::ops::access_log::AccessLog::open(
                 crate::ops::access_log::LogFormat::Off,
                 None,
@@ -95,6 +101,7 @@ pub(crate) mod tests {
                 shutdown: control.subscribe(),
                 parking: None,
             },
+            super::Role::Site,
         );
         let size = std::mem::size_of_val(&task);
         assert!(size <= 2048, "a connection task takes {size} bytes");

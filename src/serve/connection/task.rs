@@ -10,15 +10,36 @@ use tokio::net::TcpStream;
 use tokio::time::Instant;
 
 use super::exchange::{Connection, Ended};
+use super::tls_io::{absorb, take_plaintext};
 use super::worker::Worker;
 use crate::serve::idle::Idle;
 use crate::serve::limits::READ_BUFFER;
 use crate::serve::pool::Ticket;
 
+/// What a listener's connections are for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Role {
+    /// Serving the site (over TLS when the worker's [`Shared`] has a TLS
+    /// configuration).
+    ///
+    /// [`Shared`]: super::Shared
+    Site,
+    /// Answering every request with a redirect to HTTPS on this port.
+    RedirectToHttps(u16),
+}
+
 /// Serves requests on `stream` until the client, a limit or shutdown ends
 /// the connection, or it is parked while idle or moved to another worker.
 /// Its `ticket` counts it against `--max-connections` and on its worker.
-pub async fn serve(stream: TcpStream, peer: SocketAddr, ticket: Ticket, worker: Worker) {
+/// Over TLS, the handshake comes first, within the same header timeout
+/// from the accept as the first request.
+pub async fn serve(
+    stream: TcpStream,
+    peer: SocketAddr,
+    ticket: Ticket,
+    worker: Worker,
+    role: Role,
+) {
     let first = Instant::now() + worker.shared.limits.header_timeout; // from accept
     // The listener defers accepting until the request arrives, so it is
     // normally here already.
@@ -27,11 +48,34 @@ pub async fn serve(stream: TcpStream, peer: SocketAddr, ticket: Ticket, worker: 
         Ok(None) => return tracing::debug!(%peer, requests = 0, "connection ended"),
         Err(err) => return tracing::debug!(%peer, requests = 0, error = %err, "connection ended"),
     };
-    drive(
+    let Some(conn) = in_role(
         Connection::accepted(stream, peer, ticket, read_buf, worker),
-        first,
-    )
-    .await;
+        role,
+    ) else {
+        return;
+    };
+    drive(conn, first).await;
+}
+
+/// Readies a new connection for what its listener is for: a redirect, or
+/// the site, over TLS when the main listener speaks it (the handshake
+/// then starts the connection's run); `None` if TLS cannot start.
+fn in_role(mut conn: Connection, role: Role) -> Option<Connection> {
+    match role {
+        Role::RedirectToHttps(port) => conn.redirect_to = Some(port),
+        Role::Site => {
+            if let Some(acceptor) = &conn.shared.tls {
+                match rustls::ServerConnection::new(acceptor.config()) {
+                    Ok(tls) => conn.tls = Some(Box::new(tls)),
+                    Err(err) => {
+                        tracing::debug!(peer = %conn.peer, error = %err, "TLS refused");
+                        return None;
+                    }
+                }
+            }
+        }
+    }
+    Some(conn)
 }
 
 /// Carries on with a parked connection whose client sent something (or
@@ -42,7 +86,11 @@ pub async fn wake(mut idle: Idle, worker: Worker) {
     // which saves a trip through the event loop, and lets a client that
     // closed (the common end of an idle connection) go without one.
     let (peer, served) = (idle.peer, idle.served);
-    idle.read_buf = match read_now(idle.stream.as_fd()) {
+    let read = read_now(idle.stream.as_fd()).and_then(|raw| match (raw, idle.tls.as_deref_mut()) {
+        (Some(raw), Some(tls)) => decrypt(&idle.stream, tls, &raw),
+        (raw, _) => Ok(raw),
+    });
+    idle.read_buf = match read {
         Ok(Some(buf)) => buf,
         Ok(None) => return tracing::debug!(%peer, requests = served, "connection ended"),
         Err(err) => {
@@ -87,6 +135,19 @@ fn read_now(socket: BorrowedFd<'_>) -> io::Result<Option<BytesMut>> {
             err => Err(err),
         },
     }
+}
+
+/// What a woken TLS connection's client sent (`raw`), decrypted: the
+/// plaintext (perhaps none yet: a record may be incomplete), or `None`
+/// once the client closed the session.
+fn decrypt(
+    stream: &std::net::TcpStream,
+    tls: &mut rustls::ServerConnection,
+    raw: &[u8],
+) -> io::Result<Option<BytesMut>> {
+    absorb(&mut &*stream, tls, raw)?;
+    let mut plain = BytesMut::new();
+    Ok(take_plaintext(tls, &mut plain)?.map(|_| plain))
 }
 
 /// Serves the connection, then parks it, moves it or lets it go.

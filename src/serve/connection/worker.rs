@@ -7,6 +7,7 @@ use crate::ops::access_log::AccessLog;
 use crate::serve::idle::Handoff;
 use crate::serve::options::Limits;
 use crate::serve::parking::Parking;
+use crate::serve::tls::Acceptor;
 use crate::shutdown::Shutdown;
 use crate::site::handler::Site;
 
@@ -17,6 +18,12 @@ pub struct Shared {
     pub limits: Limits,
     /// `--header` fields, added to every response.
     pub extra_headers: Vec<(String, String)>,
+    /// What HTTPS responses add: the `--header` fields and
+    /// `Strict-Transport-Security` (never sent over plain HTTP, RFC 6797
+    /// §7.2).
+    pub secure_headers: Vec<(String, String)>,
+    /// The main listener's TLS configuration, when it speaks HTTPS.
+    pub tls: Option<Arc<Acceptor>>,
     pub access_log: AccessLog,
     /// The workers' inboxes, for a connection moving to another worker.
     pub handoff: Handoff,

@@ -119,6 +119,11 @@ impl Connection {
         head_only: bool,
         keep_alive: bool,
     ) -> io::Result<u64> {
+        if self.tls.is_some() {
+            return self
+                .write_response_tls(response, head_only, keep_alive)
+                .await;
+        }
         self.write_buf.clear();
         let extra = &self.shared.extra_headers;
         encode_head(
@@ -253,11 +258,11 @@ impl Connection {
 }
 
 /// The error for a file that ended before the length its head announced.
-fn shrank() -> io::Error {
+pub(super) fn shrank() -> io::Error {
     io::Error::new(io::ErrorKind::UnexpectedEof, "file shrank while sending")
 }
 
-async fn with_send_timeout(
+pub(super) async fn with_send_timeout(
     limit: Duration,
     write: impl std::future::Future<Output = io::Result<()>>,
 ) -> io::Result<()> {

@@ -116,6 +116,22 @@ impl Certificates {
         Ok(Certificates { keys })
     }
 
+    /// A warning for each certificate that is expired or not yet valid at
+    /// `now`, naming its file (`pairs` are those it was loaded from). Such
+    /// a certificate is still served: clients judge it, and refusing to
+    /// start would take the whole site down over one name.
+    pub fn warnings(&self, pairs: &[CertPair], now: std::time::SystemTime) -> Vec<String> {
+        let ends = self.keys.iter().filter_map(|key| key.cert.first());
+        pairs
+            .iter()
+            .zip(ends)
+            .filter_map(|(pair, end)| {
+                let warning = super::validity::warning(end.as_ref(), now)?;
+                Some(format!("{}: {warning}", pair.cert.display()))
+            })
+            .collect()
+    }
+
     /// The certificate for a client that asked for `name` (or for none).
     pub fn choose(&self, name: Option<&str>) -> Option<Arc<CertifiedKey>> {
         let named = name.and_then(|name| ServerName::try_from(name).ok());
@@ -144,7 +160,7 @@ impl ResolvesServerCert for Certificates {
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
-    use crate::serve::tls::provider;
+    use crate::serve::tls::config::provider;
 
     /// A self-signed certificate for `names`, written as PEM files into
     /// `dir` under `stem`.
@@ -233,5 +249,31 @@ pub(crate) mod tests {
         assert_eq!(chosen(Some("unknown.test")), first);
         assert_eq!(chosen(None), first);
         assert_eq!(chosen(Some("not a name")), first);
+    }
+
+    #[test]
+    fn an_expired_certificate_loads_with_a_warning_naming_its_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let fresh = pair_for(dir.path(), "fresh", &["fresh.test"]);
+        let mut params = rcgen::CertificateParams::new(vec!["old.test".to_owned()]).unwrap();
+        params.not_before = rcgen::date_time_ymd(2020, 1, 1);
+        params.not_after = rcgen::date_time_ymd(2021, 1, 1);
+        let key = rcgen::KeyPair::generate().unwrap();
+        let old = CertPair {
+            cert: dir.path().join("old.crt"),
+            key: dir.path().join("old.key"),
+        };
+        std::fs::write(&old.cert, params.self_signed(&key).unwrap().pem()).unwrap();
+        std::fs::write(&old.key, key.serialize_pem()).unwrap();
+        let pairs = [fresh, old.clone()];
+        let certs = Certificates::load(&pairs, &provider()).unwrap();
+        let warnings = certs.warnings(&pairs, std::time::SystemTime::now());
+        assert_eq!(
+            warnings,
+            [format!(
+                "{}: certificate expired on 2021-01-01 00:00:00 UTC",
+                old.cert.display()
+            )]
+        );
     }
 }

@@ -1,0 +1,114 @@
+//! The HTTPS listener's configuration as one swappable value: built at
+//! start-up from the certificate files, rebuilt from the same files on
+//! reload (SIGHUP) and swapped whole, so new handshakes use the new
+//! certificates while connections already open keep the configuration
+//! they started with. A reload that fails leaves the current one in place.
+
+use std::sync::{Arc, RwLock};
+
+use rustls::ServerConfig;
+use rustls::crypto::CryptoProvider;
+
+use super::certs::{CertPair, Certificates, TlsError};
+use super::config::{provider, server_config};
+
+/// The current server configuration, and where it comes from.
+#[derive(Debug)]
+pub struct Acceptor {
+    pairs: Vec<CertPair>,
+    provider: Arc<CryptoProvider>,
+    current: RwLock<Arc<ServerConfig>>,
+}
+
+impl Acceptor {
+    /// Loads every pair (the first is the default certificate); with a
+    /// warning for each certificate not valid now.
+    pub fn load(pairs: &[CertPair]) -> Result<(Acceptor, Vec<String>), TlsError> {
+        let provider = provider();
+        let (config, warnings) = build(pairs, &provider)?;
+        let acceptor = Acceptor {
+            pairs: pairs.to_vec(),
+            provider,
+            current: RwLock::new(config),
+        };
+        Ok((acceptor, warnings))
+    }
+
+    /// The configuration for a connection starting now.
+    pub fn config(&self) -> Arc<ServerConfig> {
+        // A poisoned lock still holds a whole configuration: swapping an
+        // Arc cannot be left half done.
+        let current = self.current.read().unwrap_or_else(|e| e.into_inner());
+        Arc::clone(&current)
+    }
+
+    /// Reads the certificate files again and, if every pair loads, makes
+    /// them the ones new handshakes use.
+    pub fn reload(&self) -> Result<Vec<String>, TlsError> {
+        let (config, warnings) = build(&self.pairs, &self.provider)?;
+        *self.current.write().unwrap_or_else(|e| e.into_inner()) = config;
+        Ok(warnings)
+    }
+
+    /// The certificate files, in order.
+    pub fn pairs(&self) -> &[CertPair] {
+        &self.pairs
+    }
+}
+
+/// A server configuration for `pairs`, and the warnings for them.
+fn build(
+    pairs: &[CertPair],
+    provider: &Arc<CryptoProvider>,
+) -> Result<(Arc<ServerConfig>, Vec<String>), TlsError> {
+    let certificates = Arc::new(Certificates::load(pairs, provider)?);
+    let warnings = certificates.warnings(pairs, std::time::SystemTime::now());
+    let config = server_config(certificates, Arc::clone(provider)).map_err(|err| {
+        // Only a provider without TLS 1.2/1.3 or a ticketer could fail
+        // here; name the first certificate so the line still says where.
+        TlsError::Key(pairs[0].key.clone(), err)
+    })?;
+    Ok((config, warnings))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::serve::tls::certs::tests::pair_for;
+    use crate::serve::tls::config::ALPN_HTTP11;
+    use crate::serve::tls::config::tests::{client, handshake};
+
+    /// The certificate a client asking for site.test is shown, checked
+    /// against the certificate file as it is now.
+    fn shown(acceptor: &Acceptor, pair: &CertPair) -> Vec<u8> {
+        let client = client(
+            std::slice::from_ref(pair),
+            &[&rustls::version::TLS13],
+            ALPN_HTTP11,
+        );
+        let done = handshake(&acceptor.config(), client, "site.test").unwrap();
+        done.peer_certificates().unwrap()[0].to_vec()
+    }
+
+    #[test]
+    fn a_reload_swaps_in_new_certificates_and_a_failed_one_keeps_the_old() {
+        let dir = tempfile::tempdir().unwrap();
+        let pair = pair_for(dir.path(), "site", &["site.test"]);
+        let (acceptor, warnings) = Acceptor::load(std::slice::from_ref(&pair)).unwrap();
+        assert!(warnings.is_empty(), "{warnings:?}");
+        let before = acceptor.config();
+        let first = shown(&acceptor, &pair);
+
+        let renewed = pair_for(dir.path(), "site", &["site.test"]);
+        assert_eq!(renewed, pair, "the same files, new contents");
+        acceptor.reload().unwrap();
+        assert!(!Arc::ptr_eq(&before, &acceptor.config()), "swapped");
+        assert_ne!(shown(&acceptor, &pair), first);
+
+        let kept = acceptor.config();
+        std::fs::write(&pair.key, "not a key").unwrap();
+        let err = acceptor.reload().unwrap_err().to_string();
+        assert!(err.starts_with(&pair.key.display().to_string()), "{err}");
+        assert!(Arc::ptr_eq(&kept, &acceptor.config()), "the old one stays");
+    }
+}
