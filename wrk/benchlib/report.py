@@ -26,8 +26,11 @@ COMPARE_KEYS = (
 TLS_KEYS = (
     ("tiny_rps", "38 B, keep-alive, c50 (wrk)", "req/s", "higher"),
     ("tiny_p99", "p99 latency, 38 B, keep-alive, c50", "ms", "lower"),
+    ("tiny_cpu_us", "server CPU per request, 38 B, keep-alive", "us", "lower"),
     ("medium_rps", "96 KiB, keep-alive, c16 (wrk)", "req/s", "higher"),
+    ("medium_cpu_us", "server CPU per request, 96 KiB, keep-alive", "us", "lower"),
     ("large_mibps", "932 KiB, keep-alive, c8 (wrk)", "MiB/s", "higher"),
+    ("large_cpu_us", "server CPU per request, 932 KiB, keep-alive", "us", "lower"),
     ("hs_rps", "full handshake per request, c50 (ab)", "handshakes/s", "higher"),
     ("hs_cpu_us", "server CPU per full handshake", "us", "lower"),
     ("idle_kib", "{idle} idle keep-alive TLS connections", "RSS KiB/conn", "lower"),
@@ -196,7 +199,7 @@ def print_tls_comparison(cfg, results, contenders):
     print_rows(header, rows, 2)
     if rival:
         print(f"ratio > 1: that staticd ahead; x/{rival} for throughput, {rival}/x for latency, "
-              "CPU per handshake")
+              "CPU per request")
         print("and RSS per connection (lower is better there). With several runs: the median "
               "of the per-run")
         print("ratios, their range in brackets.")

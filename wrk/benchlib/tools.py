@@ -20,6 +20,7 @@ class WrkFigures:
     rps: float
     mibps: float  # bytes read (heads and bodies) per second
     p99_ms: object  # None when wrk cannot tell
+    requests: int = 0
 
 
 @dataclass
@@ -132,7 +133,7 @@ def run_wrk(b, server, label, conns, url, duration):
     us = int(f["duration_us"])
     mibps = round(int(f["bytes"]) / MIB / (us / 1e6), 2) if us > 0 else 0.0
     p99_ms = round(int(f["p99_us"]) / 1000, 3) if f["p99_us"].isdigit() else None
-    return WrkFigures(float(f["rps"]), mibps, p99_ms)
+    return WrkFigures(float(f["rps"]), mibps, p99_ms, int(f["requests"]))
 
 
 def run_ab(b, server, label, url, n=None):
