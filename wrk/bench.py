@@ -12,10 +12,12 @@ connections), one table at the end.
   python3 wrk/bench.py --workers 2          # worker count for both servers (default 1)
   python3 wrk/bench.py --logging            # what the access log costs (off vs combined)
   python3 wrk/bench.py --against /tmp/old/staticd   # this tree against an older build
+  python3 wrk/bench.py --tls                # HTTPS: staticd, staticd with its access log, nginx
 
 Environment:
   BENCH_DURATION          seconds per wrk workload (default 5)
   BENCH_AB_REQUESTS       requests for the ab workload (default 20000)
+  BENCH_TLS_HANDSHAKES    --tls: full handshakes for the ab workload (default 10000)
   BENCH_IDLE_CONNECTIONS  idle keep-alive connections to hold (default 10000)
   BENCH_SERVER_CPUS       CPU list the servers are pinned to (default 0)
   BENCH_CLIENT_CPUS       CPU list the load generators are pinned to (default 1)
@@ -36,15 +38,16 @@ import tempfile
 sys.dont_write_bytecode = True  # run from a source tree: leave no __pycache__ in it
 from benchlib.common import (AB_CONCURRENCY, MAX_CONNECTIONS, Bench, Config, Contender, Results,
                              die, log)
-from benchlib.prepare import build_staticd, install_tools, make_corpus, raise_nofile
+from benchlib.prepare import (build_staticd, install_tools, make_certificate, make_corpus,
+                              raise_nofile)
 from benchlib.report import (print_comparison, print_logging_cost, print_scaling,
-                             print_server_logs, print_table)
+                             print_server_logs, print_table, print_tls_comparison)
 from benchlib.servers import Servers
-from benchlib.workloads import logging_cost, run_all
+from benchlib.workloads import bench_tls_server, logging_cost, run_all
 
 OPTIONS = """options:
-  --runs N        repeat the whole comparison N times (default 1); the
-                  comparison shows the median of each figure and of the ratios
+  --runs N        repeat the whole comparison N times (default 1, 3 with --tls);
+                  the comparison shows the median of each figure and of the ratios
   --workers N     workers for both servers in the pinned workloads (default 1)
   --skip-idle     leave out the idle-connections workload
   --skip-1g       leave out the 1 GiB download
@@ -53,6 +56,11 @@ OPTIONS = """options:
   --against BIN   compare with another staticd binary BIN (the "baseline"
                   column) instead of nginx: same flags, pinning and rounds
   --binary BIN    use this staticd binary instead of building the tree
+  --tls           the HTTPS comparison instead: staticd, staticd with its
+                  default access log, nginx (or --against BIN), one ECDSA
+                  P-256 certificate made for the run, TLS 1.3; keep-alive
+                  38 B, 96 KiB and 932 KiB, full handshakes, idle TLS
+                  connections (--skip-idle and --skip-nginx apply)
 """
 
 
@@ -64,9 +72,9 @@ class Parser(argparse.ArgumentParser):
 def parse_options(argv):
     p = Parser(prog="bench.py", add_help=False, usage=argparse.SUPPRESS, allow_abbrev=False)
     p.add_argument("-h", "--help", action="store_true")
-    p.add_argument("--runs", default="1")
+    p.add_argument("--runs", default="")
     p.add_argument("--workers", default="1")
-    for flag in ("--skip-idle", "--skip-1g", "--skip-nginx", "--logging"):
+    for flag in ("--skip-idle", "--skip-1g", "--skip-nginx", "--logging", "--tls"):
         p.add_argument(flag, action="store_true")
     p.add_argument("--against", default="")
     p.add_argument("--binary", default="")
@@ -86,9 +94,9 @@ def env(name, default):
 
 def make_config(a):
     return Config(
-        runs=positive("--runs", a.runs),
+        runs=positive("--runs", a.runs or ("3" if a.tls else "1")),
         workers=positive("--workers", a.workers),
-        mode="logging" if a.logging else "all",
+        mode="logging" if a.logging else "tls" if a.tls else "all",
         skip_idle=a.skip_idle,
         skip_1g=a.skip_1g,
         skip_nginx=a.skip_nginx or a.logging,
@@ -96,6 +104,7 @@ def make_config(a):
         binary=executable("--binary", a.binary),
         duration=positive("BENCH_DURATION", env("BENCH_DURATION", "5")),
         ab_requests=positive("BENCH_AB_REQUESTS", env("BENCH_AB_REQUESTS", "20000")),
+        handshakes=positive("BENCH_TLS_HANDSHAKES", env("BENCH_TLS_HANDSHAKES", "10000")),
         idle_connections=positive("BENCH_IDLE_CONNECTIONS", env("BENCH_IDLE_CONNECTIONS", "10000")),
         server_cpus=env("BENCH_SERVER_CPUS", "0"),
         client_cpus=env("BENCH_CLIENT_CPUS", "1"),
@@ -126,17 +135,24 @@ def check_combination(cfg, a):
         die("--against and --skip-nginx exclude each other (--against replaces nginx)")
     if cfg.against and a.logging:
         die("--logging measures one staticd alone; it does not take --against")
+    if a.tls and a.logging:
+        die("--tls and --logging exclude each other (--tls has its own access-log row)")
+    if a.tls and cfg.handshakes < AB_CONCURRENCY:
+        die(f"BENCH_TLS_HANDSHAKES must be at least the ab concurrency ({AB_CONCURRENCY})")
 
 
 def contenders(cfg):
-    """The first is always this tree's staticd (or --binary); the second,
-    if any, the rival of the comparison."""
-    current = Contender("staticd", "staticd", cfg.binary)
+    """The first is always this tree's staticd (or --binary); with --tls
+    the second is the same with its access log on; the last, if any, is
+    the rival of the comparison."""
+    current = [Contender("staticd", "staticd", cfg.binary)]
+    if cfg.mode == "tls":
+        current.append(Contender("staticd+log", "staticd", cfg.binary, access_log=True))
     if cfg.against:
-        return [current, Contender("baseline", "staticd", cfg.against)]
+        return current + [Contender("baseline", "staticd", cfg.against)]
     if cfg.skip_nginx:
-        return [current]
-    return [current, Contender("nginx", "nginx", cfg.nginx_bin)]
+        return current
+    return current + [Contender("nginx", "nginx", cfg.nginx_bin)]
 
 
 def load_average():
@@ -160,6 +176,11 @@ def benchmark(cfg, b):
     everyone = contenders(cfg)
     b.results.loadavg = load_average()
     log(f"load average before the first run: {b.results.loadavg}")
+    if cfg.mode == "tls":
+        run_all(b, everyone, bench_tls_server)
+        print_table(cfg, b.results)
+        print_tls_comparison(cfg, b.results, everyone)
+        return everyone
     run_all(b, everyone)
     print_table(cfg, b.results)
     print_comparison(cfg, b.results)
@@ -175,8 +196,10 @@ def main(argv):
     cfg.binary = cfg.binary or build_staticd()
     nofile = raise_nofile(cfg)
     workdir = tempfile.mkdtemp(prefix="staticd-bench.")
-    servers = Servers(workdir, cfg.rust_log, nofile)
+    servers = None
     try:
+        tls = make_certificate(os.path.join(workdir, "tls")) if cfg.mode == "tls" else None
+        servers = Servers(workdir, cfg.rust_log, nofile, tls)
         os.makedirs(os.path.join(workdir, "logs"))
         os.makedirs(os.path.join(workdir, "corpus"))
         make_corpus(os.path.join(workdir, "corpus"), with_big=cfg.mode == "all" and not cfg.skip_1g)
@@ -184,7 +207,8 @@ def main(argv):
         shown = benchmark(cfg, b)
         print_server_logs(servers, shown)
     finally:
-        servers.stop_all()
+        if servers:
+            servers.stop_all()
         shutil.rmtree(workdir, ignore_errors=True)
     if b.results.errors:
         print(f"bench.py: {b.results.errors} errors during the runs; the figures above are not "

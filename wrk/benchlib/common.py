@@ -43,18 +43,28 @@ def log(message):
 @dataclass(frozen=True)
 class Contender:
     """One server in the comparison: `name` labels it in every table,
-    `kind` says how to start it (staticd or nginx)."""
+    `kind` says how to start it (staticd or nginx); `access_log` starts a
+    staticd with its default access log (to a file) instead of none."""
 
     name: str
     kind: str
     binary: str
+    access_log: bool = False
+
+
+@dataclass(frozen=True)
+class TlsFiles:
+    """The certificate and key every server of a --tls run loads."""
+
+    cert: str
+    key: str
 
 
 @dataclass
 class Config:
     runs: int = 1
     workers: int = 1
-    mode: str = "all"  # "all", or "logging": the access log's cost alone
+    mode: str = "all"  # "all"; "logging": the access log's cost alone; "tls": HTTPS
     skip_idle: bool = False
     skip_1g: bool = False
     skip_nginx: bool = False
@@ -62,6 +72,7 @@ class Config:
     binary: str = ""  # a prebuilt staticd instead of cargo build
     duration: int = 5
     ab_requests: int = 20000
+    handshakes: int = 10000  # --tls: full handshakes of the new-connection workload
     idle_connections: int = 10000
     server_cpus: str = "0"
     client_cpus: str = "1"
@@ -85,6 +96,7 @@ class Results:
     errors: int = 0
     run: int = 1
     loadavg: str = ""
+    tls: dict = field(default_factory=dict)  # --tls: server -> what a client negotiated
 
     def record(self, server, key, value):
         self.values[(self.run, server, key)] = value
@@ -97,6 +109,10 @@ class Results:
 
     def add_idle_row(self, server, *cells):
         self.idle_rows.append((str(self.run), server, *cells))
+
+    def add_cell(self, cell):
+        """One more cell at the end of the last row (--tls: the server's CPU)."""
+        self.rows[-1] = (*self.rows[-1], cell)
 
 
 @dataclass

@@ -1,5 +1,5 @@
 """Getting the machine ready: tools, the staticd binary, the open-files
-limit, the corpus."""
+limit, the corpus, the certificate of a --tls run."""
 
 import os
 import resource
@@ -7,7 +7,7 @@ import shutil
 import subprocess
 
 from .common import (BIG_SIZE, LARGE_SIZE, LISTING_ENTRIES, MAX_CONNECTIONS, MEDIUM_SIZE,
-                     REPO_ROOT, TINY_SIZE, die, log)
+                     REPO_ROOT, TINY_SIZE, TlsFiles, die, log)
 
 TINY_HTML = "<!doctype html><title>t</title>hello!\n"
 INDEX_HTML = """<!doctype html>
@@ -37,6 +37,8 @@ def install_tools(cfg):
     wanted = [("wrk", "wrk"), ("ab", "apache2-utils"), ("taskset", "util-linux")]
     if cfg.mode == "all":
         wanted.append(("curl", "curl"))
+    if cfg.mode == "tls":
+        wanted.append(("openssl", "openssl"))
     missing = [package for tool, package in wanted if not shutil.which(tool)]
     needs_nginx = not cfg.skip_nginx and not cfg.against
     if needs_nginx and not find_nginx(cfg):
@@ -127,6 +129,21 @@ def write_checked(path, text, size):
     got = os.path.getsize(path)
     if got != size:
         die(f"{path} is {got} bytes, expected {size}")
+
+
+def make_certificate(directory):
+    """The one certificate every server of a --tls run loads: ECDSA P-256,
+    self-signed for localhost and 127.0.0.1, made for this run in its
+    temporary directory (removed with it, never kept)."""
+    os.makedirs(directory)
+    files = TlsFiles(os.path.join(directory, "cert.pem"), os.path.join(directory, "key.pem"))
+    cmd = ["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1",
+           "-nodes", "-keyout", files.key, "-out", files.cert, "-days", "2",
+           "-subj", "/CN=localhost", "-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1"]
+    done = subprocess.run(cmd, stdin=subprocess.DEVNULL, capture_output=True, text=True)
+    if done.returncode != 0:
+        die(f"openssl req failed: {done.stderr.strip()}")
+    return files
 
 
 def make_corpus(corpus, with_big):

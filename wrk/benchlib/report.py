@@ -22,6 +22,20 @@ COMPARE_KEYS = (
     ("w2_rps", "38 B, keep-alive, c50, 2 workers, not pinned", "req/s", "higher"),
 )
 
+# The --tls comparison, in the same form.
+TLS_KEYS = (
+    ("tiny_rps", "38 B, keep-alive, c50 (wrk)", "req/s", "higher"),
+    ("tiny_p99", "p99 latency, 38 B, keep-alive, c50", "ms", "lower"),
+    ("tiny_cpu_us", "server CPU per request, 38 B, keep-alive", "us", "lower"),
+    ("medium_rps", "96 KiB, keep-alive, c16 (wrk)", "req/s", "higher"),
+    ("medium_cpu_us", "server CPU per request, 96 KiB, keep-alive", "us", "lower"),
+    ("large_mibps", "932 KiB, keep-alive, c8 (wrk)", "MiB/s", "higher"),
+    ("large_cpu_us", "server CPU per request, 932 KiB, keep-alive", "us", "lower"),
+    ("hs_rps", "full handshake per request, c50 (ab)", "handshakes/s", "higher"),
+    ("hs_cpu_us", "server CPU per full handshake", "us", "lower"),
+    ("idle_kib", "{idle} idle keep-alive TLS connections", "RSS KiB/conn", "lower"),
+)
+
 
 def median(values):
     """The median of the figures present (None: not measured), None if none."""
@@ -53,6 +67,24 @@ def fmt(value, metric):
     return f"{value:.0f}"
 
 
+def with_spread(values, metric):
+    """The median of a figure over the runs, and with several runs ± half
+    their range as a share of the median."""
+    v = [x for x in values if x is not None]
+    m = median(v)
+    if m is None or len(v) < 2 or m == 0:
+        return fmt(m, metric)
+    return f"{fmt(m, metric)} ±{50 * (max(v) - min(v)) / abs(m):.0f}%"
+
+
+def ratio_range(ratios):
+    """The median ratio, and with several runs their range."""
+    r = [x for x in ratios if x is not None]
+    if len(r) < 2:
+        return fmt(median(r), "ratio")
+    return f"{fmt(median(r), 'ratio')} ({fmt(min(r), 'ratio')}-{fmt(max(r), 'ratio')})"
+
+
 def join_ratios(ratios):
     return " ".join(fmt(r, "ratio") for r in ratios)
 
@@ -79,14 +111,20 @@ def print_rows(header, rows, align_left):
 
 def print_table(cfg, results):
     print()
-    print(f"Every run: wrk -t1 for {cfg.duration}s per workload, ab -n {cfg.ab_requests}; "
+    ab = f"ab -n {cfg.handshakes if cfg.mode == 'tls' else cfg.ab_requests}"
+    print(f"Every run: wrk -t1 for {cfg.duration}s per workload, {ab}; "
           f"servers on CPU {cfg.server_cpus} (workers={cfg.workers}) unless marked unpinned, "
           f"clients on CPU {cfg.client_cpus}")
     if results.loadavg:
         print(f"Load average (1, 5, 15 min) before the first run: {results.loadavg}")
-    print_rows(("run", "server", "workload", "requests/s", "transfer/s", "p99 latency", "errors"),
-               results.rows, 3)
+    header = ("run", "server", "workload", "requests/s", "transfer/s", "p99 latency", "errors")
+    if cfg.mode == "tls":
+        header += ("server CPU",)
+    print_rows(header, results.rows, 3)
     print("p99: wrk's --latency distribution; for ab, ab's own percentile in whole ms.")
+    if cfg.mode == "tls":
+        print("server CPU: the server's user + system time over the workload's wall time "
+              "(100% = its core).")
     if results.idle_rows:
         print()
         rss_of = "staticd" if cfg.against else "staticd, of nginx's worker process"
@@ -129,6 +167,44 @@ def print_comparison(cfg, results, first="staticd"):
           "for p99 latency")
     print("and RSS per connection (lower is better there). Not pinned: the server unpinned,")
     print(f"the client still on CPU {cfg.client_cpus}.")
+
+
+def print_tls_comparison(cfg, results, contenders):
+    """Every contender's median (± half the range over the runs), then the
+    ratio of each staticd to the rival (the last contender; none with
+    --skip-nginx): the median of the per-run ratios and their range,
+    oriented so that above 1 means that staticd did better."""
+    names = [c.name for c in contenders]
+    rival = None if cfg.skip_nginx else names[-1]
+    mine = names[:-1] if rival else names
+    runs = range(1, cfg.runs + 1)
+    rows = []
+    for key, label, metric, better in TLS_KEYS:
+        if (1, names[0], key) not in results.values:
+            continue
+        figures = {n: [results.value(run, n, key) for run in runs] for n in names}
+        row = [label.format(idle=cfg.idle_connections), f"{metric} ({better} is better)"]
+        row += [with_spread(figures[n], metric) for n in names]
+        for n in mine if rival else []:
+            pairs = zip(figures[n], figures[rival]) if better == "higher" else \
+                zip(figures[rival], figures[n])
+            row.append(ratio_range([ratio(a, b) for a, b in pairs]))
+        rows.append(row)
+    header = ["workload", "metric", *names] + [f"{n} / {rival}" for n in mine if rival]
+    print()
+    spread = f": median of {cfg.runs} runs, ± half their range" if cfg.runs > 1 else ""
+    print(f"HTTPS, {' vs '.join(names)}{spread}")
+    for n in names:
+        print(f"  {n}: {results.tls.get(n, '?')}")
+    print_rows(header, rows, 2)
+    if rival:
+        print(f"ratio > 1: that staticd ahead; x/{rival} for throughput, {rival}/x for latency, "
+              "CPU per request")
+        print("and RSS per connection (lower is better there). With several runs: the median "
+              "of the per-run")
+        print("ratios, their range in brackets.")
+    if "staticd+log" in names:
+        print("staticd+log: staticd with its default access log (combined) written to a file.")
 
 
 def print_scaling(cfg, results, name):

@@ -4,6 +4,7 @@ settings and pinning, and stops them."""
 import os
 import re
 import socket
+import ssl
 import subprocess
 import sys
 import time
@@ -16,7 +17,7 @@ from .common import MAX_CONNECTIONS, die, log
 # connection limit.
 COMPARE_ARGS = ("--log-format", "off", "--keepalive-timeout", "65s", "--max-requests", "100000",
                 "--max-connections", str(MAX_CONNECTIONS))
-LISTENING = re.compile(r"listening on http://\S*:(\d+)")
+LISTENING = re.compile(r"listening on https?://\S*:(\d+)")
 ANSI = re.compile(r"\x1b\[[0-9;]*m")
 STOP_TIMEOUT = 30  # staticd finishes requests in flight for up to 10 s
 
@@ -26,7 +27,7 @@ class Running:
     """A started server: where it listens, and the process whose RSS the
     idle workload measures (staticd itself; nginx's worker)."""
 
-    url: str
+    url: str  # http:// or, in a --tls run, https://
     port: int
     rss_pid: int
 
@@ -37,13 +38,17 @@ def placement(workers, cpus):
 
 class Servers:
     """Starts contenders on free ports of 127.0.0.1 and stops every one it
-    started. Each start gets its own diagnostics file under workdir/logs."""
+    started. Each start gets its own diagnostics file under workdir/logs.
+    With `tls` (a TlsFiles), every server speaks HTTPS only, with that
+    certificate."""
 
-    def __init__(self, workdir, rust_log, nofile):
+    def __init__(self, workdir, rust_log, nofile, tls=None):
         self.workdir = workdir
         self.corpus = os.path.join(workdir, "corpus")
         self.rust_log = rust_log
         self.nofile = nofile
+        self.tls = tls
+        self.scheme = "https" if tls else "http"
         self.procs = []
         self.starts = 0
 
@@ -93,13 +98,20 @@ class Servers:
     def _start_staticd(self, contender, workers, pin, args):
         logfile = os.path.join(self.workdir, "logs", f"{contender.name}-{self.starts}.log")
         env = dict(os.environ, RUST_LOG=self.rust_log, NO_COLOR="1")
+        if contender.access_log:
+            # The default format, to a file as a deployment would have it.
+            access = os.path.join(self.workdir, "logs", f"{contender.name}-{self.starts}.access")
+            args = with_access_log(args, access)
+        if self.tls:
+            args = (*args, "--tls-cert", self.tls.cert, "--tls-key", self.tls.key)
         cmd = pin + [contender.binary, "--root", self.corpus, "--bind", "127.0.0.1", "--port", "0",
                      "--workers", str(workers), *args]
         proc = self._spawn(cmd, logfile, env)
         port = wait_for_listening(proc, logfile, contender.name)
         expect_comm(proc.pid, os.path.basename(contender.binary))
-        log(f"{contender.name} (pid {proc.pid}) is listening on http://127.0.0.1:{port}")
-        return Running(f"http://127.0.0.1:{port}", port, proc.pid)
+        url = f"{self.scheme}://127.0.0.1:{port}"
+        log(f"{contender.name} (pid {proc.pid}) is listening on {url}")
+        return Running(url, port, proc.pid)
 
     def _start_nginx(self, contender, workers, pin):
         """nginx in the foreground (daemon off), a child of ours. The free
@@ -110,7 +122,8 @@ class Servers:
         for _ in range(5):
             port = free_port()
             with open(os.path.join(d, "nginx.conf"), "w") as f:
-                f.write(nginx_conf(contender.binary, d, self.corpus, port, workers, self.nofile))
+                f.write(nginx_conf(contender.binary, d, self.corpus, port, workers, self.nofile,
+                                   self.tls))
             open(os.path.join(d, "error.log"), "w").close()
             # -e: errors before the configuration is read go to d too.
             proc = self._spawn(pin + [contender.binary, "-p", d + "/", "-c", f"{d}/nginx.conf",
@@ -122,8 +135,22 @@ class Servers:
             die("nginx could not bind a free port in 5 attempts")
         worker = nginx_worker(proc.pid)
         expect_comm(proc.pid, "nginx")
-        log(f"nginx (master {proc.pid}, worker {worker}) is listening on http://127.0.0.1:{port}")
-        return Running(f"http://127.0.0.1:{port}", port, worker)
+        url = f"{self.scheme}://127.0.0.1:{port}"
+        log(f"nginx (master {proc.pid}, worker {worker}) is listening on {url}")
+        return Running(url, port, worker)
+
+
+def with_access_log(args, path):
+    """args with --log-format off replaced by staticd's default format
+    (combined) written to path."""
+    out, rest = [], list(args)
+    while rest:
+        arg = rest.pop(0)
+        if arg == "--log-format" and rest:
+            rest.pop(0)
+            continue
+        out.append(arg)
+    return (*out, "--log-format", "combined", "--access-log", path)
 
 
 def wait_for_listening(proc, logfile, name):
@@ -157,17 +184,27 @@ def nginx_came_up(proc, port, d):
     return False
 
 
-def nginx_conf(nginx_bin, d, root, port, workers, nofile):
+def nginx_conf(nginx_bin, d, root, port, workers, nofile, tls=None):
     """An nginx configuration equivalent to COMPARE_ARGS, every path inside d.
     As root the workers keep root's rights: the corpus is in a private
     (0700) directory. The built-in modules' temporary-file directories go
-    in d too (nginx would create the compiled-in ones elsewhere)."""
+    in d too (nginx would create the compiled-in ones elsewhere). With tls,
+    HTTPS only: TLS 1.2 and 1.3 as staticd, and nginx's usual session
+    cache (tickets are on by default, as in staticd)."""
     configure = subprocess.run([nginx_bin, "-V"], capture_output=True, text=True).stderr
     temp_lines = f"client_body_temp_path {d}/temp/client_body;"
     for module in ("proxy", "fastcgi", "uwsgi", "scgi"):
         if f"--without-http_{module}_module" not in configure:
             temp_lines += f"\n    {module}_temp_path {d}/temp/{module};"
     user_line = "user root;" if os.getuid() == 0 else ""
+    listen, tls_lines = f"127.0.0.1:{port}", ""
+    if tls:
+        listen += " ssl"
+        tls_lines = f"""
+        ssl_certificate {tls.cert};
+        ssl_certificate_key {tls.key};
+        ssl_protocols TLSv1.2 TLSv1.3;
+        ssl_session_cache shared:SSL:10m;"""
     return f"""# Written by bench.py; equivalent to staticd {' '.join(COMPARE_ARGS)}
 daemon off;
 master_process on;
@@ -199,9 +236,9 @@ http {{
     {temp_lines}
 
     server {{
-        listen 127.0.0.1:{port};
+        listen {listen};
         server_name localhost;
-        root {root};
+        root {root};{tls_lines}
     }}
 }}
 """
@@ -260,18 +297,27 @@ def wait_accepting(port, proc):
     return False
 
 
+def client_tls():
+    """A TLS client for checks: the run's certificate is self-signed."""
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    ctx.check_hostname = False
+    ctx.verify_mode = ssl.CERT_NONE
+    return ctx
+
+
 def check_file(base, path, size):
     """One HEAD request: the server must answer 200 with the file's
     Content-Length. Catches a wrong root or port before benchmarking a page
-    of 404s."""
+    of 404s. Over TLS when base is https://."""
     port = int(base.rsplit(":", 1)[1])
     try:
-        with socket.create_connection(("127.0.0.1", port), timeout=5) as s:
+        with socket.create_connection(("127.0.0.1", port), timeout=5) as raw:
+            s = client_tls().wrap_socket(raw) if base.startswith("https:") else raw
             s.sendall(f"HEAD {path} HTTP/1.0\r\nHost: 127.0.0.1:{port}\r\n\r\n".encode())
             data = b""
             while chunk := s.recv(65536):
                 data += chunk
-    except OSError as e:
+    except (OSError, ssl.SSLError) as e:
         die(f"HEAD {base}{path} failed: {e}")
     lines = data.decode("latin-1").replace("\r", "").split("\n")
     status = (lines[0].split() + ["", ""])[1]
@@ -282,6 +328,28 @@ def check_file(base, path, size):
         die(f"HEAD {base}{path}: status '{status}', expected 200")
     if length != str(size):
         die(f"HEAD {base}{path}: Content-Length '{length}', expected {size}")
+
+
+def tls_session(base):
+    """What an OpenSSL client negotiates with the server (the load
+    generators all use OpenSSL's defaults): protocol, cipher suite, key
+    exchange, signature. Stops the run unless it is TLS 1.3."""
+    port = int(base.rsplit(":", 1)[1])
+    try:
+        done = subprocess.run(["openssl", "s_client", "-connect", f"127.0.0.1:{port}", "-brief"],
+                              stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=10)
+        out = done.stdout + done.stderr
+    except subprocess.TimeoutExpired:
+        out = ""
+    fields = dict(line.split(":", 1) for line in out.splitlines() if ":" in line)
+    get = lambda key: fields.get(key, "?").strip()
+    version = get("Protocol version")
+    if version != "TLSv1.3":
+        print(out, file=sys.stderr)
+        die(f"{base}: openssl s_client negotiated '{version}', expected TLSv1.3")
+    kex = get("Peer Temp Key") if "Peer Temp Key" in fields else get("Server Temp Key")
+    return (f"{version} {get('Ciphersuite')}, key exchange {kex.split(',')[0]}, "
+            f"{get('Signature type')} signature")
 
 
 def read_text(path):

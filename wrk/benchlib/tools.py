@@ -7,6 +7,7 @@ import re
 import subprocess
 import sys
 import threading
+import time
 from dataclasses import dataclass
 
 from .common import AB_CONCURRENCY, IDLE_CLIENT, LUA_DIR, die, log
@@ -19,6 +20,43 @@ class WrkFigures:
     rps: float
     mibps: float  # bytes read (heads and bodies) per second
     p99_ms: object  # None when wrk cannot tell
+    requests: int = 0
+
+
+@dataclass
+class AbFigures:
+    rps: float
+    complete: int
+
+
+class ServerCpu:
+    """The CPU time (user + system, every thread) a server process used
+    over a `with` block, and that as a share of the block's wall time: near
+    1 the server was the bottleneck, well below it the client was."""
+
+    TICK = os.sysconf("SC_CLK_TCK")
+
+    def __init__(self, pid):
+        self.pid = pid
+        self.seconds = self.share = 0.0
+
+    def used(self):
+        with open(f"/proc/{self.pid}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / self.TICK  # utime, stime
+
+    def __enter__(self):
+        self.start, self.wall = self.used(), time.monotonic()
+        return self
+
+    def __exit__(self, *exc):
+        self.seconds = self.used() - self.start
+        wall = time.monotonic() - self.wall
+        self.share = self.seconds / wall if wall > 0 else 0.0
+        return False
+
+    def cell(self):
+        return f"{100 * self.share:.0f}%"
 
 
 def run_echoed(cmd, timeout):
@@ -95,16 +133,19 @@ def run_wrk(b, server, label, conns, url, duration):
     us = int(f["duration_us"])
     mibps = round(int(f["bytes"]) / MIB / (us / 1e6), 2) if us > 0 else 0.0
     p99_ms = round(int(f["p99_us"]) / 1000, 3) if f["p99_us"].isdigit() else None
-    return WrkFigures(float(f["rps"]), mibps, p99_ms)
+    return WrkFigures(float(f["rps"]), mibps, p99_ms, int(f["requests"]))
 
 
-def run_ab(b, server, label, url):
+def run_ab(b, server, label, url, n=None):
     """ab without keep-alive; -r counts socket errors instead of aborting on
-    the first one. Returns its req/s."""
-    n = b.cfg.ab_requests
-    log(f"{server}: {label}: ab -n {n} -c {AB_CONCURRENCY} {url}")
-    cmd = ["taskset", "-c", b.cfg.client_cpus, "ab", "-q", "-r", "-n", str(n),
-           "-c", str(AB_CONCURRENCY), url]
+    the first one. Over https, TLS 1.3 and a full handshake per request (ab
+    offers no session to resume). Returns its req/s (or, with n given, an
+    AbFigures)."""
+    count = n or b.cfg.ab_requests
+    tls = ["-f", "TLS1.3"] if url.startswith("https:") else []
+    log(f"{server}: {label}: ab -n {count} -c {AB_CONCURRENCY} {' '.join(tls)} {url}")
+    cmd = ["taskset", "-c", b.cfg.client_cpus, "ab", "-q", "-r", "-n", str(count),
+           "-c", str(AB_CONCURRENCY), *tls, url]
     status, out = run_echoed(cmd, 600)
     if status != 0:
         die(f"ab exited with status {status} for {server} {label}")
@@ -113,8 +154,10 @@ def run_ab(b, server, label, url):
     failed = first_field(out, "Failed requests:", 2)
     if not (rps and kbps and complete and failed):
         die(f"could not parse ab output for {server} {label} (see above)")
+    if tls and not first_field(out, "SSL/TLS Protocol:", 2).startswith("TLSv1.3,"):
+        die(f"ab did not speak TLS 1.3 to {server} (see above)")
     non2xx = int(first_field(out, "Non-2xx responses:", 2) or 0)
-    incomplete = n - int(complete)
+    incomplete = count - int(complete)
     errors = count_errors(b, int(failed) + non2xx + incomplete,
                           [("failed", failed), ("non-2xx", non2xx), ("incomplete", incomplete)])
     # ab reports KiB/s; shown in wrk's style. Its percentiles are whole ms.
@@ -122,7 +165,7 @@ def run_ab(b, server, label, url):
     transfer = f"{k / 1024:.2f}MB" if k >= 1024 else f"{k:.2f}KB"
     p99 = first_field(out, "99%", 1) or "?"
     b.results.add_row(server, label, rps, transfer, f"{p99}ms (ab)", errors)
-    return float(rps)
+    return AbFigures(float(rps), int(complete)) if n else float(rps)
 
 
 def run_curl(b, server, label, url, size):
@@ -153,10 +196,13 @@ def run_idle(b, server, running):
     of the server's resident set per connection, KiB."""
     n = b.cfg.idle_connections
     log(f"{server}: {n} idle keep-alive connections, VmRSS of pid {running.rss_pid}")
+    # A full TLS handshake costs the Python client a few ms: more time.
+    tls = ["--tls"] if running.url.startswith("https:") else []
+    limit = 300 if tls else 120
     cmd = ["taskset", "-c", b.cfg.client_cpus, sys.executable, IDLE_CLIENT,
            "--port", str(running.port), "--pid", str(running.rss_pid), "--count", str(n),
-           "--path", "/tiny.html", "--timeout", "120"]
-    status, out = run_echoed(cmd, 300)
+           "--path", "/tiny.html", "--timeout", str(limit), *tls]
+    status, out = run_echoed(cmd, limit + 180)
     report = next((line for line in out.splitlines() if line.startswith("idle-report ")), "")
     if not report:
         die(f"the idle-connections client failed for {server} (status {status}, see above)")

@@ -1,13 +1,14 @@
 """The workloads: one function each. A workload loads one started server
-and records the figure the comparison is made of."""
+and records the figure the comparison is made of. The --tls run has its
+own set (tls_*), over HTTPS."""
 
 import os
 
 from .common import (BIG_SIZE, LARGE_SIZE, LOGGING_ROUNDS, MEDIUM_SIZE, SCALING_ROUNDS,
                      SCALING_SECONDS, TINY_SIZE, log)
 from .report import median, ratio
-from .servers import COMPARE_ARGS, check_file
-from .tools import run_ab, run_curl, run_idle, run_wrk
+from .servers import COMPARE_ARGS, check_file, tls_session
+from .tools import ServerCpu, run_ab, run_curl, run_idle, run_wrk
 
 
 def bench_server(b, c):
@@ -154,13 +155,91 @@ def logging_cost(b, c):
             b.servers.stop_all()
 
 
-def run_all(b, contenders):
-    """The rounds: every contender in turn, the order alternating from one
-    round to the next, so that a drift of the machine over the run (heat,
-    other load) does not always favour the same one."""
+def bench_tls_server(b, c):
+    """The --tls workloads against one contender, every one with the
+    server's CPU share beside it. Idle connections first, as above."""
+    cfg = b.cfg
+    srv = b.servers.start(c, cfg.workers, cfg.server_cpus)
+    for path, size in (("/tiny.html", TINY_SIZE), ("/medium.css", MEDIUM_SIZE),
+                       ("/large.html", LARGE_SIZE)):
+        check_file(srv.url, path, size)
+    b.results.tls[c.name] = tls_session(srv.url)
+    log(f"{c.name}: {b.results.tls[c.name]}")
+    if not cfg.skip_idle:
+        tls_idle_connections(b, c, srv)
+    tls_tiny_keepalive(b, c, srv)
+    tls_medium_keepalive(b, c, srv)
+    tls_large_keepalive(b, c, srv)
+    tls_handshakes(b, c, srv)
+    b.servers.stop_all()
+
+
+def tls_idle_connections(b, c, srv):
+    """What an idle keep-alive TLS connection costs in memory, after its
+    handshake and one request."""
+    b.results.record(c.name, "idle_kib", run_idle(b, c.name, srv))
+
+
+def tls_wrk(b, c, srv, key, label, conns, path):
+    """One wrk run over keep-alive TLS connections (one handshake each, at
+    the start), the server's CPU share added to its row and its CPU time
+    per request recorded as key_cpu_us: the client (OpenSSL on one core)
+    is often the limit here, and that figure compares the servers anyway."""
+    with ServerCpu(srv.rss_pid) as cpu:
+        fig = run_wrk(b, c.name, label, conns, srv.url + path, b.cfg.duration)
+    b.results.add_cell(cpu.cell())
+    if fig.requests:
+        b.results.record(c.name, f"{key}_cpu_us", round(cpu.seconds * 1e6 / fig.requests, 1))
+    return fig
+
+
+def tls_tiny_keepalive(b, c, srv):
+    """38 B: the cost of a request and of encrypting a small record."""
+    fig = tls_wrk(b, c, srv, "tiny", "tls 38 B, keep-alive, c50", 50, "/tiny.html")
+    b.results.record(c.name, "tiny_rps", fig.rps)
+    b.results.record(c.name, "tiny_p99", fig.p99_ms)
+
+
+def tls_medium_keepalive(b, c, srv):
+    fig = tls_wrk(b, c, srv, "medium", "tls 96 KiB, keep-alive, c16", 16, "/medium.css")
+    b.results.record(c.name, "medium_rps", fig.rps)
+
+
+def tls_large_keepalive(b, c, srv):
+    """~932 KiB: the encryption rate counts (no sendfile through TLS)."""
+    fig = tls_wrk(b, c, srv, "large", "tls 932 KiB, keep-alive, c8", 8, "/large.html")
+    b.results.record(c.name, "large_mibps", fig.mibps)
+
+
+def tls_handshakes(b, c, srv):
+    """A new connection and a full handshake per request. Not wrk: with
+    `Connection: close` wrk reconnects with the same SSL object and resumes
+    the session (nginx's $ssl_session_reused says "r" for all but the first
+    request of each connection), so it measures resumptions. ab offers no
+    session, so every connection is a full handshake (checked the same way:
+    "." every time), it is concurrent (-c 50) and bounded by -n, and it is
+    what the plain-HTTP table uses for new connections. The client's
+    handshake costs more than the server's (OpenSSL 3 on one core), so the
+    rate may be the client's limit: the server's CPU per handshake is the
+    figure that compares the servers either way."""
+    with ServerCpu(srv.rss_pid) as cpu:
+        fig = run_ab(b, c.name, "tls 38 B, full handshake per request, c50",
+                     srv.url + "/tiny.html", b.cfg.handshakes)
+    b.results.add_cell(cpu.cell())
+    b.results.record(c.name, "hs_rps", fig.rps)
+    if fig.complete:
+        b.results.record(c.name, "hs_cpu_us", round(cpu.seconds * 1e6 / fig.complete, 1))
+
+
+def run_all(b, contenders, bench=bench_server):
+    """The rounds: every contender in turn, the order rotating from one
+    round to the next (with two, alternating), so that a drift of the
+    machine over the run (heat, other load) does not always favour the
+    same one."""
     for run in range(1, b.cfg.runs + 1):
         b.results.run = run
-        order = contenders[::-1] if len(contenders) == 2 and run % 2 == 0 else contenders
+        k = (run - 1) % len(contenders)
+        order = contenders[k:] + contenders[:k]
         log(f"run {run} of {b.cfg.runs}: {' '.join(c.name for c in order)}")
         for c in order:
-            bench_server(b, c)
+            bench(b, c)

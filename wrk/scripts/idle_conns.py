@@ -2,13 +2,14 @@
 """idle_conns.py: what idle keep-alive connections cost a server in memory.
 
 Usage:
-    python3 idle_conns.py --port PORT --pid PID [--count 10000] [--path /tiny.html]
+    python3 idle_conns.py --port PORT --pid PID [--count 10000] [--path /tiny.html] [--tls]
 
 Steps:
   1. read VmRSS of PID (the server process; for nginx, its worker) from
      /proc/PID/status;
-  2. open COUNT connections to 127.0.0.1:PORT, a bounded number at a time,
-     send one keep-alive GET on each and read the whole response;
+  2. open COUNT connections to 127.0.0.1:PORT, a bounded number at a time
+     (with --tls: TLS 1.3, a full handshake each, the certificate not
+     checked), send one keep-alive GET on each and read the whole response;
   3. hold them all open, check that the server closed none of them, and read
      VmRSS again;
   4. send a second request on a sample of the held connections (they must
@@ -17,6 +18,7 @@ Steps:
 Prints one line that bench.py parses:
     idle-report count=N opened=N failed=N closed_by_server=N rss_before_kib=N
         rss_after_kib=N per_conn_kib=F open_seconds=F sample=N sample_ok=N
+        tls=VERSION/CIPHER (tls=no without --tls)
 Exit status: 0 if every connection was opened and answered and stayed open,
 1 otherwise (the line is printed either way), 2 on bad usage.
 
@@ -28,6 +30,7 @@ import errno
 import resource
 import selectors
 import socket
+import ssl
 import sys
 import time
 
@@ -98,9 +101,34 @@ class Conn:
         self.resp = Response()
 
 
-def open_all(args, request, deadline):
+def tls_context():
+    """TLS 1.3 without certificate checks (the benchmark's certificate is
+    self-signed and made for the run), no session offered: every
+    connection does a full handshake."""
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    ctx.check_hostname = False
+    ctx.verify_mode = ssl.CERT_NONE
+    ctx.minimum_version = ssl.TLSVersion.TLSv1_3
+    return ctx
+
+
+def read_available(s, resp):
+    """Feeds resp what s has now, including what TLS decrypted but did not
+    hand out yet (pending); returns (closed, complete)."""
+    while True:
+        data = s.recv(65536)
+        if not data:
+            return True, False
+        if resp.feed(data):
+            return False, True
+        if not (isinstance(s, ssl.SSLSocket) and s.pending()):
+            return False, False
+
+
+def open_all(args, request, deadline, ctx=None):
     """Opens args.count connections, at most args.concurrency in progress at
-    a time; returns (open sockets, failure count)."""
+    a time; returns (open sockets, failure count). With ctx, each is a TLS
+    connection whose handshake is driven here, non-blocking."""
     sel = selectors.DefaultSelector()
     done, failed, started, busy = [], 0, 0, 0
     addr = (args.host, args.port)
@@ -122,6 +150,8 @@ def open_all(args, request, deadline):
         while started < args.count and busy < args.concurrency:
             s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
             s.setblocking(False)
+            if ctx is not None:
+                s = ctx.wrap_socket(s, do_handshake_on_connect=False)
             started += 1
             busy += 1
             conn = Conn(s, request)
@@ -141,7 +171,19 @@ def open_all(args, request, deadline):
                     if err:
                         fail(conn, f"connect: {errno.errorcode.get(err, err)}")
                         continue
+                    conn.state = "handshake" if ctx is not None else "sending"
+                if conn.state == "handshake":
+                    try:
+                        s.do_handshake()
+                    except ssl.SSLWantReadError:
+                        sel.modify(s, selectors.EVENT_READ, conn)
+                        continue
+                    except ssl.SSLWantWriteError:
+                        sel.modify(s, selectors.EVENT_WRITE, conn)
+                        continue
                     conn.state = "sending"
+                    sel.modify(s, selectors.EVENT_WRITE, conn)
+                    continue
                 if conn.state == "sending":
                     n = s.send(conn.out)
                     conn.out = conn.out[n:]
@@ -149,18 +191,19 @@ def open_all(args, request, deadline):
                         conn.state = "reading"
                         sel.modify(s, selectors.EVENT_READ, conn)
                     continue
-                data = s.recv(65536)
-                if not data:
+                closed, complete = read_available(s, conn.resp)
+                if closed:
                     fail(conn, "closed before the whole response")
                     continue
-                if conn.resp.feed(data):
+                if complete:
                     if conn.resp.status != 200:
                         fail(conn, f"status {conn.resp.status}")
                         continue
                     sel.unregister(s)
                     done.append(s)
                     busy -= 1
-            except (BlockingIOError, InterruptedError):
+            except (BlockingIOError, InterruptedError, ssl.SSLWantReadError,
+                    ssl.SSLWantWriteError):
                 continue
             except (OSError, ValueError) as e:
                 fail(conn, e)
@@ -181,9 +224,13 @@ def closed_by_server(socks):
     closed = 0
     for s in ready:
         try:
-            if not s.recv(1, socket.MSG_PEEK):
+            # TLS cannot peek: read instead (nothing is expected; a record
+            # that is not application data, a late session ticket, leaves
+            # nothing to read).
+            tls = isinstance(s, ssl.SSLSocket)
+            if not (s.recv(1) if tls else s.recv(1, socket.MSG_PEEK)):
                 closed += 1
-        except BlockingIOError:
+        except (BlockingIOError, ssl.SSLWantReadError, ssl.SSLWantWriteError):
             pass
         except OSError:
             closed += 1
@@ -201,15 +248,23 @@ def reuse_sample(socks, request, deadline):
             s.sendall(request)
             resp = Response()
             while True:
-                data = s.recv(65536)
-                if not data:
+                closed, complete = read_available(s, resp)
+                if closed:
                     break
-                if resp.feed(data):
+                if complete:
                     ok += resp.status == 200
                     break
         except (OSError, ValueError):
             pass
     return ok
+
+
+def tls_of(socks):
+    """The protocol and cipher of the first connection, or "no"."""
+    s = socks[0] if socks else None
+    if not isinstance(s, ssl.SSLSocket):
+        return "no"
+    return f"{s.version()}/{s.cipher()[0]}"
 
 
 def main():
@@ -224,6 +279,8 @@ def main():
     p.add_argument("--sample", type=int, default=100,
                    help="held connections that get a second request at the end")
     p.add_argument("--timeout", type=float, default=120, help="seconds for the whole run")
+    p.add_argument("--tls", action="store_true",
+                   help="TLS 1.3 connections (full handshakes, certificate not checked)")
     args = p.parse_args()
     if args.count < 1 or args.concurrency < 1:
         p.error("--count and --concurrency must be positive")
@@ -234,12 +291,13 @@ def main():
 
     rss_before = vm_rss_kib(args.pid)
     start = time.monotonic()
-    socks, failed = open_all(args, request, deadline)
+    socks, failed = open_all(args, request, deadline, tls_context() if args.tls else None)
     open_seconds = time.monotonic() - start
     closed = closed_by_server(socks)
     rss_after = vm_rss_kib(args.pid)
     sample = socks[: max(0, min(args.sample, len(socks)))]
     sample_ok = reuse_sample(sample, request, deadline)
+    tls = tls_of(socks)
     for s in socks:
         s.close()
 
@@ -249,7 +307,7 @@ def main():
         f"idle-report count={args.count} opened={opened} failed={failed} "
         f"closed_by_server={closed} rss_before_kib={rss_before} rss_after_kib={rss_after} "
         f"per_conn_kib={per_conn:.2f} open_seconds={open_seconds:.2f} "
-        f"sample={len(sample)} sample_ok={sample_ok}"
+        f"sample={len(sample)} sample_ok={sample_ok} tls={tls}"
     )
     good = failed == 0 and closed == 0 and opened == args.count and sample_ok == len(sample)
     return 0 if good else 1
