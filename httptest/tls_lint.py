@@ -53,6 +53,7 @@ HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
 sys.path.insert(0, str(HERE))
 
+import harness  # noqa: E402
 from harness import Server, ServerError  # noqa: E402
 
 COMMANDS = ("testssl.sh", "testssl")  # upstream's name, Debian's
@@ -268,9 +269,12 @@ def lint_staticd(testssl, binary, tmp, timeout):
     www.mkdir()
     # No .gz sidecar: testssl.sh's BREACH check asks for gzip on "/".
     (www / "index.html").write_bytes(PAGE)
+    # The harness's TLS mode gives the server --tls-cert/--tls-key and
+    # expects it to announce https://.
+    harness.use_tls(cert, key)
     try:
         server = Server(binary, ["--root", www, "--bind", "127.0.0.1", "--port", "0",
-                                 "--tls-cert", cert, "--tls-key", key, "--log-format", "off"])
+                                 "--log-format", "off"])
     except ServerError as e:
         print(f"FAIL staticd started: {e}")
         return 0, [f"staticd: {e}"]
