@@ -233,11 +233,7 @@ fn a_3gib_sparse_file_streams_in_bounded_memory() {
     const SIZE: u64 = 3 << 30;
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("big.bin");
-    let mut file = std::fs::File::create(&path).unwrap();
-    file.set_len(SIZE).unwrap();
-    std::io::Seek::seek(&mut file, std::io::SeekFrom::Start(SIZE - 8)).unwrap();
-    file.write_all(b"THE-END!").unwrap();
-    drop(file);
+    common::sparse_file(&path, SIZE);
 
     let server = Process::start(&["--root", dir.path().to_str().unwrap(), "-w", "1"], &[]);
     let rss_before = server.proc_status("VmRSS:");
@@ -247,20 +243,9 @@ fn a_3gib_sparse_file_streams_in_bounded_memory() {
         .unwrap();
     let reply = common::read_reply(&mut stream, true);
     assert_eq!(reply.header("Content-Length"), Some("3221225472"));
-    let mut total = 0u64;
-    let mut tail = Vec::new();
-    let mut buf = vec![0u8; 1 << 20];
-    loop {
-        let n = common::read_some(&mut stream, &mut buf).unwrap();
-        if n == 0 {
-            break;
-        }
-        total += n as u64;
-        tail.extend_from_slice(&buf[..n]);
-        tail.drain(..tail.len().saturating_sub(8));
-    }
+    let (total, tail) = common::count_to_end(&mut stream);
     assert_eq!(total, SIZE);
-    assert_eq!(tail, b"THE-END!");
+    assert_eq!(tail, common::SPARSE_END);
     let peak_kib = server.proc_status("VmHWM:");
     assert!(
         peak_kib < rss_before + 32 * 1024,

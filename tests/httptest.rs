@@ -4,31 +4,19 @@
 
 mod common;
 
-use std::process::Command;
-
-use common::process::BIN;
-use common::tools::repo;
+use common::tools::python_check;
 
 /// Runs `httptest/run.py` with `extra` arguments and asserts it ends with
 /// `N passed, 0 failed` and exit status 0.
 fn suite_passes(extra: &[&str]) {
-    let out = Command::new("python3")
-        .arg(repo("httptest/run.py"))
-        .args(["--bin", BIN])
-        .args(extra)
-        .env_remove("RUST_LOG")
-        .output()
-        .expect("python3 must be installed to run the functional suite");
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    println!("{stdout}");
+    let (ok, stdout, stderr) = python_check("run.py", extra);
     let summary = stdout
         .lines()
         .rev()
         .find(|l| l.ends_with(" failed"))
         .unwrap_or("");
     assert!(
-        out.status.success() && summary.ends_with(" 0 failed"),
+        ok && summary.ends_with(" 0 failed"),
         "functional suite {extra:?} failed ({summary}):\n{stdout}\n{stderr}"
     );
 }

@@ -5,21 +5,10 @@
 
 mod common;
 
-use std::process::Command;
-
-use common::process::BIN;
-use common::tools::repo;
+use common::tools::python_check;
 
 #[test]
 fn redbot_finds_nothing_worse_than_info() {
-    let out = Command::new("python3")
-        .arg(repo("httptest/lint.py"))
-        .args(["--bin", BIN])
-        .env_remove("RUST_LOG")
-        .output()
-        .expect("python3 must be installed");
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    println!("{stdout}{stderr}");
-    assert!(out.status.success(), "lint failed:\n{stdout}\n{stderr}");
+    let (ok, stdout, stderr) = python_check("lint.py", &[]);
+    assert!(ok, "lint failed:\n{stdout}\n{stderr}");
 }

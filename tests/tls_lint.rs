@@ -7,21 +7,10 @@
 
 mod common;
 
-use std::process::Command;
-
-use common::process::BIN;
-use common::tools::repo;
+use common::tools::python_check;
 
 #[test]
 fn testssl_finds_no_weak_protocol_cipher_or_vulnerability() {
-    let out = Command::new("python3")
-        .arg(repo("httptest/tls_lint.py"))
-        .args(["--bin", BIN])
-        .env_remove("RUST_LOG")
-        .output()
-        .expect("python3 must be installed");
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    println!("{stdout}{stderr}");
-    assert!(out.status.success(), "TLS lint failed:\n{stdout}\n{stderr}");
+    let (ok, stdout, stderr) = python_check("tls_lint.py", &[]);
+    assert!(ok, "TLS lint failed:\n{stdout}\n{stderr}");
 }

@@ -275,11 +275,7 @@ fn a_2gib_sparse_file_streams_over_tls_in_bounded_memory() {
     const SIZE: u64 = 2 << 30;
     let root = tempfile::tempdir().unwrap();
     let path = root.path().join("big.bin");
-    let mut file = std::fs::File::create(&path).unwrap();
-    file.set_len(SIZE).unwrap();
-    std::io::Seek::seek(&mut file, std::io::SeekFrom::Start(SIZE - 8)).unwrap();
-    file.write_all(b"THE-END!").unwrap();
-    drop(file);
+    common::sparse_file(&path, SIZE);
     let dir = tempfile::tempdir().unwrap();
     let pair = certificate(dir.path(), "site", &["localhost"]);
     let server = Process::start(&tls_args(root.path(), &pair), &[]);
@@ -294,19 +290,9 @@ fn a_2gib_sparse_file_streams_over_tls_in_bounded_memory() {
         .unwrap();
     let reply = common::read_reply(&mut stream, true);
     assert_eq!(reply.header("Content-Length"), Some("2147483648"));
-    let (mut total, mut tail) = (0u64, Vec::new());
-    let mut buf = vec![0u8; 1 << 20];
-    loop {
-        let n = common::read_some(&mut stream, &mut buf).expect("read until close_notify");
-        if n == 0 {
-            break;
-        }
-        total += n as u64;
-        tail.extend_from_slice(&buf[..n]);
-        tail.drain(..tail.len().saturating_sub(8));
-    }
+    let (total, tail) = common::count_to_end(&mut stream);
     assert_eq!(total, SIZE);
-    assert_eq!(tail, b"THE-END!");
+    assert_eq!(tail, common::SPARSE_END);
     let peak_kib = server.proc_status("VmHWM:");
     assert!(
         peak_kib < rss_before + 16 * 1024,

@@ -76,6 +76,35 @@ pub fn set_mtime(path: &Path) {
     file.set_modified(when).unwrap();
 }
 
+/// The last bytes of every [`sparse_file`].
+pub const SPARSE_END: &[u8; 8] = b"THE-END!";
+
+/// A sparse file of `size` bytes at `path`: holes, then [`SPARSE_END`].
+pub fn sparse_file(path: &Path, size: u64) {
+    use std::io::{Seek, SeekFrom};
+    let mut file = std::fs::File::create(path).unwrap();
+    file.set_len(size).unwrap();
+    file.seek(SeekFrom::Start(size - SPARSE_END.len() as u64))
+        .unwrap();
+    file.write_all(SPARSE_END).unwrap();
+}
+
+/// Reads `stream` to its end (over TLS, to close_notify), keeping only a
+/// count and the last 8 bytes, so a multi-GiB body costs no memory.
+pub fn count_to_end(stream: &mut impl Read) -> (u64, Vec<u8>) {
+    let (mut total, mut tail) = (0u64, Vec::new());
+    let mut buf = vec![0u8; 1 << 20];
+    loop {
+        let n = read_some(stream, &mut buf).expect("read to the end");
+        if n == 0 {
+            return (total, tail);
+        }
+        total += n as u64;
+        tail.extend_from_slice(&buf[..n]);
+        tail.drain(..tail.len().saturating_sub(8));
+    }
+}
+
 pub fn connect(addr: SocketAddr) -> TcpStream {
     let stream = TcpStream::connect(addr).expect("connect");
     stream.set_read_timeout(Some(IO_TIMEOUT)).unwrap();

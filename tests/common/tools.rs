@@ -137,3 +137,19 @@ pub fn listening(args: &[&str], env: &[(&str, &str)]) -> Listening {
         return listening;
     }
 }
+
+/// Runs one of the repository's Python checks (`httptest/SCRIPT`) against
+/// the built binary, echoing what it printed: (succeeded, stdout, stderr).
+pub fn python_check(script: &str, extra: &[&str]) -> (bool, String, String) {
+    let out = std::process::Command::new("python3")
+        .arg(repo(&format!("httptest/{script}")))
+        .args(["--bin", super::process::BIN])
+        .args(extra)
+        .env_remove("RUST_LOG")
+        .output()
+        .expect("python3 must be installed");
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    println!("{stdout}{stderr}");
+    (out.status.success(), stdout, stderr)
+}

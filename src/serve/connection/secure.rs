@@ -16,8 +16,7 @@ use tokio::time::{Instant, timeout_at};
 use super::exchange::Connection;
 use super::tls_io::{absorb_from, flush, read_raw, send, take_plaintext};
 use super::write::{shrank, with_send_timeout};
-use crate::http::date;
-use crate::http::response::{Body, Piece, Response, encode_head};
+use crate::http::response::{Body, Piece, Response};
 use crate::http::status::Status;
 use crate::serve::limits::TLS_FILE_CHUNK;
 
@@ -100,15 +99,7 @@ impl Connection {
         head_only: bool,
         keep_alive: bool,
     ) -> io::Result<u64> {
-        self.write_buf.clear();
-        let extra = &self.shared.secure_headers;
-        encode_head(
-            &response,
-            keep_alive,
-            &date::now(),
-            extra,
-            &mut self.write_buf,
-        );
+        self.encode_head_of(&response, keep_alive);
         let body_len = response.body.len();
         match response.body {
             _ if head_only => self.send_tls(&[]).await.map(|()| 0),

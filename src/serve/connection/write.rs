@@ -112,6 +112,24 @@ impl Connection {
         .await
     }
 
+    /// Puts the head of `response` into the (emptied) write buffer, with
+    /// the fields every response of this connection adds: over TLS, HSTS
+    /// among them.
+    pub(super) fn encode_head_of(&mut self, response: &Response, keep_alive: bool) {
+        self.write_buf.clear();
+        let extra = match self.tls {
+            Some(_) => &self.shared.secure_headers,
+            None => &self.shared.extra_headers,
+        };
+        encode_head(
+            response,
+            keep_alive,
+            &date::now(),
+            extra,
+            &mut self.write_buf,
+        );
+    }
+
     /// Writes one response and returns the number of body bytes sent.
     pub(super) async fn write_response(
         &mut self,
@@ -124,15 +142,7 @@ impl Connection {
                 .write_response_tls(response, head_only, keep_alive)
                 .await;
         }
-        self.write_buf.clear();
-        let extra = &self.shared.extra_headers;
-        encode_head(
-            &response,
-            keep_alive,
-            &date::now(),
-            extra,
-            &mut self.write_buf,
-        );
+        self.encode_head_of(&response, keep_alive);
         let head_len = self.write_buf.len();
         let body_len = response.body.len();
         match response.body {
