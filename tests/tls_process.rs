@@ -8,7 +8,7 @@ use std::io::Write;
 use std::path::Path;
 use std::process::Command;
 
-use common::process::{Process, run};
+use common::process::{BIN, Process, Stdout, run};
 use common::tls::{certificate, client, connect_tls};
 use common::tools::on_path;
 use rustls::pki_types::CertificateDer;
@@ -132,6 +132,34 @@ fn sighup_reloads_the_certificates_and_a_bad_reload_keeps_them() {
     assert!(error.contains("ERROR"), "{error}");
     assert!(error.contains(pair.key.to_str().unwrap()), "{error}");
     assert_eq!(shown(&server, &renewed), der(&renewed), "kept");
+}
+
+#[test]
+fn https_requests_are_in_the_access_log_like_plain_ones() {
+    let root = common::fixture();
+    let dir = tempfile::tempdir().unwrap();
+    let pair = certificate(dir.path(), "site", &["localhost"]);
+    let server = Process::start_with(
+        Command::new(BIN),
+        &tls_args(root.path(), &pair),
+        &[],
+        Stdout::Lines,
+    );
+    let mut stream = connect_tls(
+        server.addr,
+        "localhost",
+        &client(std::slice::from_ref(&pair)),
+    );
+    stream
+        .write_all(b"GET /dir2/page.html HTTP/1.1\r\nHost: l\r\nUser-Agent: tls/1\r\n\r\n")
+        .unwrap();
+    assert_eq!(common::read_reply(&mut stream, false).status, 200);
+    let line = server.access_line();
+    assert!(line.starts_with("127.0.0.1 - - ["), "{line}");
+    assert!(
+        line.contains("] \"GET /dir2/page.html HTTP/1.1\" 200 38 \"-\" \"tls/1\" "),
+        "{line}"
+    );
 }
 
 #[test]
