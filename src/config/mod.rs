@@ -28,7 +28,9 @@ use crate::{serve, site};
 
 mod error;
 pub mod file;
+pub mod headers;
 mod origin;
+pub mod pages;
 mod syntax;
 mod tls;
 mod values;
@@ -132,6 +134,12 @@ pub struct Config {
     #[arg(long, env = "STATICD_CHARSET", value_name = "NAME",
           value_parser = parse_charset, help_heading = "HTTP")]
     pub charset: Option<String>,
+
+    #[command(flatten)]
+    pub pages: pages::PageArgs,
+
+    #[command(flatten)]
+    pub header_rules: headers::HeaderArgs,
 
     /// PEM certificate chain; with --tls-key, --port speaks HTTPS (repeatable: one per host name, chosen by SNI, the first the default)
     #[arg(
@@ -281,6 +289,10 @@ impl Config {
                 show_hidden: self.show_hidden,
                 cache_control: self.cache_control.clone(),
                 charset: self.charset.clone(),
+                rules: site::rules::Rules {
+                    pages: self.pages.rules(),
+                    headers: self.header_rules.rules(),
+                },
             },
             addr: self.addr(),
             workers: self.worker_threads(),

@@ -26,6 +26,11 @@ impl Site {
     /// aside, which RFC 9110 defines for GET only); the body is dropped
     /// when the response is written.
     pub fn handle(&self, request: &Request) -> Response {
+        self.route(request)
+    }
+
+    /// The response before the rules that add header fields to it.
+    fn route(&self, request: &Request) -> Response {
         if let Method::Other(_) = request.method {
             return Response::error(Status::MethodNotAllowed);
         }
@@ -38,7 +43,7 @@ impl Site {
                 .iter()
                 .any(|s| s.starts_with(b".") && s != WELL_KNOWN)
         {
-            return Response::error(Status::NotFound);
+            return self.error(request, Status::NotFound);
         }
         // A plain file request a cached entry can answer (ranges take the
         // long way: they are rare and need the file's other validators).
@@ -61,11 +66,16 @@ impl Site {
                 representation::redirect(self, location)
             }
             Ok(Resolved::DirectoryWithoutIndex { dir, meta }) => match self.autoindex {
-                Autoindex::Off => Response::error(Status::NotFound),
-                Autoindex::Forbid => Response::error(Status::Forbidden),
+                Autoindex::Off => self.error(request, Status::NotFound),
+                Autoindex::Forbid => self.error(request, Status::Forbidden),
                 Autoindex::On => representation::listing(self, request, &dir, &meta, &target),
             },
-            Err(status) => Response::error(status),
+            Err(status) => self.error(request, status),
         }
+    }
+
+    /// The answer when the file system has none for `request`.
+    fn error(&self, _request: &Request, status: Status) -> Response {
+        Response::error(status)
     }
 }

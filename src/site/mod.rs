@@ -25,6 +25,7 @@ pub mod mime;
 pub mod negotiate;
 pub mod representation;
 pub mod root;
+pub mod rules;
 pub mod validators;
 pub mod variants;
 
@@ -55,6 +56,8 @@ pub struct Options {
     pub cache_control: Option<String>,
     /// Added as `; charset=NAME` to `text/*` content types.
     pub charset: Option<String>,
+    /// Redirects, error pages, fallback, per-path headers, CORS.
+    pub rules: rules::Rules,
 }
 
 /// Everything needed to answer requests for one document root. It is
@@ -69,6 +72,7 @@ pub struct Site {
     pub show_hidden: bool,
     pub cache_control: Option<String>,
     pub charset: Option<String>,
+    pub rules: rules::Rules,
     /// Small files recently read, see [`FileCache`].
     pub cache: FileCache,
 }
@@ -84,6 +88,7 @@ impl Site {
             show_hidden: options.show_hidden,
             cache_control: options.cache_control,
             charset: options.charset,
+            rules: options.rules,
             cache: FileCache::default(),
         }
     }

@@ -57,6 +57,7 @@ pub(crate) mod tests {
             show_hidden: false,
             cache_control: None,
             charset: None,
+            rules: Default::default(),
         };
         let root =
             crate::site::root::Root::open(root, crate::site::root::Symlinks::Inside).unwrap();

@@ -1,0 +1,18 @@
+//! Site rules (issue 13): what a deployed site needs from its server beyond
+//! files, each off by default. Evaluated in one order, documented in the
+//! README: redirects, then the file system, then the app fallback and error
+//! pages ([`pages`]); per-path headers, security headers and CORS on
+//! whatever is sent ([`headers`]).
+//!
+//! Rules match the decoded, normalized path (the one the root wall
+//! resolves), so `/assets/../secret` or `%2e%2e` cannot dodge a pattern.
+
+pub mod headers;
+pub mod pages;
+
+/// Every rule the site applies.
+#[derive(Debug, Clone, Default)]
+pub struct Rules {
+    pub pages: pages::PageRules,
+    pub headers: headers::HeaderRules,
+}
