@@ -121,13 +121,9 @@ impl Connection {
             Some(_) => &self.shared.secure_headers,
             None => &self.shared.extra_headers,
         };
-        encode_head(
-            response,
-            keep_alive,
-            &date::now(),
-            extra,
-            &mut self.write_buf,
-        );
+        let out = &mut self.write_buf;
+        // The cached date, borrowed: no allocation per response.
+        date::with_now(|now| encode_head(response, keep_alive, now, extra, out));
     }
 
     /// Writes one response and returns the number of body bytes sent.
