@@ -35,8 +35,9 @@ pub struct Fields {
     pub expect_continue: bool,
     pub conditions: Conditions,
     pub negotiation: Negotiation,
-    /// `Origin` and the preflight fields, for CORS.
-    pub cors: CorsFields,
+    /// `Origin` and the preflight fields, for CORS; boxed, and only when
+    /// sent, since every connection task holds a request.
+    pub cors: Option<Box<CorsFields>>,
     /// The `Host` value as sent (trimmed), already checked by
     /// [`host::valid`]: the authority a redirect to HTTPS names, and what
     /// site rules will match on. `None` when absent (HTTP/1.0 allows it).
@@ -84,7 +85,10 @@ impl Fields {
             "accept" => &mut n.accept,
             "referer" => &mut self.referer,
             "user-agent" => &mut self.user_agent,
-            other => return self.cors.slot(other),
+            other if CorsFields::keeps(other) => {
+                return self.cors.get_or_insert_with(Box::default).slot(other);
+            }
+            _ => return None,
         };
         Some(slot)
     }

@@ -49,7 +49,12 @@ impl Cors {
         if self.origins.iter().any(|o| o == "*") {
             return Allowed::Any;
         }
-        let Some(origin) = request.fields.cors.origin.as_deref() else {
+        let Some(origin) = request
+            .fields
+            .cors
+            .as_ref()
+            .and_then(|c| c.origin.as_deref())
+        else {
             return Allowed::No;
         };
         if self.origins.iter().any(|o| o.eq_ignore_ascii_case(origin)) {
@@ -63,7 +68,7 @@ impl Cors {
     /// `None` for everything else, which goes on as without CORS (an
     /// OPTIONS request is then 405 with `Allow`).
     pub fn preflight(&self, request: &Request) -> Option<Response> {
-        let cors = &request.fields.cors;
+        let cors = request.fields.cors.as_deref()?;
         let is_options = matches!(&request.method, Method::Other(m) if &**m == "OPTIONS");
         let method_ok = matches!(cors.request_method.as_deref(), Some("GET" | "HEAD"));
         if self.origins.is_empty() || !is_options || cors.origin.is_none() || !method_ok {
