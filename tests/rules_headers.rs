@@ -153,11 +153,11 @@ fn path_headers_apply_to_redirects_and_listings_but_not_to_errors() {
     let not_allowed = get(test.addr, &request("DELETE", "/index.html"));
     assert_eq!(not_allowed.status, 405);
     assert_eq!(all(&not_allowed, "X-Rule"), Vec::<&str>::new());
-    let listing = with(&["--path-header", "/dir1/** X-Rule: on"]);
-    let addr = common::serve_root(listing.root.path(), |config| {
+    // The same root with listings on: /dir1/ has no index.html.
+    let addr = common::serve_root(test.root.path(), |config| {
         config.autoindex = staticd::Autoindex::On;
         config.header_rules =
-            Config::try_parse_from(["staticd", "--path-header", "/dir1/** X-Rule: on"])
+            Config::try_parse_from(["staticd", "--path-header", "/** X-Rule: on"])
                 .unwrap()
                 .header_rules;
     });
