@@ -8,6 +8,7 @@
 //! negotiation fields ([`Negotiation`]), the `Host` value (checked by
 //! [`host`]), and what the access log keeps.
 
+use crate::http::cors::CorsFields;
 use crate::http::error::ParseError;
 use crate::http::host;
 use crate::http::version::Version;
@@ -34,6 +35,9 @@ pub struct Fields {
     pub expect_continue: bool,
     pub conditions: Conditions,
     pub negotiation: Negotiation,
+    /// `Origin` and the preflight fields, for CORS; boxed, and only when
+    /// sent, since every connection task holds a request.
+    pub cors: Option<Box<CorsFields>>,
     /// The `Host` value as sent (trimmed), already checked by
     /// [`host::valid`]: the authority a redirect to HTTPS names, and what
     /// site rules will match on. `None` when absent (HTTP/1.0 allows it).
@@ -67,9 +71,10 @@ pub struct Negotiation {
 impl Fields {
     /// Where a field that is only kept for later goes, if it is one.
     fn slot(&mut self, name: &str) -> Option<&mut Option<String>> {
+        let name = name.to_ascii_lowercase();
         let c = &mut self.conditions;
         let n = &mut self.negotiation;
-        let slot = match name.to_ascii_lowercase().as_str() {
+        let slot = match name.as_str() {
             "if-match" => &mut c.if_match,
             "if-none-match" => &mut c.if_none_match,
             "if-modified-since" => &mut c.if_modified_since,
@@ -80,6 +85,9 @@ impl Fields {
             "accept" => &mut n.accept,
             "referer" => &mut self.referer,
             "user-agent" => &mut self.user_agent,
+            other if CorsFields::keeps(other) => {
+                return self.cors.get_or_insert_with(Box::default).slot(other);
+            }
             _ => return None,
         };
         Some(slot)

@@ -4,6 +4,8 @@
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Status {
     Ok,
+    /// A CORS preflight's answer.
+    NoContent,
     PartialContent,
     MovedPermanently,
     NotModified,
@@ -52,6 +54,7 @@ impl Status {
     fn parts(self) -> (u16, &'static str) {
         match self {
             Status::Ok => (200, "OK"),
+            Status::NoContent => (204, "No Content"),
             Status::PartialContent => (206, "Partial Content"),
             Status::MovedPermanently => (301, "Moved Permanently"),
             Status::NotModified => (304, "Not Modified"),

@@ -24,9 +24,16 @@ const WELL_KNOWN: &[u8] = b".well-known";
 impl Site {
     /// Answers one request. HEAD is answered exactly like GET (Range
     /// aside, which RFC 9110 defines for GET only); the body is dropped
-    /// when the response is written.
+    /// when the response is written. An allowed CORS preflight is
+    /// answered before routing; the header rules then apply to whatever
+    /// is sent.
     pub fn handle(&self, request: &Request) -> Response {
-        self.route(request)
+        let rules = &self.rules.headers;
+        let mut response = rules
+            .preflight(request)
+            .unwrap_or_else(|| self.route(request));
+        rules.apply(request, &mut response);
+        response
     }
 
     /// The response before the rules that add header fields to it.

@@ -1,6 +1,69 @@
 //! Per-path headers, security headers and CORS: the rules that add fields
-//! to whatever response is sent.
+//! to whatever response is sent, once it is chosen. In this order, each
+//! replacing a field of the same name set before it: security headers
+//! (on every response the site sends), per-path headers (not on errors),
+//! CORS ([`cors`]).
+
+use crate::http::request::Request;
+use crate::http::response::Response;
+use crate::http::target::Target;
+use crate::site::rules::cors;
+use crate::site::rules::edit;
+use crate::site::rules::pattern::{self, Pattern};
+
+/// `--security-headers`: the fields that are safe for any static site.
+pub const SECURITY: &[(&str, &str)] = &[
+    ("X-Content-Type-Options", "nosniff"),
+    ("Referrer-Policy", "strict-origin-when-cross-origin"),
+    ("X-Frame-Options", "SAMEORIGIN"),
+];
+
+/// One `--path-header`: a field for the paths a pattern matches.
+#[derive(Debug, Clone)]
+pub struct PathHeader {
+    pub pattern: Pattern,
+    /// Static because [`Response`] fields are; a name is made once per
+    /// rule at start-up (see `config::headers`).
+    pub name: &'static str,
+    pub value: String,
+}
 
 /// `--path-header`, `--security-headers` and `--cors-origin`.
 #[derive(Debug, Clone, Default)]
-pub struct HeaderRules {}
+pub struct HeaderRules {
+    /// In the order given: a later one replaces an earlier one's field.
+    pub path_headers: Vec<PathHeader>,
+    pub security: bool,
+    pub cors: cors::Cors,
+}
+
+impl HeaderRules {
+    /// The answer to a CORS preflight, when it is one that is allowed.
+    pub fn preflight(&self, request: &Request) -> Option<Response> {
+        self.cors.preflight(request)
+    }
+
+    /// Adds the rules' fields to `response`, the answer to `request`.
+    pub fn apply(&self, request: &Request, response: &mut Response) {
+        if self.security {
+            for &(name, value) in SECURITY {
+                edit::set(response, name, value.to_owned());
+            }
+        }
+        // Errors are left alone: a 404 must not be cached for a year
+        // because its path looks like an asset.
+        if !self.path_headers.is_empty() && response.status.code() < 400 {
+            if let Ok(target) = Target::parse(&request.target) {
+                let path = pattern::normalized(&target);
+                for rule in self
+                    .path_headers
+                    .iter()
+                    .filter(|r| r.pattern.matches(&path))
+                {
+                    edit::set(response, rule.name, rule.value.clone());
+                }
+            }
+        }
+        self.cors.apply(request, response);
+    }
+}

@@ -2,13 +2,18 @@
 //! files, each off by default. Evaluated in one order, documented in the
 //! README: redirects, then the file system, then the app fallback and error
 //! pages ([`pages`]); per-path headers, security headers and CORS on
-//! whatever is sent ([`headers`]).
+//! whatever is sent ([`headers`], [`cors`]), which replace fields through
+//! [`edit`].
 //!
 //! Rules match the decoded, normalized path (the one the root wall
-//! resolves), so `/assets/../secret` or `%2e%2e` cannot dodge a pattern.
+//! resolves, see [`pattern`]), so `/assets/../secret` or `%2e%2e` cannot
+//! dodge a pattern.
 
+pub mod cors;
+pub mod edit;
 pub mod headers;
 pub mod pages;
+pub mod pattern;
 
 /// Every rule the site applies.
 #[derive(Debug, Clone, Default)]

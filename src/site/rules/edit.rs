@@ -1,0 +1,106 @@
+//! Replacing a response's header fields after it was built: a rule's field
+//! must replace one of the same name wherever it is, in the response's own
+//! fields or in a cached file's pre-encoded ones.
+
+use std::sync::Arc;
+
+use crate::http::response::Response;
+
+/// Sets `name` to `value`, replacing every field of that name.
+pub fn set(response: &mut Response, name: &'static str, value: String) {
+    take(response, name);
+    response.headers.push((name, value));
+}
+
+/// Removes every field named `name` (any case), returning their values
+/// joined with `, ` as a repeated field reads.
+pub fn take(response: &mut Response, name: &str) -> Option<String> {
+    let mut values: Vec<String> = Vec::new();
+    response.headers.retain(|(n, v)| {
+        let hit = n.eq_ignore_ascii_case(name);
+        if hit {
+            values.push(v.clone());
+        }
+        !hit
+    });
+    if let Some(encoded) = &response.encoded_fields {
+        if let Some(kept) = without(encoded, name, &mut values) {
+            response.encoded_fields = Some(kept);
+        }
+    }
+    (!values.is_empty()).then(|| values.join(", "))
+}
+
+/// The encoded fields less those named `name` (their values pushed on
+/// `values`), or `None` when there is none: the shared bytes are copied
+/// only when something must go.
+fn without(encoded: &[u8], name: &str, values: &mut Vec<String>) -> Option<Arc<[u8]>> {
+    let named = |line: &[u8]| {
+        let colon = line.iter().position(|&b| b == b':')?;
+        let hit = line[..colon].eq_ignore_ascii_case(name.as_bytes());
+        hit.then(|| String::from_utf8_lossy(line[colon + 1..].trim_ascii()).into_owned())
+    };
+    let lines = || encoded.split_inclusive(|&b| b == b'\n');
+    if !lines().any(|line| named(line).is_some()) {
+        return None;
+    }
+    let mut kept = Vec::with_capacity(encoded.len());
+    for line in lines() {
+        match named(line) {
+            Some(value) => values.push(value),
+            None => kept.extend_from_slice(line),
+        }
+    }
+    Some(kept.into())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::http::response::push_field;
+    use crate::http::status::Status;
+
+    fn cached() -> Response {
+        let mut encoded = Vec::new();
+        push_field(&mut encoded, "Content-Type", "text/plain");
+        push_field(&mut encoded, "Cache-Control", "max-age=60");
+        push_field(&mut encoded, "Accept-Ranges", "bytes");
+        let mut response = Response::bytes(Status::Ok, "text/plain", Vec::new());
+        response.headers.clear();
+        response.headers.push(("Vary", "Accept".to_owned()));
+        response.encoded_fields = Some(encoded.into());
+        response
+    }
+
+    #[test]
+    fn set_replaces_a_pre_encoded_field() {
+        let mut response = cached();
+        set(&mut response, "cache-control", "no-cache".to_owned());
+        let encoded = response.encoded_fields.as_deref().unwrap();
+        assert_eq!(
+            encoded,
+            b"Content-Type: text/plain\r\nAccept-Ranges: bytes\r\n"
+        );
+        assert_eq!(
+            response.headers[1],
+            ("cache-control", "no-cache".to_owned())
+        );
+    }
+
+    #[test]
+    fn take_joins_and_leaves_the_rest_shared() {
+        let mut response = cached();
+        response.headers.push(("VARY", "Origin".to_owned()));
+        let before = Arc::clone(response.encoded_fields.as_ref().unwrap());
+        assert_eq!(
+            take(&mut response, "Vary").as_deref(),
+            Some("Accept, Origin")
+        );
+        assert!(response.headers.is_empty());
+        assert!(Arc::ptr_eq(
+            &before,
+            response.encoded_fields.as_ref().unwrap()
+        ));
+        assert_eq!(take(&mut response, "X-None"), None);
+    }
+}
