@@ -7,6 +7,7 @@
 //! Rules match the decoded, normalized path (the one the root wall
 //! resolves), so `/assets/../secret` or `%2e%2e` cannot dodge a pattern.
 
+pub mod answers;
 pub mod headers;
 pub mod pages;
 
