@@ -156,6 +156,20 @@ fn fallback_answers_app_routes_only() {
 }
 
 #[test]
+fn fallback_skips_dotfile_segments_even_when_hidden_files_are_served() {
+    let s = server(|c| {
+        c.pages.fallback = Some(PagePath::parse("/app.html").unwrap());
+        c.show_hidden = true;
+    });
+    for target in ["/.config/route", "/x/.git/config"] {
+        let reply = get(s.addr, &request("GET", target));
+        assert_eq!(reply.status, 404, "{target}");
+    }
+    assert_eq!(get(s.addr, &request("GET", "/.env")).body, b"SECRET=1\n");
+    assert_eq!(get(s.addr, &request("GET", "/config/route")).status, 200);
+}
+
+#[test]
 fn fallback_answers_conditional_and_range_requests() {
     let s = server(|c| c.pages.fallback = Some(PagePath::parse("/app.html").unwrap()));
     let etag = etag_of(&s.root.path().join("app.html"));
