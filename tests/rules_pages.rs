@@ -413,3 +413,25 @@ fn rules_come_from_the_environment_and_files_as_repeated_lines() {
         assert!(out.contains(expected), "{expected}: {out}");
     }
 }
+
+#[test]
+fn the_missing_page_warning_is_logged_once_per_page() {
+    let root = common::fixture();
+    let root_text = root.path().to_str().unwrap();
+    let args = ["--root", root_text, "--error-page", "404=/gone.html"];
+    let server = common::process::Process::start(&args, &[]);
+    for _ in 0..3 {
+        assert_eq!(get(server.addr, &request("GET", "/nothing")).status, 404);
+    }
+    let mut warnings = Vec::new();
+    while let Ok(line) = server
+        .stderr
+        .recv_timeout(std::time::Duration::from_millis(500))
+    {
+        if line.contains("page unavailable") {
+            warnings.push(line);
+        }
+    }
+    assert_eq!(warnings.len(), 1, "{warnings:?}");
+    assert!(warnings[0].contains("WARN") && warnings[0].contains("/gone.html"));
+}
