@@ -8,7 +8,11 @@ pub enum Status {
     NoContent,
     PartialContent,
     MovedPermanently,
+    /// A temporary redirect (`--redirect ... 302`).
+    Found,
     NotModified,
+    /// A temporary redirect that keeps the method and body (RFC 9110 §15.4.8).
+    TemporaryRedirect,
     /// Like 301, but the client must repeat the method and body (RFC 9110
     /// §15.4.9): a POST is not turned into a GET.
     PermanentRedirect,
@@ -57,7 +61,9 @@ impl Status {
             Status::NoContent => (204, "No Content"),
             Status::PartialContent => (206, "Partial Content"),
             Status::MovedPermanently => (301, "Moved Permanently"),
+            Status::Found => (302, "Found"),
             Status::NotModified => (304, "Not Modified"),
+            Status::TemporaryRedirect => (307, "Temporary Redirect"),
             Status::PermanentRedirect => (308, "Permanent Redirect"),
             Status::BadRequest => (400, "Bad Request"),
             Status::Forbidden => (403, "Forbidden"),

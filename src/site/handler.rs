@@ -39,11 +39,16 @@ impl Site {
     /// The response before the rules that add header fields to it.
     fn route(&self, request: &Request) -> Response {
         if let Method::Other(_) = request.method {
-            return Response::error(Status::MethodNotAllowed);
+            return self.error(request, Status::MethodNotAllowed);
         }
         let Ok(target) = Target::parse(&request.target) else {
-            return Response::error(Status::BadRequest);
+            return self.error(request, Status::BadRequest);
         };
+        // Site rules, in the README's order: redirects before the file
+        // system, the app fallback for a miss, then error pages.
+        if let Some(moved) = self.redirect_rule(&target) {
+            return moved;
+        }
         if !self.show_hidden
             && target
                 .segments
@@ -77,12 +82,15 @@ impl Site {
                 Autoindex::Forbid => self.error(request, Status::Forbidden),
                 Autoindex::On => representation::listing(self, request, &dir, &meta, &target),
             },
+            Err(Status::NotFound) => self
+                .fallback(request, &target)
+                .unwrap_or_else(|| self.error(request, Status::NotFound)),
             Err(status) => self.error(request, status),
         }
     }
 
     /// The answer when the file system has none for `request`.
     fn error(&self, _request: &Request, status: Status) -> Response {
-        Response::error(status)
+        self.error_page(status)
     }
 }

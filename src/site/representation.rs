@@ -67,6 +67,25 @@ pub fn respond(
     from_disk(site, request, chosen, &validators, name)
 }
 
+/// Answers with `file` as it is on disk, never through the file cache,
+/// whose encoded fields would carry the site's own `Cache-Control`: for
+/// the app fallback ([`crate::site::rules::pages`]), which sets its own.
+pub fn respond_uncached(
+    site: &Site,
+    request: &Request,
+    file: File,
+    meta: Metadata,
+    name: &Path,
+) -> Response {
+    let mut chosen = Selected::original(file, meta);
+    if site.precompressed {
+        let accept_encoding = request.fields.negotiation.accept_encoding.as_deref();
+        chosen = variants::select(&site.root, name, accept_encoding, chosen);
+    }
+    let validators = Validators::of(&chosen.meta, chosen.coding.map(Coding::token));
+    from_disk(site, request, chosen, &validators, name)
+}
+
 /// Answers with the chosen file as it is on disk: a coded variant, a range,
 /// or a file the cache did not take.
 fn from_disk(
@@ -301,7 +320,7 @@ fn ranges(request: &Request, current: &Validators, size: u64) -> Ranges {
 }
 
 /// The Content-Type for a file, with `--charset` on text types.
-fn content_type(site: &Site, name: &Path) -> String {
+pub fn content_type(site: &Site, name: &Path) -> String {
     let ty = mime::content_type(name);
     match &site.charset {
         Some(charset) if ty.starts_with("text/") => format!("{ty}; charset={charset}"),

@@ -9,6 +9,7 @@
 //! resolves, see [`pattern`]), so `/assets/../secret` or `%2e%2e` cannot
 //! dodge a pattern.
 
+pub mod answers;
 pub mod cors;
 pub mod edit;
 pub mod headers;
