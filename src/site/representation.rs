@@ -40,12 +40,7 @@ pub fn respond(
     meta: Metadata,
     name: &Path,
 ) -> Response {
-    let mut chosen = Selected::original(file, meta);
-    if site.precompressed {
-        let accept_encoding = request.fields.negotiation.accept_encoding.as_deref();
-        chosen = variants::select(&site.root, name, accept_encoding, chosen);
-    }
-    let validators = Validators::of(&chosen.meta, chosen.coding.map(Coding::token));
+    let (chosen, validators) = choose(site, request, file, meta, name);
     let plain = chosen.coding.is_none()
         && !chosen.has_variants
         && request.fields.negotiation.range.is_none();
@@ -77,13 +72,26 @@ pub fn respond_uncached(
     meta: Metadata,
     name: &Path,
 ) -> Response {
+    let (chosen, validators) = choose(site, request, file, meta, name);
+    from_disk(site, request, chosen, &validators, name)
+}
+
+/// The representation of `file` to send (a precompressed variant the
+/// client accepts, or the file itself) and its validators.
+fn choose(
+    site: &Site,
+    request: &Request,
+    file: File,
+    meta: Metadata,
+    name: &Path,
+) -> (Selected, Validators) {
     let mut chosen = Selected::original(file, meta);
     if site.precompressed {
         let accept_encoding = request.fields.negotiation.accept_encoding.as_deref();
         chosen = variants::select(&site.root, name, accept_encoding, chosen);
     }
     let validators = Validators::of(&chosen.meta, chosen.coding.map(Coding::token));
-    from_disk(site, request, chosen, &validators, name)
+    (chosen, validators)
 }
 
 /// Answers with the chosen file as it is on disk: a coded variant, a range,
