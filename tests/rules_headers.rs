@@ -417,29 +417,26 @@ fn bad_rules_stop_the_binary_naming_option_and_line() {
         &[],
         &["--cors-origin", "is not an origin"],
     );
+    // A bad line in a config file is refused naming the file and line.
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("site.conf");
-    std::fs::write(
-        &file,
+    let refused_at = |text: &str, line: usize, why: &[&str]| {
+        std::fs::write(&file, text).unwrap();
+        let at = format!("{}:{line}", file.display());
+        let want: Vec<&str> = std::iter::once(at.as_str())
+            .chain(why.iter().copied())
+            .collect();
+        refused(&["--config", file.to_str().unwrap()], &[], &want);
+    };
+    refused_at(
         "security-headers on\ncors-origin https://a.example\npath-header *.html Cache-Control: no-cache\npath-header *.js Transfer-Encoding: gzip\n",
-    )
-    .unwrap();
-    let at = format!("{}:4", file.display());
-    refused(
-        &["--config", file.to_str().unwrap()],
-        &[],
-        &[&at, "--path-header", "set by staticd itself"],
+        4,
+        &["--path-header", "set by staticd itself"],
     );
-    std::fs::write(
-        &file,
+    refused_at(
         "cors-origin https://a.example\ncors-origin example.com\n",
-    )
-    .unwrap();
-    let at = format!("{}:2", file.display());
-    refused(
-        &["--config", file.to_str().unwrap()],
-        &[],
-        &[&at, "--cors-origin", "is not an origin"],
+        2,
+        &["--cors-origin", "is not an origin"],
     );
 }
 
