@@ -1,7 +1,7 @@
 //! All the site rules at once, in their documented order: a CORS preflight
-//! first; then redirects, the file lookup, the app fallback and error
-//! pages; then security headers, per-path headers and CORS on whatever is
-//! sent (per-path headers never on errors).
+//! first; then redirects, authentication, the file lookup, the app
+//! fallback and error pages; then security headers, per-path headers and
+//! CORS on whatever is sent (per-path headers never on errors).
 
 mod common;
 
@@ -13,6 +13,11 @@ const ORIGIN: &str = "https://app.example";
 
 /// The fixture server with every rule on.
 fn all_rules() -> TestServer {
+    all_rules_and(&[])
+}
+
+/// [`all_rules`] with the arguments `more`.
+fn all_rules_and(more: &[&str]) -> TestServer {
     let args = [
         "staticd",
         "--redirect",
@@ -33,10 +38,12 @@ fn all_rules() -> TestServer {
         "--cors-origin",
         ORIGIN,
     ];
+    let args: Vec<&str> = args.iter().chain(more).copied().collect();
     let parsed = Config::try_parse_from(args).expect("valid rules");
     server(move |config| {
         config.pages = parsed.pages;
         config.header_rules = parsed.header_rules;
+        config.auth = parsed.auth;
     })
 }
 
@@ -121,4 +128,65 @@ fn a_preflight_is_answered_before_redirects() {
     );
     assert!(!got.contains("Location:"), "{got}");
     assert!(got.ends_with("\r\n\r\n"), "{got}");
+}
+
+/// [`all_rules`] with `/old` (a redirect), `/app/**` (fallback routes)
+/// and `/dir2/**` protected; the auth file's directory lives as long as
+/// the server is used.
+fn all_rules_with_auth() -> (TestServer, tempfile::TempDir) {
+    let users = tempfile::tempdir().unwrap();
+    let file = common::htpasswd(users.path(), &[("alice", "pw")], 4);
+    let file = file.to_str().unwrap();
+    let srv = all_rules_and(&[
+        "--auth-file",
+        file,
+        "--auth-path",
+        "/old",
+        "--auth-path",
+        "/app/**",
+        "--auth-path",
+        "/dir2/**",
+    ]);
+    (srv, users)
+}
+
+#[test]
+fn authentication_comes_after_redirects_and_before_files_fallback_and_error_pages() {
+    let (srv, _users) = all_rules_with_auth();
+    let alice = format!("Authorization: {}\r\n", common::basic("alice", "pw"));
+    // A redirect rule answers before credentials are asked for.
+    let moved = ask(&srv, "GET", "/old", "");
+    assert_eq!(moved.status, 301);
+    assert_eq!(moved.header("Location"), Some("/dir2/page.html"));
+    // Without credentials, a file, a fallback route and a miss alike are
+    // 401: nothing says which exists. The 401 gets the security and CORS
+    // fields, and no path headers (it is an error).
+    for target in ["/dir2/page.html", "/app/settings/42", "/app/missing.js"] {
+        let refused = ask(&srv, "GET", target, "");
+        assert_eq!(refused.status, 401, "{target}");
+        assert!(refused.header("WWW-Authenticate").is_some(), "{target}");
+        assert_eq!(refused.header("X-Rule"), None, "{target}");
+        assert_site_fields(&refused, target);
+    }
+    // With them, each goes on to what it would have been.
+    let page = ask(&srv, "GET", "/dir2/page.html", &alice);
+    assert_eq!(page.status, 200);
+    let route = ask(&srv, "GET", "/app/settings/42", &alice);
+    assert_eq!(
+        (route.status, &route.body[..]),
+        (200, &b"<html>root</html>\n"[..])
+    );
+    assert_eq!(route.header("X-Rule"), Some("app"));
+    let missing = ask(&srv, "GET", "/app/missing.js", &alice);
+    assert_eq!(missing.status, 404);
+    assert_eq!(missing.body, b"<html><body>Page Sample</body></html>\n");
+    assert_site_fields(&missing, "error page");
+    // A preflight carries no credentials (browsers never send them): it
+    // is answered before authentication.
+    let raw = format!(
+        "OPTIONS /app/x HTTP/1.1\r\nHost: t\r\nOrigin: {ORIGIN}\r\n\
+         Access-Control-Request-Method: GET\r\nConnection: close\r\n\r\n"
+    );
+    let got = String::from_utf8(common::exchange(srv.addr, raw.as_bytes())).unwrap();
+    assert!(got.starts_with("HTTP/1.1 204 No Content\r\n"), "{got}");
 }

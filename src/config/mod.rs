@@ -26,6 +26,7 @@ use clap::{CommandFactory, FromArgMatches, Parser, ValueEnum};
 
 use crate::{serve, site};
 
+pub mod auth;
 mod error;
 pub mod file;
 pub mod headers;
@@ -140,6 +141,9 @@ pub struct Config {
 
     #[command(flatten)]
     pub header_rules: headers::HeaderArgs,
+
+    #[command(flatten)]
+    pub auth: auth::AuthArgs,
 
     /// PEM certificate chain; with --tls-key, --port speaks HTTPS (repeatable: one per host name, chosen by SNI, the first the default)
     #[arg(
@@ -293,6 +297,7 @@ impl Config {
                     pages: self.pages.rules(),
                     headers: self.header_rules.rules(),
                 },
+                auth: self.auth.options(),
             },
             addr: self.addr(),
             workers: self.worker_threads(),

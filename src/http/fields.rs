@@ -8,6 +8,7 @@
 //! negotiation fields ([`Negotiation`]), the `Host` value (checked by
 //! [`host`]), and what the access log keeps.
 
+use crate::http::auth::Secret;
 use crate::http::cors::CorsFields;
 use crate::http::error::ParseError;
 use crate::http::host;
@@ -42,6 +43,9 @@ pub struct Fields {
     /// [`host::valid`]: the authority a redirect to HTTPS names, and what
     /// site rules will match on. `None` when absent (HTTP/1.0 allows it).
     pub host: Option<String>,
+    /// `Authorization`, for the site's `--auth-file`; never logged (see
+    /// [`Secret`]). Sent twice, it is kept empty, which no check accepts.
+    pub authorization: Option<Secret>,
     /// Kept for the access log only.
     pub referer: Option<String>,
     pub user_agent: Option<String>,
@@ -147,6 +151,12 @@ impl Fields {
                     return Err(ParseError::Malformed);
                 }
                 fields.host = Some(String::from_utf8_lossy(value.trim_ascii()).into_owned());
+            } else if name.eq_ignore_ascii_case("authorization") {
+                let value = match fields.authorization {
+                    None => String::from_utf8_lossy(value),
+                    Some(_) => "".into(),
+                };
+                fields.authorization = Some(Secret::new(&value));
             } else if name.eq_ignore_ascii_case("expect") {
                 fields.expect_continue |= value.trim_ascii().eq_ignore_ascii_case(b"100-continue");
             } else if let Some(slot) = fields.slot(name) {

@@ -17,6 +17,8 @@ pub enum Status {
     /// §15.4.9): a POST is not turned into a GET.
     PermanentRedirect,
     BadRequest,
+    /// Credentials are missing or wrong (`--auth-file`, RFC 9110 §15.5.2).
+    Unauthorized,
     Forbidden,
     NotFound,
     MethodNotAllowed,
@@ -27,6 +29,8 @@ pub enum Status {
     HeaderFieldsTooLarge,
     InternalServerError,
     NotImplemented,
+    /// Too many credential checks are waiting: try again shortly.
+    ServiceUnavailable,
     VersionNotSupported,
 }
 
@@ -66,6 +70,7 @@ impl Status {
             Status::TemporaryRedirect => (307, "Temporary Redirect"),
             Status::PermanentRedirect => (308, "Permanent Redirect"),
             Status::BadRequest => (400, "Bad Request"),
+            Status::Unauthorized => (401, "Unauthorized"),
             Status::Forbidden => (403, "Forbidden"),
             Status::NotFound => (404, "Not Found"),
             Status::MethodNotAllowed => (405, "Method Not Allowed"),
@@ -76,6 +81,7 @@ impl Status {
             Status::HeaderFieldsTooLarge => (431, "Request Header Fields Too Large"),
             Status::InternalServerError => (500, "Internal Server Error"),
             Status::NotImplemented => (501, "Not Implemented"),
+            Status::ServiceUnavailable => (503, "Service Unavailable"),
             Status::VersionNotSupported => (505, "HTTP Version Not Supported"),
         }
     }

@@ -17,7 +17,8 @@
 //! which start [`connection`]s; a connection uses [`parking`], [`idle`]
 //! and [`pool`];
 //! parking holds [`idle`] values; [`idle`] carries a [`pool`] ticket; the
-//! pool names none of them. Parking hands woken connections back through
+//! pool names none of them. Credential checks run in [`verify`]'s bounded
+//! pool. Parking hands woken connections back through
 //! a callback the worker gives it at start-up.
 
 use std::future::Future;
@@ -31,6 +32,7 @@ use tokio::sync::{Semaphore, oneshot};
 
 use crate::ops::access_log::AccessLog;
 use crate::ops::diagnostics::LIFECYCLE;
+use crate::serve::verify::Verifier;
 use crate::shutdown::{Control, Phase, Signals};
 use crate::site::handler::Site;
 use crate::site::root::Root;
@@ -54,6 +56,7 @@ pub mod parking;
 pub mod pool;
 mod reload;
 pub mod tls;
+pub mod verify;
 mod workers;
 
 pub use options::{Hsts, Limits, Options, StartError, TlsOptions};
@@ -113,7 +116,7 @@ impl Server {
             }
             None => None,
         };
-        let site = Site::new(root, &config.site);
+        let site = Site::new(root, &config.site).map_err(StartError::Auth)?;
         let access_log =
             AccessLog::open(config.log_format, config.access_log.as_deref()).map_err(|e| {
                 StartError::AccessLog(config.access_log.clone().unwrap_or_else(|| "-".into()), e)
@@ -151,6 +154,11 @@ impl Server {
     /// SIGHUP reloads.
     pub fn tls(&self) -> Option<Arc<Acceptor>> {
         self.context.shared.tls.clone()
+    }
+
+    /// The site's authentication rule, whose counters tests read.
+    pub fn auth(&self) -> crate::site::rules::auth::Auth {
+        self.context.shared.site.auth.clone()
     }
 
     /// The workers: which are active, what each holds. For tests and
@@ -316,6 +324,7 @@ fn context(
         tls,
         access_log,
         handoff,
+        verifier: Verifier::for_workers(config.workers),
     };
     let context = Context {
         shared: Arc::new(shared),

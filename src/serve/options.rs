@@ -12,7 +12,8 @@ use crate::ops::access_log::LogFormat;
 use crate::serve::balance::Balance;
 use crate::serve::tls::{CertPair, TlsError};
 use crate::site;
-use crate::site::root::Symlinks;
+use crate::site::root::{Symlinks, plain};
+use crate::site::rules::auth::AuthError;
 
 /// Everything [`crate::serve::Server::bind`] needs.
 #[derive(Debug, Clone)]
@@ -101,6 +102,8 @@ pub enum StartError {
     Runtime(io::Error),
     /// A certificate or key could not be used (the message names the file).
     Tls(TlsError),
+    /// The `--auth-file` could not be used (the message names file and line).
+    Auth(AuthError),
 }
 
 impl fmt::Display for StartError {
@@ -121,17 +124,9 @@ impl fmt::Display for StartError {
             StartError::Address(err) => write!(f, "cannot read the bound address: {err}"),
             StartError::Runtime(err) => write!(f, "cannot start the runtime: {err}"),
             StartError::Tls(err) => write!(f, "HTTPS: {err}"),
+            StartError::Auth(err) => write!(f, "{err}"),
         }
     }
 }
 
 impl std::error::Error for StartError {}
-
-/// An io::Error's message without the "(os error N)" suffix.
-fn plain(err: &io::Error) -> String {
-    let text = err.to_string();
-    match text.find(" (os error") {
-        Some(i) => text[..i].to_owned(),
-        None => text,
-    }
-}

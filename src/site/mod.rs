@@ -58,6 +58,8 @@ pub struct Options {
     pub charset: Option<String>,
     /// Redirects, error pages, fallback, per-path headers, CORS.
     pub rules: rules::Rules,
+    /// `--auth-file`, read when the site is made.
+    pub auth: rules::auth::AuthOptions,
 }
 
 /// Everything needed to answer requests for one document root. It is
@@ -73,15 +75,18 @@ pub struct Site {
     pub cache_control: Option<String>,
     pub charset: Option<String>,
     pub rules: rules::Rules,
+    pub auth: rules::auth::Auth,
     /// Small files recently read, see [`FileCache`].
     pub cache: FileCache,
 }
 
 impl Site {
-    /// The site for `root`, answering as `options` say.
-    pub fn new(root: Root, options: &Options) -> Site {
+    /// The site for `root`, answering as `options` say; fails only when
+    /// the auth file cannot be used.
+    pub fn new(root: Root, options: &Options) -> Result<Site, rules::auth::AuthError> {
+        let auth = rules::auth::Auth::load(&options.auth)?;
         let options = options.clone();
-        Site {
+        Ok(Site {
             root,
             autoindex: options.autoindex,
             precompressed: options.precompressed,
@@ -89,7 +94,8 @@ impl Site {
             cache_control: options.cache_control,
             charset: options.charset,
             rules: options.rules,
+            auth,
             cache: FileCache::default(),
-        }
+        })
     }
 }

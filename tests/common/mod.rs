@@ -261,3 +261,32 @@ fn status_of(head: &str) -> u16 {
 pub fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
     haystack.windows(needle.len()).position(|w| w == needle)
 }
+
+/// An `Authorization` value for `user` and `password` (RFC 7617).
+pub fn basic(user: &str, password: &str) -> String {
+    const DIGITS: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::from("Basic ");
+    for chunk in format!("{user}:{password}").as_bytes().chunks(3) {
+        let bits = chunk
+            .iter()
+            .enumerate()
+            .fold(0u32, |bits, (i, &b)| bits | u32::from(b) << (16 - 8 * i));
+        for i in 0..4 {
+            let digit = DIGITS[(bits >> (18 - 6 * i) & 63) as usize] as char;
+            out.push(if i <= chunk.len() { digit } else { '=' });
+        }
+    }
+    out
+}
+
+/// An htpasswd file of bcrypt entries at `cost` for `users` (name,
+/// password), written into `dir`; its path.
+pub fn htpasswd(dir: &Path, users: &[(&str, &str)], cost: u32) -> std::path::PathBuf {
+    let lines: String = users
+        .iter()
+        .map(|(user, password)| format!("{user}:{}\n", bcrypt::hash(password, cost).unwrap()))
+        .collect();
+    let path = dir.join("users.htpasswd");
+    std::fs::write(&path, lines).unwrap();
+    path
+}

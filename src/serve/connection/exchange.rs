@@ -24,7 +24,6 @@ use crate::serve::limits::{KEEP_WRITE_BUFFER, MAX_DISCARD_BODY, READ_BUFFER};
 use crate::serve::parking::Parking;
 use crate::serve::pool::Ticket;
 use crate::shutdown::Shutdown;
-use crate::site::https_redirect;
 
 /// What waiting for the next request ended with. Lives only on the stack
 /// between two awaits, so its size does not matter.
@@ -162,10 +161,7 @@ impl Connection {
             self.served += 1;
             let started = self.log_started();
             let head_only = request.method == Method::Head;
-            let response = match self.redirect_to {
-                Some(port) => https_redirect::respond(&request, port),
-                None => self.shared.site.handle(&request),
-            };
+            let response = Box::pin(self.answer(&request)).await;
             let keep_alive = self.persists(&request, &response);
             if keep_alive {
                 self.set_nodelay();

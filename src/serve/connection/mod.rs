@@ -12,11 +12,14 @@
 //! - `worker`: what a connection gets from its worker;
 //! - `exchange`: the request–response loop, and turning a connection into
 //!   an idle one and back;
+//! - `answer`: asking the site (or the HTTPS redirect), with credential
+//!   checks on the verifier's pool;
 //! - `write`, `drain`: writing responses, reading what will not be used;
 //! - `secure`, `tls_io`: the same over TLS, and moving records between
 //!   rustls and the socket;
 //! - `task`: where a connection's task starts and ends.
 
+mod answer;
 mod drain;
 mod exchange;
 mod secure;
@@ -58,11 +61,12 @@ pub(crate) mod tests {
             cache_control: None,
             charset: None,
             rules: Default::default(),
+            auth: Default::default(),
         };
         let root =
             crate::site::root::Root::open(root, crate::site::root::Symlinks::Inside).unwrap();
         Arc::new(Shared {
-            site: crate::site::Site::new(root, &options),
+            site: crate::site::Site::new(root, &options).unwrap(),
             limits: LIMITS,
             extra_headers: Vec::new(),
             secure_headers: Vec::new(),
@@ -73,6 +77,7 @@ pub(crate) mod tests {
             )
             .unwrap(),
             handoff,
+            verifier: crate::serve::verify::Verifier::new(1, 1),
         })
     }
 

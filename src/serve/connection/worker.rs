@@ -8,6 +8,7 @@ use crate::serve::idle::Handoff;
 use crate::serve::options::Limits;
 use crate::serve::parking::Parking;
 use crate::serve::tls::Acceptor;
+use crate::serve::verify::Verifier;
 use crate::shutdown::Shutdown;
 use crate::site::handler::Site;
 
@@ -27,6 +28,8 @@ pub struct Shared {
     pub access_log: AccessLog,
     /// The workers' inboxes, for a connection moving to another worker.
     pub handoff: Handoff,
+    /// Where credential checks run.
+    pub verifier: Verifier,
 }
 
 /// What a connection gets from the worker that serves it.

@@ -1,7 +1,8 @@
 //! Site rules (issue 13): what a deployed site needs from its server beyond
 //! files, each off by default. Evaluated in one order, documented in the
-//! README: redirects, then the file system, then the app fallback and error
-//! pages ([`pages`]); per-path headers, security headers and CORS on
+//! README: redirects, then authentication ([`auth`], against an
+//! [`htpasswd`] file, with a cache of [`verified`] credentials), then the
+//! file system, then the app fallback and error pages ([`pages`]); per-path headers, security headers and CORS on
 //! whatever is sent ([`headers`], [`cors`]), which replace fields through
 //! [`edit`].
 //!
@@ -10,11 +11,14 @@
 //! dodge a pattern.
 
 pub mod answers;
+pub mod auth;
 pub mod cors;
 pub mod edit;
 pub mod headers;
+pub mod htpasswd;
 pub mod pages;
 pub mod pattern;
+pub mod verified;
 
 /// Every rule the site applies.
 #[derive(Debug, Clone, Default)]

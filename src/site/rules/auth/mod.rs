@@ -1,0 +1,296 @@
+//! `--auth-file` and `--auth-path`: HTTP Basic authentication (RFC 7617)
+//! against bcrypt entries ([`htpasswd`]).
+//!
+//! bcrypt costs tens of milliseconds, so it never runs inside
+//! [`Auth::gate`]: a credential not in the [`Verified`] cache comes back as
+//! a [`Check`], which whoever owns threads runs (the connection layer, on
+//! a small bounded pool) and hands back as a [`Verdict`]. Every check
+//! costs the same whether the user exists or not: an unknown user is
+//! checked against a real entry's hash (the decoy) and refused whatever
+//! the outcome, so timing does not tell users apart. Wrong user and wrong
+//! password get the same `401`, byte for byte; there is no `403`.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use crate::http::auth;
+use crate::http::request::Request;
+use crate::http::target::Target;
+use crate::site::root;
+use crate::site::rules::htpasswd::{self, Entry, LineError};
+use crate::site::rules::pattern::{self, Pattern};
+use crate::site::rules::verified::{Key, Verified};
+
+/// What the configuration says.
+#[derive(Debug, Clone, Default)]
+pub struct AuthOptions {
+    /// The htpasswd file; `None` turns authentication off.
+    pub file: Option<PathBuf>,
+    /// The paths to protect; none means every path.
+    pub paths: Vec<Pattern>,
+    /// The realm of the challenge, checked to be a plain quoted-string.
+    pub realm: String,
+}
+
+/// Why the auth file could not be used: it names the file, and the line
+/// when one is at fault.
+#[derive(Debug)]
+pub struct AuthError {
+    pub file: PathBuf,
+    pub line: usize,
+    pub message: String,
+}
+
+impl fmt::Display for AuthError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.line {
+            0 => write!(f, "auth file {}: {}", self.file.display(), self.message),
+            n => write!(f, "auth file {}:{n}: {}", self.file.display(), self.message),
+        }
+    }
+}
+
+impl std::error::Error for AuthError {}
+
+/// The authentication rule, shared by everything answering with one
+/// configuration (a reload builds a new one, with an empty cache).
+#[derive(Debug, Clone, Default)]
+pub struct Auth {
+    table: Option<Arc<Table>>,
+}
+
+#[derive(Debug)]
+struct Table {
+    users: HashMap<String, String>,
+    /// The hash unknown users are checked against: see the module docs.
+    decoy: String,
+    paths: Vec<Pattern>,
+    challenge: String,
+    verified: Verified,
+    /// bcrypt runs so far, for tests and, later, metrics.
+    checks: AtomicU64,
+}
+
+/// What a request may do, as far as authentication goes.
+#[derive(Debug)]
+pub enum Gate {
+    Pass,
+    /// `401` with the challenge.
+    Challenge,
+    /// Too many checks were waiting to run this one: `503`.
+    Busy,
+    /// Run this, then ask again with its verdict.
+    Check(Check),
+}
+
+/// One bcrypt verification, owning what it needs, so it can run on any
+/// thread.
+pub struct Check {
+    table: Arc<Table>,
+    key: Key,
+    user: String,
+    password: Vec<u8>,
+}
+
+impl fmt::Debug for Check {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Check")
+            .field("user", &self.user)
+            .finish_non_exhaustive()
+    }
+}
+
+/// What a [`Check`] found, for the credential it checked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Verdict {
+    key: Key,
+    outcome: Outcome,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Outcome {
+    Granted,
+    Refused,
+    Busy,
+}
+
+impl Check {
+    /// Runs bcrypt: tens of milliseconds, off the event loop.
+    pub fn run(self) -> Verdict {
+        let table = &self.table;
+        table.checks.fetch_add(1, Ordering::Relaxed);
+        let (hash, known) = match table.users.get(&self.user) {
+            Some(hash) => (hash, true),
+            None => (&table.decoy, false),
+        };
+        // bcrypt's own comparison of the digests is constant-time.
+        let matched = bcrypt::verify(&self.password, hash).unwrap_or(false);
+        let outcome = if matched && known {
+            Outcome::Granted
+        } else {
+            Outcome::Refused
+        };
+        Verdict {
+            key: self.key,
+            outcome,
+        }
+    }
+
+    /// The verdict when the check could not be run now.
+    pub fn busy(&self) -> Verdict {
+        Verdict {
+            key: self.key,
+            outcome: Outcome::Busy,
+        }
+    }
+}
+
+impl Auth {
+    /// Reads `options.file`; off when there is none.
+    pub fn load(options: &AuthOptions) -> Result<Auth, AuthError> {
+        let Some(file) = &options.file else {
+            return Ok(Auth::default());
+        };
+        let refuse = |line, message| AuthError {
+            file: file.clone(),
+            line,
+            message,
+        };
+        let text = std::fs::read(file).map_err(|err| refuse(0, root::plain(&err)))?;
+        let text = String::from_utf8(text).map_err(|_| refuse(0, "is not UTF-8".to_owned()))?;
+        let auth = Auth::from_text(&text, options).map_err(|e| refuse(e.line, e.message))?;
+        if let Some(costs) = auth.mixed_costs() {
+            tracing::warn!(
+                file = %file.display(),
+                "the auth file's entries have different bcrypt costs ({costs}): \
+                 response times can tell users of one cost from the others"
+            );
+        }
+        Ok(auth)
+    }
+
+    /// The rule for an htpasswd file's `text`.
+    pub fn from_text(text: &str, options: &AuthOptions) -> Result<Auth, LineError> {
+        let entries = htpasswd::parse(text)?;
+        let decoy = decoy(&entries).hash.clone();
+        let users = entries.into_iter().map(|e| (e.user, e.hash)).collect();
+        let table = Table {
+            users,
+            decoy,
+            paths: options.paths.clone(),
+            challenge: format!("Basic realm=\"{}\", charset=\"UTF-8\"", options.realm),
+            verified: Verified::default(),
+            checks: AtomicU64::new(0),
+        };
+        Ok(Auth {
+            table: Some(Arc::new(table)),
+        })
+    }
+
+    /// The costs in use, when there are several.
+    fn mixed_costs(&self) -> Option<String> {
+        let table = self.table.as_ref()?;
+        let mut costs: Vec<&str> = table.users.values().map(|h| &h[4..6]).collect();
+        costs.sort_unstable();
+        costs.dedup();
+        (costs.len() > 1).then(|| costs.join(", "))
+    }
+
+    /// Whether `target` needs credentials: matched on its normalized
+    /// path, so `/open/../private/` is `/private/`. A path without its
+    /// trailing slash is protected when the path with it is, so
+    /// `/private/**` does not let `/private` say (by its redirect to
+    /// `/private/`) that the directory exists.
+    pub fn protects(&self, target: &Target) -> bool {
+        let Some(table) = &self.table else {
+            return false;
+        };
+        if table.paths.is_empty() {
+            return true;
+        }
+        let mut path = pattern::normalized(target);
+        let matched = |path: &[u8]| table.paths.iter().any(|p| p.matches(path));
+        if matched(&path) {
+            return true;
+        }
+        if path.ends_with(b"/") {
+            return false;
+        }
+        path.push(b'/');
+        matched(&path)
+    }
+
+    /// Whether `request`, for a path [`Auth::protects`], may go on.
+    /// `verdict` is what running the [`Check`] this returned before said.
+    pub fn gate(&self, request: &Request, verdict: Option<Verdict>) -> Gate {
+        let Some(table) = &self.table else {
+            return Gate::Pass;
+        };
+        let Some(credentials) = request
+            .fields
+            .authorization
+            .as_ref()
+            .and_then(|field| auth::basic(field.expose()))
+        else {
+            return Gate::Challenge;
+        };
+        let key = table.verified.key(&credentials.user, &credentials.password);
+        if table.verified.contains(key) {
+            return Gate::Pass;
+        }
+        match verdict.filter(|v| v.key == key).map(|v| v.outcome) {
+            Some(Outcome::Granted) => {
+                table.verified.insert(key);
+                Gate::Pass
+            }
+            Some(Outcome::Refused) => Gate::Challenge,
+            Some(Outcome::Busy) => Gate::Busy,
+            None => Gate::Check(Check {
+                table: Arc::clone(table),
+                key,
+                user: credentials.user,
+                password: credentials.password,
+            }),
+        }
+    }
+
+    /// The `WWW-Authenticate` value of a `401`.
+    pub fn challenge(&self) -> Option<&str> {
+        self.table.as_ref().map(|t| t.challenge.as_str())
+    }
+
+    /// How many bcrypt checks have run.
+    pub fn checks(&self) -> u64 {
+        self.table
+            .as_ref()
+            .map_or(0, |t| t.checks.load(Ordering::Relaxed))
+    }
+
+    /// How many verified credentials are cached.
+    pub fn cached(&self) -> usize {
+        self.table.as_ref().map_or(0, |t| t.verified.len())
+    }
+}
+
+/// An entry of the most common cost: checking an unknown user against it
+/// takes as long as checking most users.
+fn decoy(entries: &[Entry]) -> &Entry {
+    let mut counts: HashMap<u32, usize> = HashMap::new();
+    for entry in entries {
+        *counts.entry(entry.cost).or_default() += 1;
+    }
+    let common = counts
+        .iter()
+        .max_by_key(|(cost, count)| (**count, **cost))
+        .map_or(0, |(cost, _)| *cost);
+    entries
+        .iter()
+        .find(|e| e.cost == common)
+        .unwrap_or(&entries[0])
+}
+
+#[cfg(test)]
+mod tests;
