@@ -20,6 +20,7 @@ fn with(args: &[&str]) -> TestServer {
     let test = server(move |config| {
         config.header_rules = parsed.header_rules;
         config.cache_control = parsed.cache_control;
+        config.headers = parsed.headers;
     });
     let root = test.root.path();
     for (name, content) in [
@@ -211,6 +212,50 @@ fn security_headers_go_on_every_response_and_rules_override_them() {
     let asset = get(test.addr, &request("GET", "/assets/app.css"));
     assert_eq!(all(&asset, "X-Frame-Options"), ["DENY"]);
     assert_eq!(all(&asset, "X-Content-Type-Options"), ["nosniff"]);
+}
+
+#[test]
+fn a_path_rule_replaces_a_header_field_of_the_same_name() {
+    let test = with(&[
+        "--header",
+        "X-Served-By: edge",
+        "--path-header",
+        "/assets/** x-served-by: assets",
+    ]);
+    for _ in 0..2 {
+        // Uncached, then from the file cache.
+        let css = get(test.addr, &request("GET", "/assets/app.css"));
+        assert_eq!(all(&css, "X-Served-By"), ["assets"], "{}", css.head);
+    }
+    let page = get(test.addr, &request("GET", "/v.txt"));
+    assert_eq!(all(&page, "X-Served-By"), ["edge"]);
+    // Path rules skip errors, so --header's field stays on them.
+    let missing = get(test.addr, &request("GET", "/assets/missing.css"));
+    assert_eq!(
+        (missing.status, all(&missing, "X-Served-By")),
+        (404, vec!["edge"])
+    );
+}
+
+#[test]
+fn security_headers_go_on_refusals_of_unparsable_heads_too() {
+    let test = with(&["--security-headers"]);
+    let long = format!("GET /{} HTTP/1.1\r\nHost: t\r\n\r\n", "a".repeat(9 * 1024));
+    for (raw, status) in [
+        ("GARBAGE\r\n\r\n".to_owned(), 400),
+        ("GET / HTTP/2.0\r\nHost: t\r\n\r\n".to_owned(), 505),
+        (long, 414),
+    ] {
+        let bytes = common::exchange(test.addr, raw.as_bytes());
+        let reply = &common::parse_all(&bytes, false)[0];
+        assert_eq!(reply.status, status);
+        assert_eq!(
+            all(reply, "X-Content-Type-Options"),
+            ["nosniff"],
+            "{status}"
+        );
+        assert_eq!(all(reply, "X-Frame-Options"), ["SAMEORIGIN"], "{status}");
+    }
 }
 
 #[test]

@@ -4,6 +4,8 @@
 //! so a bad one stops start-up naming the option, and the file and line
 //! when it comes from a config file.
 
+use std::sync::Mutex;
+
 use clap::Args;
 
 use crate::site::rules::cors::Cors;
@@ -66,14 +68,27 @@ pub fn parse_path_header(text: &str) -> Result<PathHeader, String> {
     if OWNED.iter().any(|o| name.eq_ignore_ascii_case(o)) {
         return Err(format!("{name} is set by staticd itself"));
     }
-    // Made once per rule when the configuration is read: response fields
-    // are named with `&'static str`.
-    let name: &'static str = Box::leak(name.into_boxed_str());
+    let name = intern(&name);
     Ok(PathHeader {
         pattern,
         name,
         value,
     })
+}
+
+/// `name` as a `&'static str`, which response fields are named with. Each
+/// distinct name is made once for the life of the process, however often
+/// the configuration is read again, so what this keeps is bounded by the
+/// names ever configured, not by reloads.
+fn intern(name: &str) -> &'static str {
+    static NAMES: Mutex<Vec<&'static str>> = Mutex::new(Vec::new());
+    let mut names = NAMES.lock().unwrap_or_else(|e| e.into_inner());
+    if let Some(known) = names.iter().find(|n| **n == name) {
+        return known;
+    }
+    let made: &'static str = Box::leak(name.to_owned().into_boxed_str());
+    names.push(made);
+    made
 }
 
 /// `scheme://host[:port]` as a browser sends it in `Origin`, or `*`.
@@ -173,6 +188,15 @@ mod tests {
         ] {
             assert!(parse_path_header(bad).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn a_name_is_made_once_however_often_it_is_parsed() {
+        let first = parse_path_header("/a X-Interned-Test: 1").unwrap().name;
+        let again = parse_path_header("*.b X-Interned-Test: 2").unwrap().name;
+        assert!(std::ptr::eq(first, again));
+        let other = parse_path_header("/a x-interned-test: 1").unwrap().name;
+        assert_eq!(other, "x-interned-test", "names keep their case as written");
     }
 
     #[test]

@@ -138,8 +138,16 @@ pub fn encode_head(
     if let Some(fields) = &response.encoded_fields {
         out.extend_from_slice(fields);
     }
+    // The connection's own fields (`--header`, HSTS) give way to a field
+    // of the same name the site set for this response (a path rule's).
     for (name, value) in extra {
-        push_field(out, name, value);
+        if !response
+            .headers
+            .iter()
+            .any(|(n, _)| n.eq_ignore_ascii_case(name))
+        {
+            push_field(out, name, value);
+        }
     }
     if !matches!(response.body, Body::None) {
         out.extend_from_slice(b"Content-Length: ");
@@ -240,5 +248,14 @@ mod tests {
         let text = head(&Response::redirect("/dir/?x=1".into()), true);
         assert!(text.starts_with("HTTP/1.1 301 Moved Permanently\r\n"));
         assert!(text.contains("\r\nLocation: /dir/?x=1\r\n"));
+    }
+
+    #[test]
+    fn a_site_field_replaces_a_connection_field_of_the_same_name() {
+        let mut response = Response::error(Status::NotFound);
+        response.headers.push(("x-extra", "2".to_owned()));
+        let text = head(&response, true);
+        assert!(text.contains("\r\nx-extra: 2\r\n"), "{text}");
+        assert!(!text.contains("X-Extra: 1"), "{text}");
     }
 }

@@ -142,6 +142,15 @@ impl Site {
         self.error_page(status)
     }
 
+    /// The answer to a head the connection could not accept (`400`,
+    /// `408`, `414`, `431`, `501`, `505`): there is no request to route,
+    /// but the error page and the security headers still apply.
+    pub fn refusal(&self, status: Status) -> Response {
+        let mut response = self.error_page(status);
+        self.rules.headers.secure(&mut response);
+        response
+    }
+
     /// `401` with the challenge, the same for every refusal.
     fn challenge(&self, request: &Request) -> Response {
         let mut response = self.error(request, Status::Unauthorized);

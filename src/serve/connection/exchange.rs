@@ -302,7 +302,11 @@ impl Connection {
 
     /// Answers a request head that could not be accepted, then closes.
     async fn refuse(&mut self, reason: ParseError) -> io::Result<()> {
-        self.refuse_with(Response::error(reason.status())).await
+        let response = match self.redirect_to {
+            Some(_) => Response::error(reason.status()),
+            None => self.shared.site.refusal(reason.status()),
+        };
+        self.refuse_with(response).await
     }
 
     /// Answers with `response` where there is no request to log, then

@@ -43,13 +43,18 @@ impl HeaderRules {
         self.cors.preflight(request)
     }
 
-    /// Adds the rules' fields to `response`, the answer to `request`.
-    pub fn apply(&self, request: &Request, response: &mut Response) {
+    /// Adds `--security-headers`' fields to `response`.
+    pub fn secure(&self, response: &mut Response) {
         if self.security {
             for &(name, value) in SECURITY {
                 edit::set(response, name, value.to_owned());
             }
         }
+    }
+
+    /// Adds the rules' fields to `response`, the answer to `request`.
+    pub fn apply(&self, request: &Request, response: &mut Response) {
+        self.secure(response);
         // Errors are left alone: a 404 must not be cached for a year
         // because its path looks like an asset.
         if !self.path_headers.is_empty() && response.status.code() < 400 {
