@@ -13,6 +13,7 @@ connections), one table at the end.
   python3 wrk/bench.py --logging            # what the access log costs (off vs combined)
   python3 wrk/bench.py --against /tmp/old/staticd   # this tree against an older build
   python3 wrk/bench.py --tls                # HTTPS: staticd, staticd with its access log, nginx
+  python3 wrk/bench.py --rules              # what site rules and Basic auth cost (staticd only)
 
 Environment:
   BENCH_DURATION          seconds per wrk workload (default 5)
@@ -42,6 +43,7 @@ from benchlib.prepare import (build_staticd, install_tools, make_certificate, ma
                               raise_nofile)
 from benchlib.report import (print_comparison, print_logging_cost, print_scaling,
                              print_server_logs, print_table, print_tls_comparison)
+from benchlib.rules import bench_rules_server, print_rules_comparison, rules_contenders
 from benchlib.servers import Servers
 from benchlib.workloads import bench_tls_server, logging_cost, run_all
 
@@ -61,6 +63,12 @@ OPTIONS = """options:
                   P-256 certificate made for the run, TLS 1.3; keep-alive
                   38 B, 96 KiB and 932 KiB, full handshakes, idle TLS
                   connections (--skip-idle and --skip-nginx apply)
+  --rules         the site-rules cost instead (staticd only, 3 runs by
+                  default): no rules; 20 --path-header rules with
+                  --security-headers and --cors-origin (requests send
+                  Origin); --auth-file on every path (requests send the
+                  credentials, verified once, then cached); each quiet and
+                  with the access log; 38 B keep-alive
 """
 
 
@@ -74,7 +82,7 @@ def parse_options(argv):
     p.add_argument("-h", "--help", action="store_true")
     p.add_argument("--runs", default="")
     p.add_argument("--workers", default="1")
-    for flag in ("--skip-idle", "--skip-1g", "--skip-nginx", "--logging", "--tls"):
+    for flag in ("--skip-idle", "--skip-1g", "--skip-nginx", "--logging", "--tls", "--rules"):
         p.add_argument(flag, action="store_true")
     p.add_argument("--against", default="")
     p.add_argument("--binary", default="")
@@ -84,6 +92,7 @@ def parse_options(argv):
         raise SystemExit(0)
     cfg = make_config(a)
     check_combination(cfg, a)
+    cfg.command = " ".join(["python3 wrk/bench.py", *argv])
     return cfg
 
 
@@ -94,12 +103,12 @@ def env(name, default):
 
 def make_config(a):
     return Config(
-        runs=positive("--runs", a.runs or ("3" if a.tls else "1")),
+        runs=positive("--runs", a.runs or ("3" if a.tls or a.rules else "1")),
         workers=positive("--workers", a.workers),
-        mode="logging" if a.logging else "tls" if a.tls else "all",
+        mode="logging" if a.logging else "tls" if a.tls else "rules" if a.rules else "all",
         skip_idle=a.skip_idle,
         skip_1g=a.skip_1g,
-        skip_nginx=a.skip_nginx or a.logging,
+        skip_nginx=a.skip_nginx or a.logging or a.rules,
         against=executable("--against", a.against),
         binary=executable("--binary", a.binary),
         duration=positive("BENCH_DURATION", env("BENCH_DURATION", "5")),
@@ -137,6 +146,9 @@ def check_combination(cfg, a):
         die("--logging measures one staticd alone; it does not take --against")
     if a.tls and a.logging:
         die("--tls and --logging exclude each other (--tls has its own access-log row)")
+    if a.rules and (a.tls or a.logging or cfg.against):
+        die("--rules compares one staticd with itself; it does not take --tls, --logging "
+            "or --against")
     if a.tls and cfg.handshakes < AB_CONCURRENCY:
         die(f"BENCH_TLS_HANDSHAKES must be at least the ab concurrency ({AB_CONCURRENCY})")
 
@@ -167,6 +179,13 @@ def load_average():
 def benchmark(cfg, b):
     """The comparison (or the logging-cost mode) and its report; returns the
     contenders, whose logs are shown at the end."""
+    if cfg.mode == "rules":
+        everyone = rules_contenders(cfg.binary, b.workdir)
+        b.results.loadavg = load_average()
+        run_all(b, everyone, bench_rules_server)
+        print_table(cfg, b.results)
+        print_rules_comparison(cfg, b.results, everyone, cfg.command)
+        return everyone
     if cfg.mode == "logging":
         only = contenders(cfg)[:1]
         logging_cost(b, only[0])

@@ -46,13 +46,10 @@ pub struct HeaderArgs {
 impl HeaderArgs {
     /// The rules as the site takes them.
     pub fn rules(&self) -> HeaderRules {
-        HeaderRules {
-            path_headers: self.path_headers.clone(),
-            security: self.security_headers,
-            cors: Cors {
-                origins: self.cors_origins.clone(),
-            },
-        }
+        let cors = Cors {
+            origins: self.cors_origins.clone(),
+        };
+        HeaderRules::new(self.path_headers.clone(), self.security_headers, cors)
     }
 }
 

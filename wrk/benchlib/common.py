@@ -44,12 +44,16 @@ def log(message):
 class Contender:
     """One server in the comparison: `name` labels it in every table,
     `kind` says how to start it (staticd or nginx); `access_log` starts a
-    staticd with its default access log (to a file) instead of none."""
+    staticd with its default access log (to a file) instead of none; `args`
+    are more staticd options, `headers` request fields every client of it
+    sends (--rules: the site rules and the credentials)."""
 
     name: str
     kind: str
     binary: str
     access_log: bool = False
+    args: tuple = ()
+    headers: tuple = ()
 
 
 @dataclass(frozen=True)
@@ -64,7 +68,7 @@ class TlsFiles:
 class Config:
     runs: int = 1
     workers: int = 1
-    mode: str = "all"  # "all"; "logging": the access log's cost alone; "tls": HTTPS
+    mode: str = "all"  # "all"; "logging": the access log's cost alone; "tls": HTTPS; "rules"
     skip_idle: bool = False
     skip_1g: bool = False
     skip_nginx: bool = False
@@ -78,6 +82,7 @@ class Config:
     client_cpus: str = "1"
     rust_log: str = "warn"
     nginx_bin: str = ""
+    command: str = ""  # the command line, for the report
 
     @property
     def rival(self):

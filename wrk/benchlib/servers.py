@@ -105,7 +105,7 @@ class Servers:
         if self.tls:
             args = (*args, "--tls-cert", self.tls.cert, "--tls-key", self.tls.key)
         cmd = pin + [contender.binary, "--root", self.corpus, "--bind", "127.0.0.1", "--port", "0",
-                     "--workers", str(workers), *args]
+                     "--workers", str(workers), *args, *contender.args]
         proc = self._spawn(cmd, logfile, env)
         port = wait_for_listening(proc, logfile, contender.name)
         expect_comm(proc.pid, os.path.basename(contender.binary))
@@ -305,15 +305,17 @@ def client_tls():
     return ctx
 
 
-def check_file(base, path, size):
-    """One HEAD request: the server must answer 200 with the file's
-    Content-Length. Catches a wrong root or port before benchmarking a page
-    of 404s. Over TLS when base is https://."""
+def check_file(base, path, size, headers=()):
+    """One HEAD request (with the request fields `headers`): the server
+    must answer 200 with the file's Content-Length. Catches a wrong root or
+    port before benchmarking a page of 404s. Over TLS when base is
+    https://."""
     port = int(base.rsplit(":", 1)[1])
     try:
         with socket.create_connection(("127.0.0.1", port), timeout=5) as raw:
             s = client_tls().wrap_socket(raw) if base.startswith("https:") else raw
-            s.sendall(f"HEAD {path} HTTP/1.0\r\nHost: 127.0.0.1:{port}\r\n\r\n".encode())
+            fields = "".join(f"{h}\r\n" for h in headers)
+            s.sendall(f"HEAD {path} HTTP/1.0\r\nHost: 127.0.0.1:{port}\r\n{fields}\r\n".encode())
             data = b""
             while chunk := s.recv(65536):
                 data += chunk

@@ -114,10 +114,14 @@ def count_errors(b, total, parts):
     return f"{total} ({' '.join(f'{k}={v}' for k, v in parts)})"
 
 
-def run_wrk(b, server, label, conns, url, duration):
-    log(f"{server}: {label}: wrk -t1 -c{conns} -d{duration}s --latency {url}")
+def run_wrk(b, server, label, conns, url, duration, headers=()):
+    """wrk on the client CPUs; `headers` are request fields every request
+    carries."""
+    fields = [arg for h in headers for arg in ("-H", h)]
+    log(f"{server}: {label}: wrk -t1 -c{conns} -d{duration}s --latency "
+        f"{' '.join(repr(a) if ' ' in a else a for a in fields)} {url}".replace("  ", " "))
     cmd = ["taskset", "-c", b.cfg.client_cpus, "wrk", "-t1", f"-c{conns}", f"-d{duration}s",
-           "--latency", "-s", os.path.join(LUA_DIR, "report.lua"), url]
+           "--latency", "-s", os.path.join(LUA_DIR, "report.lua"), *fields, url]
     status, out = run_echoed(cmd, duration + 60)
     if status != 0:
         die(f"wrk exited with status {status} for {server} {label}")

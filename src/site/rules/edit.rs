@@ -12,6 +12,38 @@ pub fn set(response: &mut Response, name: &'static str, value: String) {
     response.headers.push((name, value));
 }
 
+/// Sets every field of `fields` as [`set`] would, one after the other (a
+/// later one replacing an earlier one of the same name), in one pass over
+/// the response's fields: a response with a dozen rule fields is not
+/// scanned a dozen times.
+pub fn set_all(response: &mut Response, mut fields: Vec<(&'static str, String)>) {
+    let mut kept: Vec<(&'static str, String)> = Vec::with_capacity(fields.len());
+    for (name, value) in fields.drain(..) {
+        kept.retain(|(n, _)| !n.eq_ignore_ascii_case(name));
+        kept.push((name, value));
+    }
+    let named = |n: &[u8]| {
+        kept.iter()
+            .any(|(k, _)| k.as_bytes().eq_ignore_ascii_case(n))
+    };
+    response.headers.retain(|(n, _)| !named(n.as_bytes()));
+    if let Some(encoded) = &response.encoded_fields {
+        let name_of = |line: &[u8]| {
+            let colon = line.iter().position(|&b| b == b':').unwrap_or(0);
+            named(&line[..colon])
+        };
+        let lines = || encoded.split_inclusive(|&b| b == b'\n');
+        if lines().any(name_of) {
+            let mut rest = Vec::with_capacity(encoded.len());
+            for line in lines().filter(|l| !name_of(l)) {
+                rest.extend_from_slice(line);
+            }
+            response.encoded_fields = Some(rest.into());
+        }
+    }
+    response.headers.extend(kept);
+}
+
 /// Removes every field named `name` (any case), returning their values
 /// joined with `, ` as a repeated field reads.
 pub fn take(response: &mut Response, name: &str) -> Option<String> {
@@ -70,6 +102,33 @@ mod tests {
         response.headers.push(("Vary", "Accept".to_owned()));
         response.encoded_fields = Some(encoded.into());
         response
+    }
+
+    #[test]
+    fn set_all_is_set_one_after_the_other() {
+        let fields = [
+            ("Cache-Control", "no-cache"),
+            ("X-A", "1"),
+            ("vary", "Origin"),
+            ("x-a", "2"),
+        ];
+        let mut one_by_one = cached();
+        for (name, value) in fields {
+            set(&mut one_by_one, name, value.to_owned());
+        }
+        let mut at_once = cached();
+        let owned = fields.iter().map(|&(n, v)| (n, v.to_owned())).collect();
+        set_all(&mut at_once, owned);
+        assert_eq!(at_once.headers, one_by_one.headers);
+        assert_eq!(at_once.encoded_fields, one_by_one.encoded_fields);
+        assert_eq!(
+            at_once.headers,
+            [
+                ("Cache-Control", "no-cache".to_owned()),
+                ("vary", "Origin".to_owned()),
+                ("x-a", "2".to_owned()),
+            ]
+        );
     }
 
     #[test]

@@ -9,7 +9,7 @@ use crate::http::response::Response;
 use crate::http::target::Target;
 use crate::site::rules::cors;
 use crate::site::rules::edit;
-use crate::site::rules::pattern::{self, Pattern};
+use crate::site::rules::pattern::{self, Pattern, PatternSet};
 
 /// `--security-headers`: the fields that are safe for any static site.
 pub const SECURITY: &[(&str, &str)] = &[
@@ -33,11 +33,22 @@ pub struct PathHeader {
 pub struct HeaderRules {
     /// In the order given: a later one replaces an earlier one's field.
     pub path_headers: Vec<PathHeader>,
+    /// Their patterns, matched together.
+    patterns: PatternSet,
     pub security: bool,
     pub cors: cors::Cors,
 }
 
 impl HeaderRules {
+    pub fn new(path_headers: Vec<PathHeader>, security: bool, cors: cors::Cors) -> HeaderRules {
+        HeaderRules {
+            patterns: PatternSet::new(path_headers.iter().map(|r| &r.pattern)),
+            path_headers,
+            security,
+            cors,
+        }
+    }
+
     /// The answer to a CORS preflight, when it is one that is allowed.
     pub fn preflight(&self, request: &Request) -> Option<Response> {
         self.cors.preflight(request)
@@ -46,28 +57,32 @@ impl HeaderRules {
     /// Adds `--security-headers`' fields to `response`.
     pub fn secure(&self, response: &mut Response) {
         if self.security {
-            for &(name, value) in SECURITY {
-                edit::set(response, name, value.to_owned());
-            }
+            let fields = SECURITY.iter().map(|&(n, v)| (n, v.to_owned())).collect();
+            edit::set_all(response, fields);
         }
     }
 
-    /// Adds the rules' fields to `response`, the answer to `request`.
+    /// Adds the rules' fields to `response`, the answer to `request`: the
+    /// security and path fields replace theirs in one pass, CORS after.
     pub fn apply(&self, request: &Request, response: &mut Response) {
-        self.secure(response);
+        let mut fields: Vec<(&'static str, String)> = Vec::new();
+        if self.security {
+            fields.extend(SECURITY.iter().map(|&(n, v)| (n, v.to_owned())));
+        }
         // Errors are left alone: a 404 must not be cached for a year
         // because its path looks like an asset.
         if !self.path_headers.is_empty() && response.status.code() < 400 {
             if let Ok(target) = Target::parse(&request.target) {
-                let path = pattern::normalized(&target);
-                for rule in self
-                    .path_headers
-                    .iter()
-                    .filter(|r| r.pattern.matches(&path))
-                {
-                    edit::set(response, rule.name, rule.value.clone());
+                let mut matched = Vec::new();
+                self.patterns
+                    .matches_into(&pattern::normalized(&target), &mut matched);
+                for rule in matched.into_iter().map(|i| &self.path_headers[i]) {
+                    fields.push((rule.name, rule.value.clone()));
                 }
             }
+        }
+        if !fields.is_empty() {
+            edit::set_all(response, fields);
         }
         self.cors.apply(request, response);
     }

@@ -19,7 +19,7 @@ use std::ffi::OsStr;
 use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
 
-use globset::{Glob, GlobBuilder, GlobMatcher};
+use globset::{Candidate, Glob, GlobBuilder, GlobMatcher, GlobSet, GlobSetBuilder};
 
 use crate::http::target::Target;
 
@@ -27,6 +27,7 @@ use crate::http::target::Target;
 #[derive(Debug, Clone)]
 pub struct Pattern {
     text: String,
+    glob: Glob,
     matcher: GlobMatcher,
 }
 
@@ -53,6 +54,7 @@ impl Pattern {
         Ok(Pattern {
             text: text.to_owned(),
             matcher: glob.compile_matcher(),
+            glob,
         })
     }
 
@@ -65,6 +67,48 @@ impl Pattern {
     /// matches.
     pub fn matches(&self, path: &[u8]) -> bool {
         self.matcher.is_match(Path::new(OsStr::from_bytes(path)))
+    }
+}
+
+/// Several patterns matched at once: globset sorts them by kind (exact
+/// paths, extensions, prefixes...) and tries each kind once, so twenty
+/// rules cost little more than one.
+#[derive(Debug, Clone, Default)]
+pub struct PatternSet {
+    /// `None` when globset could not combine them (past its size limits):
+    /// then each is matched alone, from `each`.
+    set: Option<GlobSet>,
+    each: Vec<GlobMatcher>,
+}
+
+impl PatternSet {
+    pub fn new<'a>(patterns: impl IntoIterator<Item = &'a Pattern>) -> PatternSet {
+        let mut builder = GlobSetBuilder::new();
+        let mut each = Vec::new();
+        for pattern in patterns {
+            builder.add(pattern.glob.clone());
+            each.push(pattern.matcher.clone());
+        }
+        PatternSet {
+            set: builder.build().ok(),
+            each,
+        }
+    }
+
+    /// The indices of the patterns `path` matches, in order, into `into`
+    /// (emptied first).
+    pub fn matches_into(&self, path: &[u8], into: &mut Vec<usize>) {
+        into.clear();
+        if self.each.is_empty() {
+            return;
+        }
+        let candidate = Candidate::new(Path::new(OsStr::from_bytes(path)));
+        match &self.set {
+            Some(set) => set.matches_candidate_into(&candidate, into),
+            None => into.extend(
+                (0..self.each.len()).filter(|&i| self.each[i].is_match_candidate(&candidate)),
+            ),
+        }
     }
 }
 
@@ -114,6 +158,30 @@ mod tests {
         assert!(!matches("*.html", "/a.html/"));
         assert!(!matches("*.html", "/a.htm"));
         assert!(matches("{*.js,*.css}", "/x/a.css"));
+    }
+
+    #[test]
+    fn a_set_gives_the_matching_patterns_in_order() {
+        let texts = ["/assets/**", "*.css", "/other/*", "/assets/app.css", "**"];
+        let patterns: Vec<Pattern> = texts.iter().map(|t| Pattern::parse(t).unwrap()).collect();
+        let set = PatternSet::new(&patterns);
+        let mut got = Vec::new();
+        for path in [
+            "/assets/app.css",
+            "/other/x.css",
+            "/none",
+            "/assets/img/a.png",
+        ] {
+            set.matches_into(path.as_bytes(), &mut got);
+            let alone: Vec<usize> = (0..patterns.len())
+                .filter(|&i| patterns[i].matches(path.as_bytes()))
+                .collect();
+            assert_eq!(got, alone, "{path}");
+        }
+        set.matches_into(b"/assets/app.css", &mut got);
+        assert_eq!(got, [0, 1, 3, 4]);
+        PatternSet::default().matches_into(b"/a", &mut got);
+        assert!(got.is_empty());
     }
 
     #[test]
