@@ -118,7 +118,7 @@ def print_table(cfg, results):
     if results.loadavg:
         print(f"Load average (1, 5, 15 min) before the first run: {results.loadavg}")
     header = ("run", "server", "workload", "requests/s", "transfer/s", "p99 latency", "errors")
-    if cfg.mode == "tls":
+    if cfg.mode in ("tls", "rules"):
         header += ("server CPU",)
     print_rows(header, results.rows, 3)
     print("p99: wrk's --latency distribution; for ab, ab's own percentile in whole ms.")

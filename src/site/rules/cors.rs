@@ -112,25 +112,31 @@ impl Cors {
         if !simple && response.status != Status::NoContent {
             return;
         }
-        let allow = match self.allowed(request) {
-            Allowed::Any => "*".to_owned(),
+        // One pass over the response's fields for all of CORS's.
+        let mut fields = Vec::with_capacity(3);
+        match self.allowed(request) {
+            Allowed::Any => fields.push(("Access-Control-Allow-Origin", "*".to_owned())),
             Allowed::Origin(origin) => {
-                vary_on_origin(response);
-                origin.to_owned()
+                fields.push(("Vary", vary_with_origin(response)));
+                fields.push(("Access-Control-Allow-Origin", origin.to_owned()));
             }
-            Allowed::No => return vary_on_origin(response),
-        };
-        edit::set(response, "Access-Control-Allow-Origin", allow);
-        if simple {
-            edit::set(response, "Access-Control-Expose-Headers", EXPOSE.to_owned());
+            Allowed::No => fields.push(("Vary", vary_with_origin(response))),
         }
+        if simple
+            && fields
+                .iter()
+                .any(|(n, _)| *n == "Access-Control-Allow-Origin")
+        {
+            fields.push(("Access-Control-Expose-Headers", EXPOSE.to_owned()));
+        }
+        edit::set_all(response, fields);
     }
 }
 
-/// Adds `Origin` to the response's `Vary` (one field, `Accept-Encoding,
+/// The response's `Vary` with `Origin` added (one field, `Accept-Encoding,
 /// Origin` when it varied already).
-fn vary_on_origin(response: &mut Response) {
-    let value = match edit::take(response, "Vary") {
+fn vary_with_origin(response: &Response) -> String {
+    match edit::get(response, "Vary") {
         Some(vary)
             if vary
                 .split(',')
@@ -140,6 +146,5 @@ fn vary_on_origin(response: &mut Response) {
         }
         Some(vary) => format!("{vary}, Origin"),
         None => "Origin".to_owned(),
-    };
-    response.headers.push(("Vary", value));
+    }
 }

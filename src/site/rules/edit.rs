@@ -44,6 +44,25 @@ pub fn set_all(response: &mut Response, mut fields: Vec<(&'static str, String)>)
     response.headers.extend(kept);
 }
 
+/// The values of every field named `name` (any case), joined with `, `,
+/// without removing them.
+pub fn get(response: &Response, name: &str) -> Option<String> {
+    let mut values: Vec<&str> = response
+        .headers
+        .iter()
+        .filter(|(n, _)| n.eq_ignore_ascii_case(name))
+        .map(|(_, v)| v.as_str())
+        .collect();
+    let encoded = response.encoded_fields.as_deref().unwrap_or(&[]);
+    for line in encoded.split_inclusive(|&b| b == b'\n') {
+        let colon = line.iter().position(|&b| b == b':').unwrap_or(0);
+        if colon > 0 && line[..colon].eq_ignore_ascii_case(name.as_bytes()) {
+            values.push(std::str::from_utf8(line[colon + 1..].trim_ascii()).unwrap_or(""));
+        }
+    }
+    (!values.is_empty()).then(|| values.join(", "))
+}
+
 /// Removes every field named `name` (any case), returning their values
 /// joined with `, ` as a repeated field reads.
 pub fn take(response: &mut Response, name: &str) -> Option<String> {
