@@ -60,15 +60,17 @@ impl Site {
     /// request was answered with before.
     pub fn answer(&self, request: &Request, verdict: Option<Verdict>) -> Answer {
         let rules = &self.rules.headers;
-        let mut response = match rules.preflight(request) {
-            Some(preflight) => preflight,
+        // The target routing parsed, kept so the rules need not parse it
+        // again for a file.
+        let (mut response, target) = match rules.preflight(request) {
+            Some(preflight) => (preflight, None),
             None => match self.front(request, verdict) {
-                Front::Answered(response) => response,
+                Front::Answered(response) => (response, None),
                 Front::Verify(check) => return Answer::Verify(check),
-                Front::Files(target) => self.files(request, &target),
+                Front::Files(target) => (self.files(request, &target), Some(target)),
             },
         };
-        rules.apply(request, &mut response);
+        rules.apply(request, target.as_ref(), &mut response);
         Answer::Ready(response)
     }
 

@@ -62,9 +62,10 @@ impl HeaderRules {
         }
     }
 
-    /// Adds the rules' fields to `response`, the answer to `request`: the
-    /// security and path fields replace theirs in one pass, CORS after.
-    pub fn apply(&self, request: &Request, response: &mut Response) {
+    /// Adds the rules' fields to `response`, the answer to `request`
+    /// (whose `target` is given when routing parsed it): the security and
+    /// path fields replace theirs in one pass, CORS after.
+    pub fn apply(&self, request: &Request, target: Option<&Target>, response: &mut Response) {
         let mut fields: Vec<(&'static str, String)> = Vec::new();
         if self.security {
             fields.extend(SECURITY.iter().map(|&(n, v)| (n, v.to_owned())));
@@ -72,10 +73,18 @@ impl HeaderRules {
         // Errors are left alone: a 404 must not be cached for a year
         // because its path looks like an asset.
         if !self.path_headers.is_empty() && response.status.code() < 400 {
-            if let Ok(target) = Target::parse(&request.target) {
+            let parsed;
+            let target = match target {
+                Some(target) => Some(target),
+                None => {
+                    parsed = Target::parse(&request.target).ok();
+                    parsed.as_ref()
+                }
+            };
+            if let Some(target) = target {
                 let mut matched = Vec::new();
                 self.patterns
-                    .matches_into(&pattern::normalized(&target), &mut matched);
+                    .matches_into(&pattern::normalized(target), &mut matched);
                 for rule in matched.into_iter().map(|i| &self.path_headers[i]) {
                     fields.push((rule.name, rule.value.clone()));
                 }
