@@ -105,6 +105,21 @@ impl Response {
         response
     }
 
+    /// Whether a field named `name` (any case) is among `headers` or the
+    /// pre-encoded fields.
+    pub fn has_field(&self, name: &str) -> bool {
+        let name = name.as_bytes();
+        let encoded = self.encoded_fields.as_deref().unwrap_or(&[]);
+        self.headers
+            .iter()
+            .any(|(n, _)| n.as_bytes().eq_ignore_ascii_case(name))
+            || encoded.split_inclusive(|&b| b == b'\n').any(|line| {
+                line.len() > name.len()
+                    && line[name.len()] == b':'
+                    && line[..name.len()].eq_ignore_ascii_case(name)
+            })
+    }
+
     /// A permanent redirect to `location`, which must be a path beginning
     /// with a single `/`.
     pub fn redirect(location: String) -> Response {
@@ -141,11 +156,7 @@ pub fn encode_head(
     // The connection's own fields (`--header`, HSTS) give way to a field
     // of the same name the site set for this response (a path rule's).
     for (name, value) in extra {
-        if !response
-            .headers
-            .iter()
-            .any(|(n, _)| n.eq_ignore_ascii_case(name))
-        {
+        if !response.has_field(name) {
             push_field(out, name, value);
         }
     }
@@ -248,6 +259,20 @@ mod tests {
         let text = head(&Response::redirect("/dir/?x=1".into()), true);
         assert!(text.starts_with("HTTP/1.1 301 Moved Permanently\r\n"));
         assert!(text.contains("\r\nLocation: /dir/?x=1\r\n"));
+    }
+
+    #[test]
+    fn a_pre_encoded_field_replaces_a_connection_field_of_the_same_name() {
+        let mut response = Response::error(Status::NotFound);
+        let mut encoded = Vec::new();
+        push_field(&mut encoded, "X-Extra-Long", "3");
+        response.encoded_fields = Some(encoded.clone().into());
+        assert!(head(&response, true).contains("X-Extra: 1\r\n"));
+        push_field(&mut encoded, "x-EXTRA", "2");
+        response.encoded_fields = Some(encoded.into());
+        let text = head(&response, true);
+        assert!(text.contains("\r\nx-EXTRA: 2\r\n"), "{text}");
+        assert!(!text.contains("X-Extra: 1"), "{text}");
     }
 
     #[test]

@@ -16,7 +16,7 @@ use std::collections::HashMap;
 use std::fs::{File, Metadata};
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Instant;
 
 use crate::site::limits::{
@@ -32,7 +32,23 @@ pub struct Cached {
     /// The header fields of a 200 for it, encoded once (they depend only
     /// on the file and the site's settings).
     pub fields: Arc<[u8]>,
+    /// `fields` with the site's header rules applied, made on the first
+    /// request that needs them (see `rules::headers`): an entry lives for
+    /// [`FILE_CACHE_VALID`], so a hot file pays for its rules about once a
+    /// second instead of on every request.
+    pub ruled: OnceLock<RuledFields>,
     read_at: Instant,
+}
+
+/// A cached file's 200 fields after the header rules, encoded: the same
+/// for every request but for what CORS grants.
+#[derive(Debug)]
+pub struct RuledFields {
+    /// For a request whose origin CORS does not allow (or without CORS).
+    pub refused: Arc<[u8]>,
+    /// For one it allows, with the fields a grant adds but the echoed
+    /// `Access-Control-Allow-Origin` (sent on its own, as it differs).
+    pub granted: Arc<[u8]>,
 }
 
 /// What a cached file is answered with.
@@ -97,6 +113,7 @@ impl FileCache {
             body: CachedBody::Bytes(bytes.into()),
             fields: fields(&validators).into(),
             validators,
+            ruled: OnceLock::new(),
             read_at: Instant::now(),
         });
         self.insert(name, &entry);
@@ -119,6 +136,7 @@ impl FileCache {
             },
             fields: fields(&validators).into(),
             validators,
+            ruled: OnceLock::new(),
             read_at: Instant::now(),
         });
         self.insert(name, &entry);

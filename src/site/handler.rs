@@ -5,12 +5,14 @@
 use std::ffi::OsStr;
 use std::os::unix::ffi::OsStrExt;
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use crate::http::request::{Method, Request};
 use crate::http::response::Response;
 use crate::http::status::Status;
 use crate::http::target::Target;
 use crate::site::Autoindex;
+use crate::site::cache::Cached;
 use crate::site::representation;
 use crate::site::root::{self, Resolved};
 use crate::site::rules::auth::{Check, Gate, Verdict};
@@ -60,17 +62,17 @@ impl Site {
     /// request was answered with before.
     pub fn answer(&self, request: &Request, verdict: Option<Verdict>) -> Answer {
         let rules = &self.rules.headers;
-        // The target routing parsed, kept so the rules need not parse it
-        // again for a file.
-        let (mut response, target) = match rules.preflight(request) {
-            Some(preflight) => (preflight, None),
+        let mut response = match rules.preflight(request) {
+            Some(preflight) => preflight,
             None => match self.front(request, verdict) {
-                Front::Answered(response) => (response, None),
+                Front::Answered(response) => response,
                 Front::Verify(check) => return Answer::Verify(check),
-                Front::Files(target) => (self.files(request, &target), Some(target)),
+                // With the header rules applied, to the target routing
+                // parsed.
+                Front::Files(target) => return Answer::Ready(self.files(request, &target)),
             },
         };
-        rules.apply(request, target.as_ref(), &mut response);
+        rules.apply(request, None, &mut response);
         Answer::Ready(response)
     }
 
@@ -97,27 +99,58 @@ impl Site {
         }
     }
 
-    /// The file system's answer, then the app fallback and error pages.
+    /// The file system's answer, then the app fallback and error pages,
+    /// with the header rules applied: a cached file's 200 takes them
+    /// ready-made from its cache entry.
     fn files(&self, request: &Request, target: &Target) -> Response {
-        if !self.show_hidden
+        let rules = &self.rules.headers;
+        let mut response = match self.cached(request, target) {
+            Some(cached) => {
+                let mut response = representation::respond_cached(self, request, &cached);
+                if response.status == Status::Ok {
+                    rules.apply_cached(request, target, &cached, &mut response);
+                    return response;
+                }
+                response
+            }
+            None => self.resolve(request, target),
+        };
+        rules.apply(request, Some(target), &mut response);
+        response
+    }
+
+    /// Whether a segment is a dotfile that is not served.
+    fn hidden(&self, target: &Target) -> bool {
+        !self.show_hidden
             && target
                 .segments
                 .iter()
                 .any(|s| s.starts_with(b".") && s != WELL_KNOWN)
+    }
+
+    /// The cache entry that answers a plain file request, if one is fresh
+    /// (ranges take the long way: they are rare and need the file's other
+    /// validators). Its key is the target's path, so the entry answers
+    /// this one path only.
+    fn cached(&self, request: &Request, target: &Target) -> Option<Arc<Cached>> {
+        if self.hidden(target)
+            || target.trailing_slash
+            || request.fields.negotiation.range.is_some()
         {
-            return self.error(request, Status::NotFound);
+            return None;
         }
-        // A plain file request a cached entry can answer (ranges take the
-        // long way: they are rare and need the file's other validators).
-        if !target.trailing_slash && request.fields.negotiation.range.is_none() {
-            let name: PathBuf = target
-                .segments
-                .iter()
-                .map(|s| OsStr::from_bytes(s))
-                .collect();
-            if let Some(cached) = self.cache.get(&name) {
-                return representation::respond_cached(self, request, cached);
-            }
+        let name: PathBuf = target
+            .segments
+            .iter()
+            .map(|s| OsStr::from_bytes(s))
+            .collect();
+        self.cache.get(&name)
+    }
+
+    /// The file system's answer to a request the cache could not take.
+    fn resolve(&self, request: &Request, target: &Target) -> Response {
+        if self.hidden(target) {
+            return self.error(request, Status::NotFound);
         }
         match root::resolve(&self.root, target) {
             Ok(Resolved::File { file, meta, name }) => {
@@ -169,5 +202,91 @@ impl Site {
         let mut response = self.error(request, Status::ServiceUnavailable);
         response.headers.push(("Retry-After", "1".to_owned()));
         response
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use super::*;
+    use crate::http::response::encode_head;
+    use crate::site::root::{Root, Symlinks};
+    use crate::site::rules::cors::Cors;
+    use crate::site::rules::headers::{HeaderRules, PathHeader};
+    use crate::site::rules::pattern::Pattern;
+    use crate::site::{Options, rules};
+
+    fn site(root: &Path, origins: &[&str]) -> Site {
+        std::fs::write(root.join("page.html"), "<p>page</p>").unwrap();
+        let rule = |pattern: &str, name: &'static str, value: &str| PathHeader {
+            pattern: Pattern::parse(pattern).unwrap(),
+            name,
+            value: value.to_owned(),
+        };
+        let path_headers = vec![
+            rule("*.html", "Cache-Control", "no-cache"),
+            rule("/page.html", "X-Page", "yes"),
+            rule("/other.html", "X-Other", "no"),
+        ];
+        let origins = origins.iter().map(|o| o.to_string()).collect();
+        let options = Options {
+            autoindex: Autoindex::Off,
+            precompressed: true,
+            show_hidden: false,
+            cache_control: Some("max-age=60".to_owned()),
+            charset: None,
+            rules: rules::Rules {
+                pages: Default::default(),
+                headers: HeaderRules::new(path_headers, true, Cors { origins }),
+            },
+            auth: Default::default(),
+        };
+        Site::new(Root::open(root, Symlinks::Inside).unwrap(), &options).unwrap()
+    }
+
+    /// The response's head fields but `Date`, sorted: field order aside,
+    /// what a client sees.
+    fn fields(site: &Site, origin: Option<&str>) -> Vec<String> {
+        let origin = origin.map_or(String::new(), |o| format!("Origin: {o}\r\n"));
+        let head = format!("GET /page.html HTTP/1.1\r\nHost: h\r\n{origin}\r\n");
+        let (request, _) = crate::http::request::parse(head.as_bytes())
+            .unwrap()
+            .unwrap();
+        let mut out = Vec::new();
+        encode_head(&site.handle(&request), true, "now", &[], &mut out);
+        let mut lines: Vec<String> = String::from_utf8(out)
+            .unwrap()
+            .split("\r\n")
+            .map(str::to_owned)
+            .collect();
+        lines.sort();
+        lines
+    }
+
+    /// A cached file's 200 takes the rules from its entry, made on the
+    /// first request answered from the cache, with the same fields as the
+    /// request that read the file, for each outcome of CORS.
+    #[test]
+    fn a_cached_file_takes_its_rules_ready_made_with_the_same_fields() {
+        for origins in [&["https://a.example"][..], &["*"]] {
+            for origin in [Some("https://a.example"), Some("https://b.example"), None] {
+                let dir = tempfile::tempdir().unwrap();
+                let site = site(dir.path(), origins);
+                let read = fields(&site, origin);
+                let entry = site.cache.get(Path::new("page.html")).unwrap();
+                assert!(entry.ruled.get().is_none());
+                assert_eq!(fields(&site, origin), read, "{origins:?} {origin:?}");
+                assert!(entry.ruled.get().is_some());
+                assert_eq!(fields(&site, origin), read, "{origins:?} {origin:?}");
+                let joined = read.join("\n");
+                assert!(joined.contains("X-Page: yes") && !joined.contains("X-Other"));
+                assert!(joined.contains("Cache-Control: no-cache"), "{joined}");
+                assert!(!joined.contains("max-age=60"), "{joined}");
+                assert!(joined.contains("X-Frame-Options: SAMEORIGIN"));
+                let granted = origins == ["*"] || origin == Some("https://a.example");
+                assert_eq!(joined.contains("Access-Control-Expose-Headers"), granted);
+            }
+        }
     }
 }

@@ -50,13 +50,13 @@ pub fn respond(
         if chosen.meta.len() > FILE_CACHE_MAX_FILE as u64 {
             let cache = &site.cache;
             let kept = cache.keep_open(name, chosen.file, &chosen.meta, validators, fields);
-            return respond_cached(site, request, kept);
+            return respond_cached(site, request, &kept);
         }
         let loaded = site
             .cache
             .load(name, &chosen.file, &chosen.meta, validators.clone(), fields);
         if let Some(cached) = loaded {
-            return respond_cached(site, request, cached);
+            return respond_cached(site, request, &cached);
         }
     }
     from_disk(site, request, chosen, &validators, name)
@@ -182,7 +182,7 @@ fn read_small(body: Body, head: bool) -> Result<Body, Response> {
 
 /// Answers from the small-file cache: the same fields and preconditions as
 /// a file read from disk (only ranges go the long way, see `Site::handle`).
-pub fn respond_cached(site: &Site, request: &Request, cached: Arc<Cached>) -> Response {
+pub fn respond_cached(site: &Site, request: &Request, cached: &Cached) -> Response {
     let fields = || caching_fields(site, &cached.validators, None);
     if let Some(refused) = preconditions(request, &cached.validators, fields) {
         return refused;

@@ -5,7 +5,7 @@
 //! refuses it.
 
 use crate::http::request::{Method, Request};
-use crate::http::response::{Body, Response};
+use crate::http::response::{Body, Response, push_field};
 use crate::http::status::Status;
 use crate::site::rules::edit;
 
@@ -35,7 +35,7 @@ pub struct Cors {
 }
 
 /// What a request's origin is allowed.
-enum Allowed<'a> {
+pub enum Allowed<'a> {
     /// `*` is configured: `Access-Control-Allow-Origin: *`, no `Vary`.
     Any,
     /// A configured origin matched this one, as the request sent it.
@@ -45,8 +45,9 @@ enum Allowed<'a> {
 }
 
 impl Cors {
-    fn allowed<'a>(&self, request: &'a Request) -> Allowed<'a> {
-        if self.origins.iter().any(|o| o == "*") {
+    /// What `request`'s origin is allowed (`No` without `--cors-origin`).
+    pub fn allowed<'a>(&self, request: &'a Request) -> Allowed<'a> {
+        if self.any_origin() {
             return Allowed::Any;
         }
         let Some(origin) = request
@@ -114,22 +115,52 @@ impl Cors {
         }
         // One pass over the response's fields for all of CORS's.
         let mut fields = Vec::with_capacity(3);
-        match self.allowed(request) {
-            Allowed::Any => fields.push(("Access-Control-Allow-Origin", "*".to_owned())),
-            Allowed::Origin(origin) => {
-                fields.push(("Vary", vary_with_origin(response)));
-                fields.push(("Access-Control-Allow-Origin", origin.to_owned()));
-            }
-            Allowed::No => fields.push(("Vary", vary_with_origin(response))),
+        if self.varies() {
+            fields.push(("Vary", vary_with_origin(response)));
         }
-        if simple
-            && fields
-                .iter()
-                .any(|(n, _)| *n == "Access-Control-Allow-Origin")
-        {
-            fields.push(("Access-Control-Expose-Headers", EXPOSE.to_owned()));
+        let origin = match self.allowed(request) {
+            Allowed::Any => Some("*"),
+            Allowed::Origin(origin) => Some(origin),
+            Allowed::No => None,
+        };
+        if let Some(origin) = origin {
+            fields.push(("Access-Control-Allow-Origin", origin.to_owned()));
+            if simple {
+                fields.push(("Access-Control-Expose-Headers", EXPOSE.to_owned()));
+            }
         }
         edit::set_all(response, fields);
+    }
+
+    /// The part of [`Cors::apply`] that is the same for every GET and
+    /// HEAD of a response: `Vary: Origin` where answers depend on it.
+    pub fn apply_shared(&self, response: &mut Response) {
+        if !self.origins.is_empty() && self.varies() {
+            let vary = vary_with_origin(response);
+            edit::set_all(response, vec![("Vary", vary)]);
+        }
+    }
+
+    /// The fields an allowed GET or HEAD gets beyond
+    /// [`Cors::apply_shared`]'s that are the same for every such request
+    /// (all of them when any origin is allowed; all but the echoed
+    /// origin otherwise), encoded.
+    pub fn encode_shared_grant(&self, out: &mut Vec<u8>) {
+        if self.any_origin() {
+            push_field(out, "Access-Control-Allow-Origin", "*");
+        }
+        push_field(out, "Access-Control-Expose-Headers", EXPOSE);
+    }
+
+    /// Whether `*` is configured.
+    fn any_origin(&self) -> bool {
+        self.origins.iter().any(|o| o == "*")
+    }
+
+    /// Whether answers depend on the request's `Origin`: a list of
+    /// origins, not `*`.
+    fn varies(&self) -> bool {
+        !self.any_origin()
     }
 }
 
