@@ -221,11 +221,19 @@ fn a_path_rule_replaces_a_header_field_of_the_same_name() {
         "X-Served-By: edge",
         "--path-header",
         "/assets/** x-served-by: assets",
+        "--header",
+        "Cache-Control: no-store",
+        "--cache-control",
+        "max-age=60",
     ]);
-    for _ in 0..2 {
-        // Uncached, then from the file cache.
+    for _ in 0..3 {
+        // Uncached, then from the file cache (the rules' fields made,
+        // then taken ready-made).
         let css = get(test.addr, &request("GET", "/assets/app.css"));
         assert_eq!(all(&css, "X-Served-By"), ["assets"], "{}", css.head);
+        // So does staticd's own field, from --cache-control.
+        let text = get(test.addr, &request("GET", "/a.txt"));
+        assert_eq!(all(&text, "Cache-Control"), ["max-age=60"], "{}", text.head);
     }
     let page = get(test.addr, &request("GET", "/v.txt"));
     assert_eq!(all(&page, "X-Served-By"), ["edge"]);
@@ -235,6 +243,7 @@ fn a_path_rule_replaces_a_header_field_of_the_same_name() {
         (missing.status, all(&missing, "X-Served-By")),
         (404, vec!["edge"])
     );
+    assert_eq!(all(&missing, "Cache-Control"), ["no-store"]);
 }
 
 #[test]
