@@ -22,11 +22,12 @@ use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
 use std::time::Duration;
 
-use clap::{CommandFactory, FromArgMatches, Parser, ValueEnum};
+use clap::{CommandFactory, FromArgMatches, Parser};
 
 use crate::{serve, site};
 
 pub mod auth;
+pub mod compress;
 mod error;
 pub mod file;
 pub mod headers;
@@ -42,18 +43,14 @@ pub use crate::site::Autoindex;
 pub use crate::site::root::Symlinks;
 pub use values::{parse_charset, parse_duration, parse_field_value, parse_header, parse_level};
 
-/// An on/off switch for features that default to on.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum Switch {
-    On,
-    Off,
-}
+pub use values::Switch;
 
 /// `--version`: the version and what this build does.
 const LONG_VERSION: &str = concat!(
     env!("CARGO_PKG_VERSION"),
     "\nfeatures: http/1.1 keep-alive+pipelining, openat2 root confinement (fallback: realpath+O_NOFOLLOW), \
-     conditional requests, byte ranges, precompressed .br/.gz, autoindex html/json, \
+     conditional requests, byte ranges, precompressed .br/.zst/.gz, compression on the fly (br, zstd, gzip), \
+     autoindex html/json, \
      access log combined/json, config files, graceful shutdown, \
      https via rustls (TLS 1.2/1.3, SNI certificate choice, HSTS, HTTP redirect)"
 );
@@ -144,6 +141,9 @@ pub struct Config {
 
     #[command(flatten)]
     pub auth: auth::AuthArgs,
+
+    #[command(flatten)]
+    pub compress: compress::CompressArgs,
 
     /// PEM certificate chain; with --tls-key, --port speaks HTTPS (repeatable: one per host name, chosen by SNI, the first the default)
     #[arg(
@@ -298,6 +298,7 @@ impl Config {
                     headers: self.header_rules.rules(),
                 },
                 auth: self.auth.options(),
+                compress: self.compress.options(),
             },
             addr: self.addr(),
             workers: self.worker_threads(),

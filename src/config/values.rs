@@ -6,6 +6,13 @@
 use std::time::Duration;
 
 /// A header field value we can send as is: visible ASCII, spaces and tabs.
+/// An on/off switch for features that default to on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Switch {
+    On,
+    Off,
+}
+
 pub fn parse_field_value(text: &str) -> Result<String, String> {
     let text = text.trim();
     if text

@@ -17,8 +17,8 @@
 //! which start [`connection`]s; a connection uses [`parking`], [`idle`]
 //! and [`pool`];
 //! parking holds [`idle`] values; [`idle`] carries a [`pool`] ticket; the
-//! pool names none of them. Credential checks run in [`verify`]'s bounded
-//! pool. Parking hands woken connections back through
+//! pool names none of them. Credential checks and compressions run on
+//! [`offload`]'s bounded pools (one each). Parking hands woken connections back through
 //! a callback the worker gives it at start-up.
 
 use std::future::Future;
@@ -32,7 +32,7 @@ use tokio::sync::{Semaphore, oneshot};
 
 use crate::ops::access_log::AccessLog;
 use crate::ops::diagnostics::LIFECYCLE;
-use crate::serve::verify::Verifier;
+use crate::serve::offload::Offload;
 use crate::shutdown::{Control, Phase, Signals};
 use crate::site::handler::Site;
 use crate::site::root::Root;
@@ -51,12 +51,12 @@ pub mod connection;
 pub mod idle;
 pub mod limits;
 mod listener;
+pub mod offload;
 mod options;
 pub mod parking;
 pub mod pool;
 mod reload;
 pub mod tls;
-pub mod verify;
 mod workers;
 
 pub use options::{Hsts, Limits, Options, StartError, TlsOptions};
@@ -324,7 +324,8 @@ fn context(
         tls,
         access_log,
         handoff,
-        verifier: Verifier::for_workers(config.workers),
+        verifier: Offload::for_workers(config.workers),
+        compressor: Offload::for_workers(config.workers),
     };
     let context = Context {
         shared: Arc::new(shared),

@@ -24,11 +24,46 @@ use crate::site::limits::{
 };
 use crate::site::validators::Validators;
 
+/// What identifies a file's content: a different value is a different
+/// file, or the same one changed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct FileId {
+    dev: u64,
+    ino: u64,
+    size: u64,
+    mtime: i64,
+    mtime_nsec: i64,
+}
+
+impl FileId {
+    pub fn of(meta: &Metadata) -> FileId {
+        FileId {
+            dev: meta.dev(),
+            ino: meta.ino(),
+            size: meta.size(),
+            mtime: meta.mtime(),
+            mtime_nsec: meta.mtime_nsec(),
+        }
+    }
+}
+
+/// What the site says about a file it caches.
+#[derive(Debug)]
+pub struct About {
+    pub validators: Validators,
+    pub content_type: String,
+    /// Whether it is compressed on the fly for clients that accept it.
+    pub compressible: bool,
+}
+
 /// A cached file.
 #[derive(Debug)]
 pub struct Cached {
     pub body: CachedBody,
+    pub id: FileId,
     pub validators: Validators,
+    pub content_type: String,
+    pub compressible: bool,
     /// The header fields of a 200 for it, encoded once (they depend only
     /// on the file and the site's settings).
     pub fields: Arc<[u8]>,
@@ -97,7 +132,7 @@ impl FileCache {
         name: &Path,
         file: &File,
         meta: &Metadata,
-        validators: Validators,
+        about: About,
         fields: impl FnOnce(&Validators) -> Vec<u8>,
     ) -> Option<Arc<Cached>> {
         let size = usize::try_from(meta.len())
@@ -105,14 +140,16 @@ impl FileCache {
             .filter(|&n| n <= FILE_CACHE_MAX_FILE)?;
         let bytes = crate::site::root::read_exactly(file, 0, size as u64).ok()?;
         let after = file.metadata().ok()?;
-        let same = |m: &Metadata| (m.ino(), m.size(), m.mtime(), m.mtime_nsec());
-        if same(&after) != same(meta) {
+        if FileId::of(&after) != FileId::of(meta) {
             return None;
         }
         let entry = Arc::new(Cached {
             body: CachedBody::Bytes(bytes.into()),
-            fields: fields(&validators).into(),
-            validators,
+            id: FileId::of(meta),
+            fields: fields(&about.validators).into(),
+            validators: about.validators,
+            content_type: about.content_type,
+            compressible: about.compressible,
             ruled: OnceLock::new(),
             read_at: Instant::now(),
         });
@@ -126,7 +163,7 @@ impl FileCache {
         name: &Path,
         file: File,
         meta: &Metadata,
-        validators: Validators,
+        about: About,
         fields: impl FnOnce(&Validators) -> Vec<u8>,
     ) -> Arc<Cached> {
         let entry = Arc::new(Cached {
@@ -134,8 +171,11 @@ impl FileCache {
                 file: Arc::new(file),
                 len: meta.len(),
             },
-            fields: fields(&validators).into(),
-            validators,
+            id: FileId::of(meta),
+            fields: fields(&about.validators).into(),
+            validators: about.validators,
+            content_type: about.content_type,
+            compressible: about.compressible,
             ruled: OnceLock::new(),
             read_at: Instant::now(),
         });
@@ -186,11 +226,18 @@ fn make_room(entries: &mut Entries, incoming: &CachedBody) {
 mod tests {
     use super::*;
 
+    fn about(meta: &Metadata) -> About {
+        About {
+            validators: Validators::of(meta, None),
+            content_type: "text/plain".to_owned(),
+            compressible: false,
+        }
+    }
+
     fn load(cache: &FileCache, path: &Path, name: &str) -> Option<Arc<Cached>> {
         let file = File::open(path).unwrap();
         let meta = file.metadata().unwrap();
-        let validators = Validators::of(&meta, None);
-        cache.load(Path::new(name), &file, &meta, validators, |_| {
+        cache.load(Path::new(name), &file, &meta, about(&meta), |_| {
             b"Content-Type: text/plain\r\n".to_vec()
         })
     }
@@ -225,10 +272,9 @@ mod tests {
         let meta = file.metadata().unwrap();
         std::fs::write(&path, "newer").unwrap();
         let cache = FileCache::default();
-        let validators = Validators::of(&meta, None);
         assert!(
             cache
-                .load(Path::new("f"), &file, &meta, validators, |_| {
+                .load(Path::new("f"), &file, &meta, about(&meta), |_| {
                     b"Content-Type: text/plain\r\n".to_vec()
                 })
                 .is_none()
@@ -254,8 +300,7 @@ mod tests {
     fn keep_open(cache: &FileCache, path: &Path, name: &str) -> Arc<Cached> {
         let file = File::open(path).unwrap();
         let meta = file.metadata().unwrap();
-        let validators = Validators::of(&meta, None);
-        cache.keep_open(Path::new(name), file, &meta, validators, |_| Vec::new())
+        cache.keep_open(Path::new(name), file, &meta, about(&meta), |_| Vec::new())
     }
 
     /// A file just too large for its bytes to be cached.

@@ -13,6 +13,8 @@ use crate::http::status::Status;
 use crate::http::target::Target;
 use crate::site::Autoindex;
 use crate::site::cache::Cached;
+use crate::site::compress::{Outcome, Work};
+use crate::site::compressed;
 use crate::site::representation;
 use crate::site::root::{self, Resolved};
 use crate::site::rules::auth::{Check, Gate, Verdict};
@@ -24,14 +26,8 @@ pub use crate::site::Site;
 /// The one dot-directory served even without `--show-hidden` (RFC 8615).
 const WELL_KNOWN: &[u8] = b".well-known";
 
-/// The site's answer to a request: a response, or a credential to check
-/// first (bcrypt is too slow for the event loop; see
-/// [`crate::site::rules::auth`]).
-#[derive(Debug)]
-pub enum Answer {
-    Ready(Response),
-    Verify(Check),
-}
+/// The site's answer, defined in [`crate::site`] beside [`Site`].
+pub use crate::site::{Answer, Prior};
 
 /// Where the checks before the file system leave a request.
 enum Front {
@@ -42,15 +38,27 @@ enum Front {
 }
 
 impl Site {
-    /// Answers one request, running any credential check inline: for
-    /// callers without a pool to run it on. See [`Site::answer`].
+    /// Answers one request, doing any work the site asks for inline (a
+    /// credential check, a compression): for callers without a pool to
+    /// run it on. See [`Site::answer`].
     pub fn handle(&self, request: &Request) -> Response {
-        match self.answer(request, None) {
-            Answer::Ready(response) => response,
-            Answer::Verify(check) => match self.answer(request, Some(check.run())) {
-                Answer::Ready(response) => response,
-                Answer::Verify(_) => self.error(request, Status::InternalServerError),
-            },
+        let mut prior = Prior::default();
+        loop {
+            match self.answer(request, &prior) {
+                Answer::Ready(response) => return response,
+                Answer::Verify(check) if prior.verdict.is_none() => {
+                    prior.verdict = Some(check.run());
+                }
+                Answer::Compress(work) if prior.compressed.is_none() => {
+                    prior.compressed = Some(match work {
+                        Work::Run(job) => job.run(),
+                        // Nobody to wait with here: send it as it is.
+                        Work::Wait(_) => Outcome::Skipped,
+                    });
+                }
+                // The site asked again for what it was given.
+                _ => return self.error(request, Status::InternalServerError),
+            }
         }
     }
 
@@ -58,18 +66,18 @@ impl Site {
     /// aside, which RFC 9110 defines for GET only); the body is dropped
     /// when the response is written. An allowed CORS preflight is
     /// answered before routing; the header rules then apply to whatever
-    /// is sent. `verdict` is the outcome of the [`Check`] the same
-    /// request was answered with before.
-    pub fn answer(&self, request: &Request, verdict: Option<Verdict>) -> Answer {
+    /// is sent. `prior` holds the outcomes of the work the same request
+    /// was answered with before.
+    pub fn answer(&self, request: &Request, prior: &Prior) -> Answer {
         let rules = &self.rules.headers;
         let mut response = match rules.preflight(request) {
             Some(preflight) => preflight,
-            None => match self.front(request, verdict) {
+            None => match self.front(request, prior.verdict) {
                 Front::Answered(response) => response,
                 Front::Verify(check) => return Answer::Verify(check),
                 // With the header rules applied, to the target routing
                 // parsed.
-                Front::Files(target) => return Answer::Ready(self.files(request, &target)),
+                Front::Files(target) => return self.files(request, &target, prior),
             },
         };
         rules.apply(request, None, &mut response);
@@ -100,23 +108,31 @@ impl Site {
     }
 
     /// The file system's answer, then the app fallback and error pages,
-    /// with the header rules applied: a cached file's 200 takes them
-    /// ready-made from its cache entry.
-    fn files(&self, request: &Request, target: &Target) -> Response {
+    /// with the header rules applied: a cached file's identity 200 takes
+    /// them ready-made from its cache entry.
+    fn files(&self, request: &Request, target: &Target, prior: &Prior) -> Answer {
         let rules = &self.rules.headers;
-        let mut response = match self.cached(request, target) {
-            Some(cached) => {
-                let mut response = representation::respond_cached(self, request, &cached);
-                if response.status == Status::Ok {
-                    rules.apply_cached(request, target, &cached, &mut response);
-                    return response;
+        let answer = match self.cached(request, target) {
+            Some(cached) => match compressed::answer(self, request, &cached, prior) {
+                Some(answer) => answer,
+                None => {
+                    let mut response = representation::respond_cached(self, request, &cached);
+                    if response.status == Status::Ok {
+                        rules.apply_cached(request, target, &cached, &mut response);
+                        return Answer::Ready(response);
+                    }
+                    Answer::Ready(response)
                 }
-                response
-            }
-            None => self.resolve(request, target),
+            },
+            None => self.resolve(request, target, prior),
         };
-        rules.apply(request, Some(target), &mut response);
-        response
+        match answer {
+            Answer::Ready(mut response) => {
+                rules.apply(request, Some(target), &mut response);
+                Answer::Ready(response)
+            }
+            work => work,
+        }
     }
 
     /// Whether a segment is a dotfile that is not served.
@@ -148,13 +164,13 @@ impl Site {
     }
 
     /// The file system's answer to a request the cache could not take.
-    fn resolve(&self, request: &Request, target: &Target) -> Response {
+    fn resolve(&self, request: &Request, target: &Target, prior: &Prior) -> Answer {
         if self.hidden(target) {
-            return self.error(request, Status::NotFound);
+            return Answer::Ready(self.error(request, Status::NotFound));
         }
-        match root::resolve(&self.root, target) {
+        let response = match root::resolve(&self.root, target) {
             Ok(Resolved::File { file, meta, name }) => {
-                representation::respond(self, request, file, meta, &name)
+                return representation::respond(self, request, file, meta, &name, prior);
             }
             Ok(Resolved::DirectoryWithoutSlash) => {
                 let location = format!("{}/{}", target.encoded_path(), target.query);
@@ -169,7 +185,8 @@ impl Site {
                 .fallback(request, target)
                 .unwrap_or_else(|| self.error(request, Status::NotFound)),
             Err(status) => self.error(request, status),
-        }
+        };
+        Answer::Ready(response)
     }
 
     /// The answer when the file system has none for `request`.
@@ -241,6 +258,7 @@ mod tests {
                 headers: HeaderRules::new(path_headers, true, Cors { origins }),
             },
             auth: Default::default(),
+            compress: Default::default(),
         };
         Site::new(Root::open(root, Symlinks::Inside).unwrap(), &options).unwrap()
     }

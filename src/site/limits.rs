@@ -20,3 +20,9 @@ pub const FILE_CACHE_OPEN: usize = 256;
 
 /// How long a cached file is trusted before it is checked again.
 pub const FILE_CACHE_VALID: Duration = Duration::from_secs(1);
+
+/// Largest file compressed on the fly. Larger ones are sent as they are
+/// (by sendfile, with ranges and a length): compressing them would hold
+/// their bytes in memory, or stream them chunked at a cost paid again on
+/// every request.
+pub const COMPRESS_MAX_FILE: u64 = 8 * 1024 * 1024;

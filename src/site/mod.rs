@@ -17,11 +17,15 @@
 //! the command line can name them, and nothing here reads the command line.
 
 pub mod cache;
+pub mod caching;
+pub mod compress;
+pub mod compressed;
 pub mod handler;
 pub mod https_redirect;
 pub mod limits;
 pub mod listing;
 pub mod mime;
+pub mod multipart;
 pub mod negotiate;
 pub mod representation;
 pub mod root;
@@ -29,6 +33,7 @@ pub mod rules;
 pub mod validators;
 pub mod variants;
 
+use crate::http::response::Response;
 use crate::site::cache::FileCache;
 use crate::site::root::Root;
 
@@ -60,6 +65,7 @@ pub struct Options {
     pub rules: rules::Rules,
     /// `--auth-file`, read when the site is made.
     pub auth: rules::auth::AuthOptions,
+    pub compress: compress::CompressOptions,
 }
 
 /// Everything needed to answer requests for one document root. It is
@@ -78,6 +84,26 @@ pub struct Site {
     pub auth: rules::auth::Auth,
     /// Small files recently read, see [`FileCache`].
     pub cache: FileCache,
+    pub compress: compress::Compressor,
+}
+
+/// The site's answer to a request: a response, or work to do first (off
+/// the event loop) before asking again with its outcome in a [`Prior`]:
+/// a credential to check (bcrypt, see [`rules::auth`]) or a file to
+/// compress ([`compress`]).
+#[derive(Debug)]
+pub enum Answer {
+    Ready(Response),
+    Verify(rules::auth::Check),
+    Compress(compress::Work),
+}
+
+/// The outcomes of the work the site asked for before, for the same
+/// request.
+#[derive(Debug, Default)]
+pub struct Prior {
+    pub verdict: Option<rules::auth::Verdict>,
+    pub compressed: Option<compress::Outcome>,
 }
 
 impl Site {
@@ -96,6 +122,7 @@ impl Site {
             rules: options.rules,
             auth,
             cache: FileCache::default(),
+            compress: compress::Compressor::new(options.compress),
         })
     }
 }

@@ -1,22 +1,29 @@
-//! Content negotiation: which precompressed variant a client accepts
-//! (`Accept-Encoding`, RFC 9110 §12.5.3) and whether it asked for JSON
-//! (`Accept`, §12.5.1).
+//! Content negotiation: which coding a client accepts, for a precompressed
+//! sidecar and for compression on the fly alike (`Accept-Encoding`, RFC
+//! 9110 §12.5.3), and whether it asked for JSON (`Accept`, §12.5.1).
+//!
+//! A list that refuses identity (`identity;q=0`) and accepts nothing
+//! staticd has still gets identity rather than `406`: §12.5.3 allows it,
+//! and a page the client may not decode beats no page (nginx does the
+//! same).
 
 /// A content coding staticd can serve from a precompressed sidecar file.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Coding {
     Brotli,
+    Zstd,
     Gzip,
 }
 
 impl Coding {
     /// Our preference order, best first.
-    pub const ALL: [Coding; 2] = [Coding::Brotli, Coding::Gzip];
+    pub const ALL: [Coding; 3] = [Coding::Brotli, Coding::Zstd, Coding::Gzip];
 
     /// The token used in `Content-Encoding` and the ETag suffix.
     pub fn token(self) -> &'static str {
         match self {
             Coding::Brotli => "br",
+            Coding::Zstd => "zstd",
             Coding::Gzip => "gzip",
         }
     }
@@ -25,6 +32,7 @@ impl Coding {
     pub fn extension(self) -> &'static str {
         match self {
             Coding::Brotli => "br",
+            Coding::Zstd => "zst",
             Coding::Gzip => "gz",
         }
     }
@@ -111,13 +119,22 @@ fn parse_q(text: &str) -> Option<u16> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use Coding::{Brotli, Gzip};
+    use Coding::{Brotli, Gzip, Zstd};
 
     #[test]
     fn accept_encoding() {
         assert_eq!(accepted_codings(None), []);
         assert_eq!(accepted_codings(Some("")), []);
         assert_eq!(accepted_codings(Some("gzip, deflate, br")), [Brotli, Gzip]);
+        assert_eq!(
+            accepted_codings(Some("gzip, deflate, br, zstd")),
+            [Brotli, Zstd, Gzip]
+        );
+        assert_eq!(
+            accepted_codings(Some("zstd;q=0.9, br;q=0.8")),
+            [Zstd, Brotli]
+        );
+        assert_eq!(accepted_codings(Some("gzip;q=0.5x, br;q=.5")), []);
         assert_eq!(accepted_codings(Some("gzip")), [Gzip]);
         assert_eq!(accepted_codings(Some("x-gzip")), [Gzip]);
         assert_eq!(
@@ -125,7 +142,7 @@ mod tests {
             [Gzip, Brotli]
         );
         assert_eq!(accepted_codings(Some("br;q=0, gzip")), [Gzip]);
-        assert_eq!(accepted_codings(Some("*")), [Brotli, Gzip]);
+        assert_eq!(accepted_codings(Some("*")), [Brotli, Zstd, Gzip]);
         assert_eq!(accepted_codings(Some("*;q=0, gzip")), [Gzip]);
         assert_eq!(accepted_codings(Some("identity")), []);
         assert_eq!(accepted_codings(Some("GZIP;Q=1.000")), [Gzip]);

@@ -1,13 +1,15 @@
 //! Asking for the answer to one request: the site's, or on the redirect
-//! listener the way to HTTPS. A credential check the site asks for runs
-//! on the shared [`crate::serve::verify`] pool, and the site is asked
-//! again with its verdict.
+//! listener the way to HTTPS. Work the site asks for first (a credential
+//! check, a compression) runs on its [`crate::serve::offload`] pool, or
+//! waits for the request already compressing the same file, and the site
+//! is asked again with the outcome.
 
 use super::exchange::Connection;
 use crate::http::request::Request;
 use crate::http::response::Response;
 use crate::http::status::Status;
-use crate::site::handler::Answer;
+use crate::site::compress::{Outcome, Work};
+use crate::site::handler::{Answer, Prior};
 use crate::site::https_redirect;
 
 impl Connection {
@@ -16,19 +18,34 @@ impl Connection {
             return https_redirect::respond(request, port);
         }
         let site = &self.shared.site;
-        match site.answer(request, None) {
-            Answer::Ready(response) => response,
-            Answer::Verify(check) => {
-                let busy = check.busy();
-                let verifier = &self.shared.verifier;
-                let verdict = verifier.run(move || check.run(), move || busy).await;
-                match site.answer(request, Some(verdict)) {
-                    Answer::Ready(response) => response,
-                    // The verdict answers the site's own question: it
-                    // cannot ask again.
-                    Answer::Verify(_) => Response::error(Status::InternalServerError),
+        let mut prior = Prior::default();
+        loop {
+            match site.answer(request, &prior) {
+                Answer::Ready(response) => return response,
+                Answer::Verify(check) if prior.verdict.is_none() => {
+                    let busy = check.busy();
+                    let verifier = &self.shared.verifier;
+                    let verdict = verifier.run(move || check.run(), move || busy).await;
+                    prior.verdict = Some(verdict);
                 }
+                Answer::Compress(work) if prior.compressed.is_none() => {
+                    prior.compressed = Some(self.compress(work).await);
+                }
+                // The site asked again for what it was given: it cannot.
+                _ => return Response::error(Status::InternalServerError),
             }
+        }
+    }
+
+    /// Runs a compression on the pool (a full pool sends the file as it
+    /// is), or waits for the one in progress.
+    async fn compress(&self, work: Work) -> Outcome {
+        match work {
+            Work::Run(job) => {
+                let pool = &self.shared.compressor;
+                Box::pin(pool.run(move || job.run(), || Outcome::Skipped)).await
+            }
+            Work::Wait(flight) => Box::pin(async move { flight.wait().await }).await,
         }
     }
 }

@@ -13,7 +13,7 @@
 //! - `exchange`: the request–response loop, and turning a connection into
 //!   an idle one and back;
 //! - `answer`: asking the site (or the HTTPS redirect), with credential
-//!   checks on the verifier's pool;
+//!   checks and compressions on their pools;
 //! - `write`, `drain`: writing responses, reading what will not be used;
 //! - `secure`, `tls_io`: the same over TLS, and moving records between
 //!   rustls and the socket;
@@ -62,6 +62,7 @@ pub(crate) mod tests {
             charset: None,
             rules: Default::default(),
             auth: Default::default(),
+            compress: Default::default(),
         };
         let root =
             crate::site::root::Root::open(root, crate::site::root::Symlinks::Inside).unwrap();
@@ -77,7 +78,8 @@ pub(crate) mod tests {
             )
             .unwrap(),
             handoff,
-            verifier: crate::serve::verify::Verifier::new(1, 1),
+            verifier: crate::serve::offload::Offload::new(1, 1),
+            compressor: crate::serve::offload::Offload::new(1, 1),
         })
     }
 

@@ -5,10 +5,10 @@ use std::sync::Arc;
 
 use crate::ops::access_log::AccessLog;
 use crate::serve::idle::Handoff;
+use crate::serve::offload::Offload;
 use crate::serve::options::Limits;
 use crate::serve::parking::Parking;
 use crate::serve::tls::Acceptor;
-use crate::serve::verify::Verifier;
 use crate::shutdown::Shutdown;
 use crate::site::handler::Site;
 
@@ -29,7 +29,9 @@ pub struct Shared {
     /// The workers' inboxes, for a connection moving to another worker.
     pub handoff: Handoff,
     /// Where credential checks run.
-    pub verifier: Verifier,
+    pub verifier: Offload,
+    /// Where compressions run (see `crate::site::compress`).
+    pub compressor: Offload,
 }
 
 /// What a connection gets from the worker that serves it.

@@ -1,9 +1,12 @@
-//! Where credential checks run: bcrypt takes tens of milliseconds of CPU,
-//! so it runs on tokio's blocking threads, never on a worker's event loop,
-//! and at most [`Verifier::running`] at once, so a password-guessing flood
+//! Where work too slow for an event loop runs: credential checks (bcrypt
+//! takes tens of milliseconds of CPU) and compressions, each kind on its
+//! own [`Offload`]. The work runs on tokio's blocking threads, never on a
+//! worker's event loop, and at most [`Offload::running`] at once, so a
+//! password-guessing flood (or a burst of first requests for large files)
 //! takes that many cores at most and the site goes on serving with the
-//! rest. Checks beyond [`VERIFY_QUEUE`] waiting are not queued at all:
-//! their requests get `503` at once instead of piling up behind a flood.
+//! rest. Work beyond [`OFFLOAD_QUEUE`] waiting is not queued at all: its
+//! request gets the `busy` answer at once (`503` for a check, the file
+//! uncompressed for a compression) instead of piling up behind a flood.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 
@@ -12,11 +15,11 @@ use tokio::sync::Semaphore;
 /// How many checks may wait for a turn before new ones are turned away.
 /// At one bcrypt of ~50 ms per turn, the last in line waits ~3 s per
 /// running slot.
-pub const VERIFY_QUEUE: usize = 64;
+pub const OFFLOAD_QUEUE: usize = 64;
 
 /// The pool's bound; one per connection-serving worker pair.
 #[derive(Debug)]
-pub struct Verifier {
+pub struct Offload {
     turns: Semaphore,
     running: usize,
     waiting: AtomicUsize,
@@ -33,16 +36,16 @@ impl Drop for Waiting<'_> {
     }
 }
 
-impl Verifier {
+impl Offload {
     /// Half of `workers` (at least one) checks at once: the other half of
     /// the cores stays with the event loops.
-    pub fn for_workers(workers: usize) -> Verifier {
-        Verifier::new((workers / 2).max(1), VERIFY_QUEUE)
+    pub fn for_workers(workers: usize) -> Offload {
+        Offload::new((workers / 2).max(1), OFFLOAD_QUEUE)
     }
 
     /// `running` checks at once, `queue` waiting.
-    pub fn new(running: usize, queue: usize) -> Verifier {
-        Verifier {
+    pub fn new(running: usize, queue: usize) -> Offload {
+        Offload {
             turns: Semaphore::new(running),
             running,
             waiting: AtomicUsize::new(0),
@@ -93,7 +96,7 @@ mod tests {
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn turns_away_checks_past_the_queue() {
-        let verifier = Arc::new(Verifier::new(1, 2));
+        let verifier = Arc::new(Offload::new(1, 2));
         let (release, held) = mpsc::channel();
         let mut tasks = Vec::new();
         // One running and two waiting: the queue is full.
@@ -132,7 +135,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_dropped_wait_gives_its_place_back() {
-        let verifier = Verifier::new(1, 1);
+        let verifier = Offload::new(1, 1);
         let turn = verifier.turns.acquire().await.unwrap();
         {
             let waiting = verifier.run(|| 1, || 0);
@@ -143,8 +146,8 @@ mod tests {
         assert_eq!(verifier.waiting.load(Ordering::Acquire), 0);
         drop(turn);
         assert_eq!(verifier.run(|| 1, || 0).await, 1);
-        assert_eq!(Verifier::for_workers(1).running(), 1);
-        assert_eq!(Verifier::for_workers(8).running(), 4);
+        assert_eq!(Offload::for_workers(1).running(), 1);
+        assert_eq!(Offload::for_workers(8).running(), 4);
     }
 
     /// Polls `future` once: its output if it was ready.

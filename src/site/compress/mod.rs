@@ -1,0 +1,183 @@
+//! Compression on the fly (`--compress`): a file of a compressible type
+//! (see [`types`]), with no precompressed sidecar, is sent in the best
+//! coding the client accepts, compressed once and then served from
+//! memory ([`store`]) at the file cache's speed. The compressed bytes are
+//! a variant like a sidecar: their own ETag, `Content-Encoding`, the
+//! original `Content-Type`, `Vary: Accept-Encoding` on every answer for
+//! the file.
+//!
+//! The site never compresses on the event loop: a file not compressed
+//! yet comes back to the connection as [`Work`], which runs it on a
+//! bounded blocking pool (or waits for the request already doing it) and
+//! asks the site again with the [`Outcome`].
+//!
+//! Owns: the options, the codecs, the store and the work. Imports `http`
+//! (nothing), and from `site` the file cache's types, negotiation and
+//! validators.
+
+pub mod codec;
+pub mod store;
+pub mod types;
+
+use std::sync::Arc;
+
+use crate::site::cache::{CachedBody, FileId};
+use crate::site::limits::COMPRESS_MAX_FILE;
+use crate::site::negotiate::Coding;
+use crate::site::validators::Validators;
+pub use store::{Compressed, Flight, Lead, Lookup, Outcome, Store};
+use types::TypePattern;
+
+/// The least a result must save, in sixteenths of the original: less
+/// than that is not worth the client's decoding (nor a `Vary` split in
+/// caches).
+const MIN_SAVING_SIXTEENTHS: usize = 1;
+
+/// `--compress`, `--compress-types`, `--compress-min`, `--compress-cache`.
+#[derive(Debug, Clone)]
+pub struct CompressOptions {
+    pub enabled: bool,
+    pub types: Vec<TypePattern>,
+    /// Smaller files are sent as they are.
+    pub min: u64,
+    /// The store's budget in bytes.
+    pub cache_bytes: usize,
+}
+
+impl Default for CompressOptions {
+    fn default() -> Self {
+        CompressOptions {
+            enabled: true,
+            types: types::defaults(),
+            min: 1024,
+            cache_bytes: 64 * 1024 * 1024,
+        }
+    }
+}
+
+/// The site's compressor: its options and its store.
+#[derive(Debug)]
+pub struct Compressor {
+    options: CompressOptions,
+    store: Arc<Store>,
+}
+
+impl Compressor {
+    pub fn new(options: CompressOptions) -> Compressor {
+        Compressor {
+            store: Arc::new(Store::new(options.cache_bytes)),
+            options,
+        }
+    }
+
+    /// Whether a file of `content_type` and `size` bytes is compressed:
+    /// within `--compress-min` and [`COMPRESS_MAX_FILE`] (larger files go
+    /// as they are, by sendfile, with ranges), of a listed type.
+    pub fn takes(&self, content_type: &str, size: u64) -> bool {
+        self.options.enabled
+            && size >= self.options.min
+            && size <= COMPRESS_MAX_FILE
+            && self.options.types.iter().any(|t| t.matches(content_type))
+    }
+
+    /// The stored result for a file and coding, or who makes it.
+    pub fn lookup(&self, id: FileId, coding: Coding) -> Lookup {
+        self.store.lookup(id, coding)
+    }
+
+    /// Compressions run so far.
+    pub fn runs(&self) -> u64 {
+        self.store.runs()
+    }
+
+    /// Bytes the store holds.
+    pub fn held(&self) -> usize {
+        self.store.held()
+    }
+}
+
+/// What the connection does before asking the site again.
+pub enum Work {
+    /// Compress, on the blocking pool.
+    Run(Job),
+    /// Wait for the request that is compressing this file.
+    Wait(Arc<Flight>),
+}
+
+impl std::fmt::Debug for Work {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Work::Run(_) => "Work::Run",
+            Work::Wait(_) => "Work::Wait",
+        })
+    }
+}
+
+/// Encodes a compressed variant's 200 fields from its validators.
+pub type FieldsFor = Box<dyn FnOnce(&Validators, Coding) -> Vec<u8> + Send>;
+
+/// One file to compress in one coding.
+pub struct Job {
+    pub lead: Lead,
+    pub id: FileId,
+    pub body: CachedBody,
+    pub coding: Coding,
+    /// The original's validators.
+    pub validators: Validators,
+    pub fields: FieldsFor,
+}
+
+impl Job {
+    /// Reads (when the file is held open rather than in memory),
+    /// compresses and stores; blocking, for the pool.
+    pub fn run(self) -> Outcome {
+        self.lead.started();
+        let outcome = match read(&self.body, self.id) {
+            Some(original) => outcome(&original, self.coding, &self.validators, self.fields),
+            None => Outcome::Skipped,
+        };
+        self.lead.finish(outcome.clone());
+        outcome
+    }
+}
+
+/// The file's bytes, if they are still those of `id`: bytes are only
+/// compressed from a file unchanged across the read, as for the file
+/// cache.
+fn read(body: &CachedBody, id: FileId) -> Option<Arc<[u8]>> {
+    match body {
+        CachedBody::Bytes(bytes) => Some(Arc::clone(bytes)),
+        CachedBody::Open { file, len } => {
+            let bytes = crate::site::root::read_exactly(file, 0, *len).ok()?;
+            let after = file.metadata().ok()?;
+            (FileId::of(&after) == id).then(|| bytes.into())
+        }
+    }
+}
+
+fn outcome(original: &[u8], coding: Coding, validators: &Validators, fields: FieldsFor) -> Outcome {
+    let Ok(bytes) = codec::encode(original, coding) else {
+        return Outcome::Skipped;
+    };
+    let worth = original.len() - original.len() * MIN_SAVING_SIXTEENTHS / 16;
+    if bytes.len() >= worth {
+        return Outcome::NotSmaller;
+    }
+    let validators = Validators {
+        etag: suffixed(&validators.etag, coding),
+        modified: validators.modified,
+    };
+    Outcome::Compressed(Arc::new(Compressed {
+        coding,
+        bytes: bytes.into(),
+        fields: fields(&validators, coding).into(),
+        validators,
+    }))
+}
+
+/// The original's strong ETag with the coding inside its quotes
+/// (`"abc-br"`): each variant has its own.
+fn suffixed(etag: &str, coding: Coding) -> String {
+    let inner = etag.strip_suffix('"').unwrap_or(etag);
+    format!("{inner}-z{}\"", coding.token())
+}

@@ -1,0 +1,225 @@
+//! The compressed-bytes cache: bounded in bytes (`--compress-cache`), the
+//! least recently used result evicted first, keyed by the file's identity
+//! (device, inode, size, modification time) and the coding, so a changed
+//! file has a new key and is never answered with the old file's bytes.
+//! Also the single flight: while one request compresses a file, others
+//! for the same file and coding wait for its result ([`Flight`]).
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+
+use crate::site::cache::FileId;
+use crate::site::negotiate::Coding;
+use crate::site::validators::Validators;
+
+/// What a file compresses to, once compressed.
+#[derive(Debug)]
+pub struct Compressed {
+    pub coding: Coding,
+    pub bytes: Arc<[u8]>,
+    /// The original's validators, the ETag suffixed by the coding.
+    pub validators: Validators,
+    /// The header fields of its 200, encoded once.
+    pub fields: Arc<[u8]>,
+}
+
+/// How compressing a file turned out.
+#[derive(Debug, Clone)]
+pub enum Outcome {
+    Compressed(Arc<Compressed>),
+    /// It did not shrink enough to be worth sending (kept, so it is not
+    /// tried again).
+    NotSmaller,
+    /// It was not done: the pool was full, the file changed while it was
+    /// read, or reading failed. Not kept: the next request tries again.
+    Skipped,
+}
+
+/// What the cache says about a file and coding.
+pub enum Lookup {
+    Hit(Outcome),
+    /// Nobody is compressing it: the caller does, and must finish (or
+    /// drop) the [`Lead`].
+    Lead(Lead),
+    /// Someone is: wait for their result.
+    Follow(Arc<Flight>),
+}
+
+type Key = (FileId, Coding);
+
+/// Room an entry takes beyond its bytes, so that many tiny results (and
+/// `NotSmaller` marks) are bounded too.
+const ENTRY_OVERHEAD: usize = 128;
+
+#[derive(Debug)]
+struct Entry {
+    outcome: Outcome,
+    size: usize,
+    /// The store's use counter when last used: least recently used goes.
+    used: AtomicU64,
+}
+
+#[derive(Debug, Default)]
+struct Inner {
+    entries: HashMap<Key, Entry>,
+    flights: HashMap<Key, Arc<Flight>>,
+    bytes: usize,
+}
+
+/// The cache, shared by every worker.
+#[derive(Debug)]
+pub struct Store {
+    budget: usize,
+    inner: Mutex<Inner>,
+    tick: AtomicU64,
+    runs: AtomicU64,
+}
+
+impl Store {
+    pub fn new(budget: usize) -> Store {
+        Store {
+            budget,
+            inner: Mutex::default(),
+            tick: AtomicU64::new(0),
+            runs: AtomicU64::new(0),
+        }
+    }
+
+    /// The result for `id` in `coding`, or who makes it.
+    pub fn lookup(self: &Arc<Self>, id: FileId, coding: Coding) -> Lookup {
+        let key = (id, coding);
+        let Ok(mut inner) = self.inner.lock() else {
+            return Lookup::Hit(Outcome::Skipped);
+        };
+        if let Some(entry) = inner.entries.get(&key) {
+            let now = self.tick.fetch_add(1, Ordering::Relaxed);
+            entry.used.store(now, Ordering::Relaxed);
+            return Lookup::Hit(entry.outcome.clone());
+        }
+        if let Some(flight) = inner.flights.get(&key) {
+            return Lookup::Follow(Arc::clone(flight));
+        }
+        let flight = Arc::new(Flight::default());
+        inner.flights.insert(key, Arc::clone(&flight));
+        Lookup::Lead(Lead {
+            store: Arc::clone(self),
+            key,
+            flight,
+            finished: false,
+        })
+    }
+
+    /// How many compressions have run: what tests read to see that
+    /// concurrent requests compress once.
+    pub fn runs(&self) -> u64 {
+        self.runs.load(Ordering::Relaxed)
+    }
+
+    /// Bytes held, entry overheads included.
+    pub fn held(&self) -> usize {
+        self.inner.lock().map_or(0, |inner| inner.bytes)
+    }
+
+    fn finish(&self, key: Key, outcome: &Outcome) {
+        let Ok(mut inner) = self.inner.lock() else {
+            return;
+        };
+        inner.flights.remove(&key);
+        let size = ENTRY_OVERHEAD
+            + match outcome {
+                Outcome::Compressed(c) => c.bytes.len() + c.fields.len(),
+                Outcome::NotSmaller => 0,
+                Outcome::Skipped => return,
+            };
+        if size > self.budget {
+            return;
+        }
+        while inner.bytes + size > self.budget {
+            let oldest = inner
+                .entries
+                .iter()
+                .min_by_key(|(_, e)| e.used.load(Ordering::Relaxed))
+                .map(|(k, _)| *k);
+            let Some(evicted) = oldest.and_then(|k| inner.entries.remove(&k)) else {
+                break;
+            };
+            inner.bytes -= evicted.size;
+        }
+        let used = AtomicU64::new(self.tick.fetch_add(1, Ordering::Relaxed));
+        let entry = Entry {
+            outcome: outcome.clone(),
+            size,
+            used,
+        };
+        if let Some(old) = inner.entries.insert(key, entry) {
+            inner.bytes -= old.size;
+        }
+        inner.bytes += size;
+    }
+}
+
+/// One compression in progress, which others wait for.
+#[derive(Debug, Default)]
+pub struct Flight {
+    done: Mutex<Option<Outcome>>,
+    notify: tokio::sync::Notify,
+}
+
+impl Flight {
+    /// The leader's outcome, once it has one.
+    pub async fn wait(&self) -> Outcome {
+        loop {
+            let notified = self.notify.notified();
+            tokio::pin!(notified);
+            notified.as_mut().enable();
+            if let Some(outcome) = self.done.lock().ok().and_then(|d| d.clone()) {
+                return outcome;
+            }
+            notified.await;
+        }
+    }
+
+    fn complete(&self, outcome: Outcome) {
+        if let Ok(mut done) = self.done.lock() {
+            *done = Some(outcome);
+        }
+        self.notify.notify_waiters();
+    }
+}
+
+/// The right (and duty) to compress one file in one coding: finished with
+/// the outcome, or, when dropped unfinished (the work was refused or its
+/// request went away), finished as [`Outcome::Skipped`], so no follower
+/// waits forever.
+#[derive(Debug)]
+pub struct Lead {
+    store: Arc<Store>,
+    key: Key,
+    flight: Arc<Flight>,
+    finished: bool,
+}
+
+impl Lead {
+    /// Counts a compression as run (before it runs, so a test that sees
+    /// the result sees the count).
+    pub fn started(&self) {
+        self.store.runs.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Keeps `outcome` (unless it is `Skipped`) and wakes the followers.
+    pub fn finish(mut self, outcome: Outcome) {
+        self.finished = true;
+        self.store.finish(self.key, &outcome);
+        self.flight.complete(outcome);
+    }
+}
+
+impl Drop for Lead {
+    fn drop(&mut self) {
+        if !self.finished {
+            self.store.finish(self.key, &Outcome::Skipped);
+            self.flight.complete(Outcome::Skipped);
+        }
+    }
+}
