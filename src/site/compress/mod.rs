@@ -94,6 +94,11 @@ impl Compressor {
     pub fn held(&self) -> usize {
         self.store.held()
     }
+
+    /// The store, whose counters tests and embedders read.
+    pub fn store(&self) -> Arc<Store> {
+        Arc::clone(&self.store)
+    }
 }
 
 /// What the connection does before asking the site again.

@@ -74,6 +74,7 @@ pub struct Store {
     inner: Mutex<Inner>,
     tick: AtomicU64,
     runs: AtomicU64,
+    follows: AtomicU64,
 }
 
 impl Store {
@@ -83,6 +84,7 @@ impl Store {
             inner: Mutex::default(),
             tick: AtomicU64::new(0),
             runs: AtomicU64::new(0),
+            follows: AtomicU64::new(0),
         }
     }
 
@@ -98,6 +100,7 @@ impl Store {
             return Lookup::Hit(entry.outcome.clone());
         }
         if let Some(flight) = inner.flights.get(&key) {
+            self.follows.fetch_add(1, Ordering::Relaxed);
             return Lookup::Follow(Arc::clone(flight));
         }
         let flight = Arc::new(Flight::default());
@@ -114,6 +117,11 @@ impl Store {
     /// concurrent requests compress once.
     pub fn runs(&self) -> u64 {
         self.runs.load(Ordering::Relaxed)
+    }
+
+    /// How many requests waited for another's compression.
+    pub fn follows(&self) -> u64 {
+        self.follows.load(Ordering::Relaxed)
     }
 
     /// Bytes held, entry overheads included.
@@ -221,5 +229,100 @@ impl Drop for Lead {
             self.store.finish(self.key, &Outcome::Skipped);
             self.flight.complete(Outcome::Skipped);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn id(n: u64) -> FileId {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("f");
+        std::fs::write(&path, vec![0u8; n as usize]).unwrap();
+        FileId::of(&std::fs::metadata(&path).unwrap())
+    }
+
+    fn compressed(size: usize) -> Outcome {
+        Outcome::Compressed(Arc::new(Compressed {
+            coding: Coding::Gzip,
+            bytes: vec![1u8; size].into(),
+            validators: Validators {
+                etag: "\"x\"".to_owned(),
+                modified: 0,
+            },
+            fields: Vec::new().into(),
+        }))
+    }
+
+    fn lead(store: &Arc<Store>, id: FileId) -> Lead {
+        match store.lookup(id, Coding::Gzip) {
+            Lookup::Lead(lead) => lead,
+            _ => panic!("expected to lead"),
+        }
+    }
+
+    fn is_hit(store: &Arc<Store>, id: FileId) -> bool {
+        match store.lookup(id, Coding::Gzip) {
+            Lookup::Hit(_) => true,
+            Lookup::Lead(_) | Lookup::Follow(_) => false,
+        }
+    }
+
+    #[test]
+    fn the_least_recently_used_goes_first_and_the_budget_holds() {
+        let budget = 3 * (1000 + ENTRY_OVERHEAD);
+        let store = Arc::new(Store::new(budget));
+        let ids: Vec<FileId> = (1..=4).map(id).collect();
+        for &id in &ids[..3] {
+            lead(&store, id).finish(compressed(1000));
+        }
+        assert!(is_hit(&store, ids[0]), "used again: now the most recent");
+        lead(&store, ids[3]).finish(compressed(1000));
+        assert!(store.held() <= budget);
+        assert!(is_hit(&store, ids[0]) && is_hit(&store, ids[2]) && is_hit(&store, ids[3]));
+        assert!(
+            !is_hit(&store, ids[1]),
+            "the least recently used was dropped"
+        );
+        // A result larger than the whole budget is not kept at all.
+        let big = id(5);
+        lead(&store, big).finish(compressed(budget));
+        assert!(!is_hit(&store, big));
+    }
+
+    #[test]
+    fn not_smaller_is_kept_and_skipped_is_not() {
+        let store = Arc::new(Store::new(1 << 20));
+        let (a, b) = (id(1), id(2));
+        lead(&store, a).finish(Outcome::NotSmaller);
+        assert!(matches!(
+            store.lookup(a, Coding::Gzip),
+            Lookup::Hit(Outcome::NotSmaller)
+        ));
+        lead(&store, b).finish(Outcome::Skipped);
+        assert!(matches!(store.lookup(b, Coding::Gzip), Lookup::Lead(_)));
+        assert!(
+            matches!(store.lookup(a, Coding::Brotli), Lookup::Lead(_)),
+            "per coding"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_dropped_lead_releases_its_followers() {
+        let store = Arc::new(Store::new(1 << 20));
+        let a = id(1);
+        let first = lead(&store, a);
+        let Lookup::Follow(flight) = store.lookup(a, Coding::Gzip) else {
+            panic!("expected to follow");
+        };
+        assert_eq!(store.follows(), 1);
+        let waiting = tokio::spawn(async move { flight.wait().await });
+        drop(first);
+        assert!(matches!(waiting.await.unwrap(), Outcome::Skipped));
+        assert!(
+            matches!(store.lookup(a, Coding::Gzip), Lookup::Lead(_)),
+            "tried again"
+        );
     }
 }
