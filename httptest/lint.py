@@ -13,6 +13,7 @@ has REDbot check:
                        request, If-None-Match and If-Modified-Since
                        revalidation), and lints each of those responses too;
   * GET /style.css     a second file type, with the same follow-up requests;
+  * GET /app.js        a script without a sidecar, compressed on the fly;
   * GET /dir/          a directory listing (no index file), same follow-ups;
   * GET /dir           a directory without its slash (301 redirect);
   * GET /page.html with If-None-Match: <its ETag>   the 304 response.
@@ -94,6 +95,10 @@ def build_root(root):
     os.utime(gz_path, ns=(st.st_atime_ns, st.st_mtime_ns))
 
     (root / "style.css").write_bytes(css)
+    # No sidecar: compressed on the fly, once, for clients that accept it.
+    script = "".join(f"export function item{i}(list) {{ return list.map((x) => x * {i}); }}\n"
+                     for i in range(80)).encode("utf-8")
+    (root / "app.js").write_bytes(script)
 
     d = root / "dir"
     d.mkdir()
@@ -339,6 +344,8 @@ def main():
             targets = [
                 ("GET /page.html (file)", "/page.html", [], True, 200),
                 ("GET /style.css (file)", "/style.css", [], True, 200),
+                ("GET /app.js (compressed on the fly)", "/app.js",
+                 [("Accept-Encoding", "gzip, br")], True, 200),
                 ("GET /dir/ (directory listing)", "/dir/", [], True, 200),
                 ("GET /dir (redirect to slash)", "/dir", [], True, 301),
             ]
