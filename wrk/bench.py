@@ -14,6 +14,7 @@ connections), one table at the end.
   python3 wrk/bench.py --against /tmp/old/staticd   # this tree against an older build
   python3 wrk/bench.py --tls                # HTTPS: staticd, staticd with its access log, nginx
   python3 wrk/bench.py --rules              # what site rules and Basic auth cost (staticd only)
+  python3 wrk/bench.py --compress           # compression on the fly against nginx's gzip
 
 Environment:
   BENCH_DURATION          seconds per wrk workload (default 5)
@@ -43,6 +44,8 @@ from benchlib.prepare import (build_staticd, install_tools, make_certificate, ma
                               raise_nofile)
 from benchlib.report import (print_comparison, print_logging_cost, print_scaling,
                              print_server_logs, print_table, print_tls_comparison)
+from benchlib.compress import (bench_compress_server, compress_contenders,
+                               print_compress_comparison)
 from benchlib.rules import bench_rules_server, print_rules_comparison, rules_contenders
 from benchlib.servers import Servers
 from benchlib.workloads import bench_tls_server, logging_cost, run_all
@@ -69,6 +72,12 @@ OPTIONS = """options:
                   Origin); --auth-file on every path (requests send the
                   credentials, verified once, then cached); each quiet and
                   with the access log; 38 B keep-alive
+  --compress      compression on the fly instead (3 runs by default):
+                  staticd (--compress on, its default), the same with its
+                  access log, the same without Accept-Encoding (identity),
+                  and nginx with gzip on (level 6); the 96 KiB stylesheet
+                  and the 932 KiB page, keep-alive c50, clients sending
+                  Accept-Encoding: gzip, br
 """
 
 
@@ -82,7 +91,8 @@ def parse_options(argv):
     p.add_argument("-h", "--help", action="store_true")
     p.add_argument("--runs", default="")
     p.add_argument("--workers", default="1")
-    for flag in ("--skip-idle", "--skip-1g", "--skip-nginx", "--logging", "--tls", "--rules"):
+    for flag in ("--skip-idle", "--skip-1g", "--skip-nginx", "--logging", "--tls", "--rules",
+                 "--compress"):
         p.add_argument(flag, action="store_true")
     p.add_argument("--against", default="")
     p.add_argument("--binary", default="")
@@ -103,9 +113,10 @@ def env(name, default):
 
 def make_config(a):
     return Config(
-        runs=positive("--runs", a.runs or ("3" if a.tls or a.rules else "1")),
+        runs=positive("--runs", a.runs or ("3" if a.tls or a.rules or a.compress else "1")),
         workers=positive("--workers", a.workers),
-        mode="logging" if a.logging else "tls" if a.tls else "rules" if a.rules else "all",
+        mode=("logging" if a.logging else "tls" if a.tls else "rules" if a.rules
+              else "compress" if a.compress else "all"),
         skip_idle=a.skip_idle,
         skip_1g=a.skip_1g,
         skip_nginx=a.skip_nginx or a.logging or a.rules,
@@ -149,6 +160,9 @@ def check_combination(cfg, a):
     if a.rules and (a.tls or a.logging or cfg.against):
         die("--rules compares one staticd with itself; it does not take --tls, --logging "
             "or --against")
+    if a.compress and (a.tls or a.logging or a.rules or cfg.against or a.skip_nginx):
+        die("--compress compares staticd with nginx; it does not take --tls, --logging, "
+            "--rules, --against or --skip-nginx")
     if a.tls and cfg.handshakes < AB_CONCURRENCY:
         die(f"BENCH_TLS_HANDSHAKES must be at least the ab concurrency ({AB_CONCURRENCY})")
 
@@ -185,6 +199,13 @@ def benchmark(cfg, b):
         run_all(b, everyone, bench_rules_server)
         print_table(cfg, b.results)
         print_rules_comparison(cfg, b.results, everyone, cfg.command)
+        return everyone
+    if cfg.mode == "compress":
+        everyone = compress_contenders(cfg.binary, cfg.nginx_bin)
+        b.results.loadavg = load_average()
+        run_all(b, everyone, bench_compress_server)
+        print_table(cfg, b.results)
+        print_compress_comparison(cfg, b.results, everyone, cfg.command)
         return everyone
     if cfg.mode == "logging":
         only = contenders(cfg)[:1]

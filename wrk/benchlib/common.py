@@ -45,8 +45,9 @@ class Contender:
     """One server in the comparison: `name` labels it in every table,
     `kind` says how to start it (staticd or nginx); `access_log` starts a
     staticd with its default access log (to a file) instead of none; `args`
-    are more staticd options, `headers` request fields every client of it
-    sends (--rules: the site rules and the credentials)."""
+    are more staticd options (for nginx, more http-level directives),
+    `headers` request fields every client of it sends (--rules: the site
+    rules and the credentials; --compress: Accept-Encoding)."""
 
     name: str
     kind: str

@@ -123,7 +123,7 @@ class Servers:
             port = free_port()
             with open(os.path.join(d, "nginx.conf"), "w") as f:
                 f.write(nginx_conf(contender.binary, d, self.corpus, port, workers, self.nofile,
-                                   self.tls))
+                                   self.tls, contender.args))
             open(os.path.join(d, "error.log"), "w").close()
             # -e: errors before the configuration is read go to d too.
             proc = self._spawn(pin + [contender.binary, "-p", d + "/", "-c", f"{d}/nginx.conf",
@@ -184,13 +184,14 @@ def nginx_came_up(proc, port, d):
     return False
 
 
-def nginx_conf(nginx_bin, d, root, port, workers, nofile, tls=None):
+def nginx_conf(nginx_bin, d, root, port, workers, nofile, tls=None, extra=()):
     """An nginx configuration equivalent to COMPARE_ARGS, every path inside d.
     As root the workers keep root's rights: the corpus is in a private
     (0700) directory. The built-in modules' temporary-file directories go
     in d too (nginx would create the compiled-in ones elsewhere). With tls,
     HTTPS only: TLS 1.2 and 1.3 as staticd, and nginx's usual session
-    cache (tickets are on by default, as in staticd)."""
+    cache (tickets are on by default, as in staticd). `extra` are more
+    http-level directives (--compress: gzip)."""
     configure = subprocess.run([nginx_bin, "-V"], capture_output=True, text=True).stderr
     temp_lines = f"client_body_temp_path {d}/temp/client_body;"
     for module in ("proxy", "fastcgi", "uwsgi", "scgi"):
@@ -234,6 +235,7 @@ http {{
     open_file_cache max=1000 inactive=20s;
     open_file_cache_valid 30s;
     {temp_lines}
+    {chr(10).join("    " + line for line in extra).strip()}
 
     server {{
         listen {listen};
