@@ -31,11 +31,11 @@ fn html_listing_shows_name_size_and_date_escaped() {
     let page = String::from_utf8(reply.body).unwrap();
     assert!(!page.contains("<img"), "{page}");
     assert!(page.contains(
-        "<a href=\"%3Cimg%20src%3Dx%20onerror%3Dalert%281%29%3E.txt\">&lt;img src=x onerror=alert(1)&gt;.txt</a></td><td>5</td><td>"
+        "<a href=\"%3Cimg%20src%3Dx%20onerror%3Dalert%281%29%3E.txt\">&lt;img src=x onerror=alert(1)&gt;.txt</a></td><td class=\"size\" title=\"5 bytes\">5 B</td><td class=\"date\"><time datetime=\""
     ));
     assert!(!page.contains(".keep"), "dotfiles are hidden");
     let root = String::from_utf8(get(addr, &request("GET", "/dir1/")).body).unwrap();
-    assert!(root.contains("<a href=\"dir12/\">dir12/</a></td><td>-</td>"));
+    assert!(root.contains("<a href=\"dir12/\">dir12/</a></td><td class=\"size\">—</td>"));
 }
 
 #[test]

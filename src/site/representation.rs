@@ -236,10 +236,11 @@ pub fn listing(
     target: &Target,
 ) -> Response {
     let json = negotiate::wants_json(request.fields.negotiation.accept.as_deref());
+    let sort = listing::Sort::from_query(&target.query);
     let rendered = if json {
-        listing::render_json(dir, site.show_hidden)
+        listing::render_json(dir, site.show_hidden, sort)
     } else {
-        listing::render_html(dir, &target.encoded_path(), site.show_hidden)
+        listing::render_html(dir, &target.encoded_path(), site.show_hidden, sort)
     };
     let listing = match rendered {
         Ok(listing) => listing,
