@@ -205,3 +205,29 @@ fn each_order_has_its_own_etag() {
         "same body, same tag"
     );
 }
+
+/// Listings are kept, but a directory that gains, loses or renames an
+/// entry is listed afresh at once (its identity changed), and an entry
+/// that changes in place shows within the trust window.
+#[test]
+fn a_kept_listing_follows_the_directory() {
+    let (root, addr) = server();
+    let first = html(addr, "/");
+    assert_eq!(html(addr, "/"), first, "the same listing again");
+    std::fs::write(root.path().join("file-3"), "new").unwrap();
+    assert!(
+        html(addr, "/").contains("file-3"),
+        "a new entry shows at once"
+    );
+    std::fs::remove_file(root.path().join("file-3")).unwrap();
+    assert!(!html(addr, "/").contains("file-3"), "so does a removed one");
+    std::fs::write(root.path().join("file-2"), vec![b'x'; 3 * 1024 * 1024]).unwrap();
+    let limit = staticd::site::limits::FILE_CACHE_VALID + std::time::Duration::from_secs(2);
+    let started = std::time::Instant::now();
+    while !html(addr, "/").contains("3.0 MiB") {
+        assert!(
+            started.elapsed() < limit,
+            "the new size not shown after {limit:?}"
+        );
+    }
+}

@@ -307,4 +307,29 @@ mod tests {
             }
         }
     }
+
+    /// A listing asked for again is the kept one (the same bytes, not
+    /// rendered again); another order is another listing.
+    #[test]
+    fn a_listing_is_kept_per_order() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut site = site(dir.path(), &[]);
+        site.autoindex = Autoindex::On;
+        std::fs::create_dir(dir.path().join("d")).unwrap();
+        std::fs::write(dir.path().join("d/a.txt"), "a").unwrap();
+        let body = |target: &str| {
+            let head = format!("GET {target} HTTP/1.1\r\nHost: h\r\n\r\n");
+            let (request, _) = crate::http::request::parse(head.as_bytes())
+                .unwrap()
+                .unwrap();
+            match site.handle(&request).body {
+                crate::http::response::Body::Shared(bytes) => bytes,
+                other => panic!("expected kept bytes, got {other:?}"),
+            }
+        };
+        let first = body("/d/");
+        assert!(Arc::ptr_eq(&first, &body("/d/")));
+        assert!(!Arc::ptr_eq(&first, &body("/d/?sort=size")));
+        assert_eq!(site.listings.len(), 2);
+    }
 }

@@ -26,3 +26,10 @@ pub const FILE_CACHE_VALID: Duration = Duration::from_secs(1);
 /// their bytes in memory, or stream them chunked at a cost paid again on
 /// every request.
 pub const COMPRESS_MAX_FILE: u64 = 8 * 1024 * 1024;
+
+/// Rendered listings kept (see `listing::cache`); each is one directory
+/// at one URL path in one order and format.
+pub const LISTING_CACHE_ENTRIES: usize = 256;
+
+/// Total bytes of rendered listings kept.
+pub const LISTING_CACHE_BYTES: usize = 16 * 1024 * 1024;

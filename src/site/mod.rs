@@ -84,6 +84,8 @@ pub struct Site {
     pub auth: rules::auth::Auth,
     /// Small files recently read, see [`FileCache`].
     pub cache: FileCache,
+    /// Listings recently rendered.
+    pub listings: listing::cache::ListingCache,
     pub compress: compress::Compressor,
 }
 
@@ -122,6 +124,7 @@ impl Site {
             rules: options.rules,
             auth,
             cache: FileCache::default(),
+            listings: Default::default(),
             compress: compress::Compressor::new(options.compress),
         })
     }

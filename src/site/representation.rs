@@ -14,7 +14,7 @@ use crate::http::request::{Method, Request};
 use crate::http::response::{Body, Response};
 use crate::http::status::Status;
 use crate::http::target::Target;
-use crate::site::cache::{About, Cached, CachedBody};
+use crate::site::cache::{About, Cached, CachedBody, FileId};
 use crate::site::caching::{
     VARY_CODING, caching_fields, encoded_fields, preconditions, push_cache_control, ranges,
     unsatisfiable,
@@ -22,6 +22,7 @@ use crate::site::caching::{
 use crate::site::compressed;
 use crate::site::limits::{FILE_CACHE_MAX_FILE, INLINE_BODY};
 use crate::site::listing;
+use crate::site::listing::cache::ListingKey;
 use crate::site::mime;
 use crate::site::multipart;
 use crate::site::negotiate::{self, Coding};
@@ -235,20 +236,32 @@ pub fn listing(
     meta: &Metadata,
     target: &Target,
 ) -> Response {
-    let json = negotiate::wants_json(request.fields.negotiation.accept.as_deref());
-    let sort = listing::Sort::from_query(&target.query);
-    let rendered = if json {
-        listing::render_json(dir, site.show_hidden, sort)
-    } else {
-        listing::render_html(dir, &target.encoded_path(), site.show_hidden, sort)
+    let key = ListingKey {
+        dir: FileId::of(meta),
+        url_path: target.encoded_path(),
+        json: negotiate::wants_json(request.fields.negotiation.accept.as_deref()),
+        sort: listing::Sort::from_query(&target.query),
     };
-    let listing = match rendered {
-        Ok(listing) => listing,
-        Err(err) => return Response::error(root::status_for(&err)),
+    let json = key.json;
+    let listing = match site.listings.get(&key) {
+        Some(listing) => listing,
+        None => {
+            let rendered = if json {
+                listing::render_json(dir, site.show_hidden, key.sort)
+            } else {
+                listing::render_html(dir, &key.url_path, site.show_hidden, key.sort)
+            };
+            let rendered = match rendered {
+                Ok(listing) => listing,
+                Err(err) => return Response::error(root::status_for(&err)),
+            };
+            let validators = Validators::of_listing(&rendered.body, rendered.newest, meta);
+            site.listings.insert(key, rendered.body, validators)
+        }
     };
-    let validators = Validators::of_listing(&listing.body, listing.newest, meta);
-    let fields = || caching_fields(site, &validators, Some(VARY_LISTING));
-    if let Some(refused) = preconditions(request, &validators, fields) {
+    let validators = &listing.validators;
+    let fields = || caching_fields(site, validators, Some(VARY_LISTING));
+    if let Some(refused) = preconditions(request, validators, fields) {
         return refused;
     }
     let mut headers = fields();
@@ -262,7 +275,7 @@ pub fn listing(
         status: Status::Ok,
         headers,
         encoded_fields: None,
-        body: Body::Bytes(listing.body),
+        body: Body::Shared(Arc::clone(&listing.body)),
     }
 }
 

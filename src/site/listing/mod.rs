@@ -3,13 +3,15 @@
 //! Owns reading a directory's entries and their order ([`entries`]:
 //! natural name order, directories first), the `?sort=`/`?order=` query
 //! ([`sort`]), the HTML page from its one built-in template ([`html`])
-//! with its sizes and dates ([`format`]), and the JSON array (here).
+//! with its sizes and dates ([`format`]), the JSON array (here), and the
+//! rendered listings kept for the next request ([`cache`]).
 //!
 //! Names come from the filesystem and are hostile input: every name is
 //! HTML-escaped (or JSON-escaped) where shown and percent-encoded where
 //! linked. Both formats take the same [`Sort`], so a query orders HTML and
 //! JSON alike; the body differs per order, and so do its validators.
 
+pub mod cache;
 mod entries;
 mod format;
 mod html;

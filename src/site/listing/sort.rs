@@ -1,7 +1,7 @@
 //! The `?sort=` and `?order=` query of a listing.
 
 /// The column a listing is sorted by.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub enum Key {
     #[default]
     Name,
@@ -10,7 +10,7 @@ pub enum Key {
 }
 
 /// Ascending or descending.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub enum Order {
     #[default]
     Asc,
@@ -19,7 +19,7 @@ pub enum Order {
 
 /// How a listing is ordered: by `key` in `order`, directories always
 /// first (see [`super::entries::sort`]).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub struct Sort {
     pub key: Key,
     pub order: Order,
