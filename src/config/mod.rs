@@ -26,6 +26,7 @@ use clap::{CommandFactory, FromArgMatches, Parser};
 
 use crate::{serve, site};
 
+pub mod archive;
 pub mod auth;
 pub mod compress;
 mod error;
@@ -144,6 +145,9 @@ pub struct Config {
 
     #[command(flatten)]
     pub compress: compress::CompressArgs,
+
+    #[command(flatten)]
+    pub archive: archive::ArchiveArgs,
 
     /// PEM certificate chain; with --tls-key, --port speaks HTTPS (repeatable: one per host name, chosen by SNI, the first the default)
     #[arg(
@@ -299,6 +303,7 @@ impl Config {
                 },
                 auth: self.auth.options(),
                 compress: self.compress.options(),
+                archive: self.archive.archive,
             },
             addr: self.addr(),
             workers: self.worker_threads(),

@@ -11,6 +11,7 @@
 //! Imports: nothing else of the crate.
 
 pub mod auth;
+pub mod chunked;
 pub mod cors;
 pub mod date;
 pub mod error;

@@ -5,6 +5,7 @@
 use std::fs::File;
 use std::sync::Arc;
 
+use crate::http::chunked::Stream;
 use crate::http::status::Status;
 
 /// The `Server` header value: product and version.
@@ -30,6 +31,10 @@ pub enum Body {
     /// A `multipart/byteranges` body: part heads in memory, part data
     /// sent from the file as for [`Body::File`].
     Parts { file: File, pieces: Vec<Piece> },
+    /// Bytes made while they are sent, of a length not known before:
+    /// `Transfer-Encoding: chunked` (HTTP/1.1 only; see
+    /// [`crate::http::chunked`]).
+    Stream(Stream),
 }
 
 /// One piece of a multipart body.
@@ -57,6 +62,7 @@ impl Body {
             Body::Shared(bytes) => bytes.len() as u64,
             Body::File { len, .. } => *len,
             Body::Parts { pieces, .. } => pieces.iter().map(Piece::len).sum(),
+            Body::Stream(_) => 0,
         }
     }
 
@@ -160,7 +166,9 @@ pub fn encode_head(
             push_field(out, name, value);
         }
     }
-    if !matches!(response.body, Body::None) {
+    if let Body::Stream(_) = response.body {
+        push_field(out, "Transfer-Encoding", "chunked");
+    } else if !matches!(response.body, Body::None) {
         out.extend_from_slice(b"Content-Length: ");
         push_decimal(out, response.body.len());
         out.extend_from_slice(b"\r\n");

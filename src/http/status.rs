@@ -27,6 +27,9 @@ pub enum Status {
     RangeNotSatisfiable,
     UriTooLong,
     HeaderFieldsTooLarge,
+    /// What was asked needs a newer protocol: an archive (chunked) for an
+    /// HTTP/1.0 client (RFC 9110 §15.5.22, with `Upgrade`).
+    UpgradeRequired,
     InternalServerError,
     NotImplemented,
     /// Too many credential checks are waiting: try again shortly.
@@ -79,6 +82,7 @@ impl Status {
             Status::RangeNotSatisfiable => (416, "Range Not Satisfiable"),
             Status::UriTooLong => (414, "URI Too Long"),
             Status::HeaderFieldsTooLarge => (431, "Request Header Fields Too Large"),
+            Status::UpgradeRequired => (426, "Upgrade Required"),
             Status::InternalServerError => (500, "Internal Server Error"),
             Status::NotImplemented => (501, "Not Implemented"),
             Status::ServiceUnavailable => (503, "Service Unavailable"),

@@ -92,3 +92,8 @@ pub const TLS_SESSIONS: usize = 4096;
 /// write per 64 KiB, and this is what a download holds in memory besides
 /// rustls's own outgoing buffer.
 pub const TLS_FILE_CHUNK: usize = 64 * 1024;
+
+/// Chunks a streamed body's producer may have made ahead of the socket
+/// (see `connection::stream`): with chunks of at most 64 KiB, what one
+/// archive download holds in memory.
+pub const STREAM_QUEUE: usize = 4;

@@ -11,7 +11,9 @@ use crate::http::request::{Method, Request};
 use crate::http::response::Response;
 use crate::http::status::Status;
 use crate::http::target::Target;
+use crate::http::version::Version;
 use crate::site::Autoindex;
+use crate::site::archive;
 use crate::site::cache::Cached;
 use crate::site::compress::{Outcome, Work};
 use crate::site::compressed;
@@ -179,6 +181,9 @@ impl Site {
             Ok(Resolved::DirectoryWithoutIndex { dir, meta }) => match self.autoindex {
                 Autoindex::Off => self.error(request, Status::NotFound),
                 Autoindex::Forbid => self.error(request, Status::Forbidden),
+                Autoindex::On if archive::requested(&target.query, self.archive) => {
+                    self.archive(request, dir, target)
+                }
                 Autoindex::On => representation::listing(self, request, &dir, &meta, target),
             },
             Err(Status::NotFound) => self
@@ -187,6 +192,20 @@ impl Site {
             Err(status) => self.error(request, status),
         };
         Answer::Ready(response)
+    }
+
+    /// A directory's archive, streamed with the chunked coding, which
+    /// HTTP/1.0 does not have: such a client is told to upgrade (`426`,
+    /// RFC 9110 §15.5.22) rather than sent a body whose end it could not
+    /// tell from a failure.
+    fn archive(&self, request: &Request, dir: std::fs::File, target: &Target) -> Response {
+        if request.version == Version::Http10 {
+            let mut refused = self.error(request, Status::UpgradeRequired);
+            refused.headers.push(("Upgrade", "HTTP/1.1".to_owned()));
+            return refused;
+        }
+        let name = target.segments.last().map_or(&[][..], |s| &s[..]);
+        archive::respond(dir, name, self.archive, self.show_hidden)
     }
 
     /// The answer when the file system has none for `request`.
@@ -259,6 +278,7 @@ mod tests {
             },
             auth: Default::default(),
             compress: Default::default(),
+            archive: Default::default(),
         };
         Site::new(Root::open(root, Symlinks::Inside).unwrap(), &options).unwrap()
     }

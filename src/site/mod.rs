@@ -16,6 +16,7 @@
 //! values the configuration fills in; its enums derive `clap::ValueEnum` so
 //! the command line can name them, and nothing here reads the command line.
 
+pub mod archive;
 pub mod cache;
 pub mod caching;
 pub mod compress;
@@ -66,6 +67,8 @@ pub struct Options {
     /// `--auth-file`, read when the site is made.
     pub auth: rules::auth::AuthOptions,
     pub compress: compress::CompressOptions,
+    /// `--archive`: the format listings offer their directory in.
+    pub archive: archive::Format,
 }
 
 /// Everything needed to answer requests for one document root. It is
@@ -87,6 +90,7 @@ pub struct Site {
     /// Listings recently rendered.
     pub listings: listing::cache::ListingCache,
     pub compress: compress::Compressor,
+    pub archive: archive::Format,
 }
 
 /// The site's answer to a request: a response, or work to do first (off
@@ -126,6 +130,7 @@ impl Site {
             cache: FileCache::default(),
             listings: Default::default(),
             compress: compress::Compressor::new(options.compress),
+            archive: options.archive,
         })
     }
 }

@@ -14,6 +14,7 @@ use crate::http::request::{Method, Request};
 use crate::http::response::{Body, Response};
 use crate::http::status::Status;
 use crate::http::target::Target;
+use crate::site::archive::Format;
 use crate::site::cache::{About, Cached, CachedBody, FileId};
 use crate::site::caching::{
     VARY_CODING, caching_fields, encoded_fields, preconditions, push_cache_control, ranges,
@@ -249,7 +250,8 @@ pub fn listing(
             let rendered = if json {
                 listing::render_json(dir, site.show_hidden, key.sort)
             } else {
-                listing::render_html(dir, &key.url_path, site.show_hidden, key.sort)
+                let download = (site.archive != Format::Off).then(|| site.archive.token());
+                listing::render_html(dir, &key.url_path, site.show_hidden, key.sort, download)
             };
             let rendered = match rendered {
                 Ok(listing) => listing,

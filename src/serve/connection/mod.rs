@@ -15,6 +15,7 @@
 //! - `answer`: asking the site (or the HTTPS redirect), with credential
 //!   checks and compressions on their pools;
 //! - `write`, `drain`: writing responses, reading what will not be used;
+//! - `stream`: writing a chunked body as its producer makes it;
 //! - `secure`, `tls_io`: the same over TLS, and moving records between
 //!   rustls and the socket;
 //! - `task`: where a connection's task starts and ends.
@@ -23,6 +24,7 @@ mod answer;
 mod drain;
 mod exchange;
 mod secure;
+mod stream;
 mod task;
 mod tls_io;
 mod worker;
@@ -63,6 +65,7 @@ pub(crate) mod tests {
             rules: Default::default(),
             auth: Default::default(),
             compress: Default::default(),
+            archive: Default::default(),
         };
         let root =
             crate::site::root::Root::open(root, crate::site::root::Symlinks::Inside).unwrap();

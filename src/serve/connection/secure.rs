@@ -122,13 +122,14 @@ impl Connection {
                 }
                 Ok(body_len)
             }
+            Body::Stream(stream) => self.send_stream(stream).await,
         }
     }
 
     /// Encrypts and sends the write buffer, then `body`, in as few records
     /// as they fit, within the send timeout; the write buffer is empty
     /// after.
-    async fn send_tls(&mut self, body: &[u8]) -> io::Result<()> {
+    pub(super) async fn send_tls(&mut self, body: &[u8]) -> io::Result<()> {
         let Connection {
             stream,
             tls,

@@ -104,7 +104,7 @@ impl Connection {
         with_send_timeout(shared.limits.send_timeout, rest).await
     }
 
-    async fn send_bytes(&mut self, bytes: &[u8]) -> io::Result<()> {
+    pub(super) async fn send_bytes(&mut self, bytes: &[u8]) -> io::Result<()> {
         with_send_timeout(
             self.shared.limits.send_timeout,
             self.stream.write_all(bytes),
@@ -159,6 +159,7 @@ impl Connection {
                 self.send_parts(head_len, &file, pieces).await?;
                 return Ok(body_len);
             }
+            Body::Stream(stream) => return self.send_stream(stream).await,
         }
         self.send_last(self.write_buf.len(), keep_alive).await?;
         Ok(body_len)

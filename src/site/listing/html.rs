@@ -16,7 +16,7 @@ const CLOSE: &str = "}}";
 
 /// The page for `entries` of the directory at `url_path` (percent-encoded,
 /// ending in `/`), sorted as `sort`.
-pub fn page(entries: &[Entry], url_path: &str, sort: Sort) -> String {
+pub fn page(entries: &[Entry], url_path: &str, sort: Sort, download: Option<&str>) -> String {
     let segments = decoded_segments(url_path);
     let mut title = String::from("/");
     for segment in &segments {
@@ -41,8 +41,20 @@ pub fn page(entries: &[Entry], url_path: &str, sort: Sort) -> String {
             ("heads", &heads(sort)),
             ("rows", &rows),
             ("summary", &summary(entries)),
+            ("download", &download_link(download)),
         ],
     )
+}
+
+/// The link that downloads the directory as an archive in `format`
+/// (`--archive`), or nothing.
+fn download_link(format: Option<&str>) -> String {
+    match format {
+        Some(format) => format!(
+            " <a class=\"download\" href=\"?download={format}\" download>Download this folder ({format})</a>"
+        ),
+        None => String::new(),
+    }
 }
 
 /// The template with each `{{name}}` replaced by its value, in one pass,

@@ -40,15 +40,17 @@ fn newest(entries: &[Entry]) -> u64 {
 
 /// The HTML listing of `dir`, whose URL path (percent-encoded, ending in
 /// `/`) is `url_path`: name, size and modification time per entry.
+/// `download` names the archive format the page links to, if any.
 pub fn render_html(
     dir: &File,
     url_path: &str,
     show_hidden: bool,
     sort: Sort,
+    download: Option<&str>,
 ) -> io::Result<Listing> {
     let entries = entries::read(dir, show_hidden, sort)?;
     Ok(Listing {
-        body: html::page(&entries, url_path, sort).into_bytes(),
+        body: html::page(&entries, url_path, sort, download).into_bytes(),
         newest: newest(&entries),
     })
 }
@@ -92,7 +94,7 @@ mod tests {
 
     fn html(dir: &tempfile::TempDir, url_path: &str, shown: bool, query: &str) -> String {
         let open = File::open(dir.path()).unwrap();
-        let body = render_html(&open, url_path, shown, Sort::from_query(query)).unwrap();
+        let body = render_html(&open, url_path, shown, Sort::from_query(query), None).unwrap();
         String::from_utf8(body.body).unwrap()
     }
 
