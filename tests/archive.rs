@@ -254,3 +254,64 @@ fn a_file_that_changes_while_archived_ends_the_stream_unfinished() {
         "it ended early, not after the whole file"
     );
 }
+
+#[test]
+fn a_client_that_stops_reading_an_archive_is_cut_by_the_send_timeout() {
+    let (running, root, _outside) = fixture(&["--archive", "tar", "--send-timeout", "300ms"]);
+    common::sparse_file(&root.path().join("dl/0big.bin"), 256 * 1024 * 1024);
+    let mut stream = connect(running.addr);
+    stream
+        .write_all(get("/dl/?download=tar").as_bytes())
+        .unwrap();
+    // Stop reading for well past the send timeout: this is the behaviour
+    // under test, not a synchronisation.
+    std::thread::sleep(std::time::Duration::from_millis(1500));
+    let got = read_to_close(&mut stream);
+    assert!(
+        got.len() < 200 * 1024 * 1024,
+        "the whole archive arrived: not cut"
+    );
+    assert!(!got.ends_with(b"0\r\n\r\n"));
+}
+
+#[test]
+fn a_graceful_shutdown_lets_an_archive_in_flight_finish() {
+    let (running, root, _outside) = fixture(&["--archive", "tar"]);
+    common::sparse_file(&root.path().join("dl/0big.bin"), 32 * 1024 * 1024);
+    let mut stream = connect(running.addr);
+    stream
+        .write_all(get("/dl/?download=tar").as_bytes())
+        .unwrap();
+    let mut head = vec![0u8; 1024 * 1024];
+    stream.read_exact(&mut head).unwrap();
+    let stopping = std::thread::spawn(move || running.shutdown());
+    let mut raw = head;
+    raw.extend(read_to_close(&mut stream));
+    let end = find(&raw, b"\r\n\r\n").unwrap();
+    let tar = dechunk(&raw[end + 4..]).expect("the whole archive, last chunk included");
+    assert_eq!(members(&tar)[1].0, "dl/0big.bin");
+    stopping.join().unwrap();
+}
+
+/// The outcome the README states: what was read stays whole (an open file
+/// outlives its name), what is gone by the time it is reached is left
+/// out, and the archive ends properly.
+#[test]
+fn a_directory_deleted_while_archived_gives_what_was_reached() {
+    let (running, root, _outside) = fixture(&["--archive", "tar"]);
+    let size = 32 * 1024 * 1024;
+    common::sparse_file(&root.path().join("dl/0big.bin"), size);
+    let mut stream = connect(running.addr);
+    stream
+        .write_all(get("/dl/?download=tar").as_bytes())
+        .unwrap();
+    let mut raw = vec![0u8; 1024 * 1024];
+    stream.read_exact(&mut raw).unwrap();
+    std::fs::remove_dir_all(root.path().join("dl")).unwrap();
+    raw.extend(read_to_close(&mut stream));
+    let end = find(&raw, b"\r\n\r\n").unwrap();
+    let tar = dechunk(&raw[end + 4..]).expect("a finished archive");
+    let members = members(&tar);
+    assert_eq!(names(&members), ["dl/", "dl/0big.bin"]);
+    assert_eq!(members[1].2.len() as u64, size);
+}
