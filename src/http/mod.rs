@@ -5,6 +5,7 @@
 //! `Basic` credentials ([`auth`]) and the reasons a head is refused,
 //! [`error`]), request targets ([`target`]), `Range` syntax
 //! ([`range`]), the response value and its encoding ([`response`]), the
+//! chunked coding of streamed bodies ([`chunked`]), the
 //! status table ([`status`]), HTTP dates ([`date`]), escaping ([`escape`])
 //! and the protocol limits ([`limits`]).
 //!
