@@ -8,7 +8,7 @@ import io
 import json
 import tarfile
 
-from harness import RawConn, Server, ServerError, check, eq, fail, req, request
+from harness import RawConn, check, eq, fail, req, request, started_once
 
 PAGE = "".join(f"<p>paragraph {i} of a page long enough to compress</p>\n"
                for i in range(400)).encode()
@@ -16,21 +16,16 @@ PAGE = "".join(f"<p>paragraph {i} of a page long enough to compress</p>\n"
 
 def generated_server(ctx):
     """A server over its own root, with archives on (started once)."""
-    key = "generated"
-    if key not in ctx.servers:
+    def make_args():
         root = ctx.base() / "generated"
         (root / "dl" / "sub").mkdir(parents=True)
         (root / "page.html").write_bytes(PAGE)
         for name, size in (("file-2.txt", 300), ("file-10.txt", 20), ("file-1.txt", 5000)):
             (root / "dl" / name).write_bytes(b"x" * size)
         (root / "dl" / "sub" / "inner.txt").write_bytes(b"inner\n")
-        args = ["--root", root, "--bind", "127.0.0.1", "--port", "0",
+        return ["--root", root, "--bind", "127.0.0.1", "--port", "0",
                 "--autoindex", "on", "--archive", "tar.gz"]
-        try:
-            ctx.servers[key] = Server(ctx.bin, args)
-        except ServerError as e:
-            fail(f"generated-content server did not start: {e}")
-    return ctx.servers[key].port
+    return started_once(ctx, "generated", make_args, "generated-content server")
 
 
 @check

@@ -3,7 +3,7 @@
 
 import base64
 
-from harness import Server, ServerError, check, eq, fail, req, request
+from harness import check, eq, req, request, started_once
 
 # `htpasswd -B -C 5 -b -n alice 'open sesame'` (Apache's own tool).
 ALICE = "alice:$2y$05$DmR4QNCa/a35NhGBPfqFHeXP2e0SCc8huRovQ7VelZznbtYC2bStu\n"
@@ -12,18 +12,13 @@ CHALLENGE = 'Basic realm="Staff only", charset="UTF-8"'
 
 def auth_server(ctx):
     """A server over the www fixture protecting /dir1/** and *.txt (started once)."""
-    key = "rules-auth"
-    if key not in ctx.servers:
+    def make_args():
         users = ctx.base() / "users.htpasswd"
         users.write_text("# staff\n" + ALICE)
-        args = ["--root", ctx.www, "--bind", "127.0.0.1", "--port", "0",
+        return ["--root", ctx.www, "--bind", "127.0.0.1", "--port", "0",
                 "--auth-file", str(users), "--auth-realm", "Staff only",
                 "--auth-path", "/dir1/**", "--auth-path", "*.txt"]
-        try:
-            ctx.servers[key] = Server(ctx.bin, args)
-        except ServerError as e:
-            fail(f"auth server did not start: {e}")
-    return ctx.servers[key].port
+    return started_once(ctx, "rules-auth", make_args, "auth server")
 
 
 def credentials(user, password):

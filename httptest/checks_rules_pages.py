@@ -1,6 +1,6 @@
 """Site rules that decide the response: --redirect, --fallback, --error-page."""
 
-from harness import Server, ServerError, check, eq, fail, req, request
+from harness import check, eq, fail, req, request, started_once
 
 APP = b"<html>app shell</html>\n"
 NOT_FOUND = b"<p>not here</p>\n"
@@ -8,24 +8,19 @@ NOT_FOUND = b"<p>not here</p>\n"
 
 def rules_server(ctx):
     """A server over its own small root with one rule of each kind (started once)."""
-    key = "rules-pages"
-    if key not in ctx.servers:
+    def make_args():
         root = ctx.base() / "rules-pages"
         (root / "errors").mkdir(parents=True, exist_ok=True)
         (root / "old").mkdir(exist_ok=True)
         (root / "app.html").write_bytes(APP)
         (root / "errors" / "404.txt").write_bytes(NOT_FOUND)
         (root / "old" / "page.html").write_bytes(b"shadowed\n")
-        args = ["--root", root, "--bind", "127.0.0.1", "--port", "0",
+        return ["--root", root, "--bind", "127.0.0.1", "--port", "0",
                 "--redirect", "/old/* /new/* 308",
                 "--redirect", "/go https://example.com/x 302",
                 "--fallback", "/app.html",
                 "--error-page", "404=/errors/404.txt"]
-        try:
-            ctx.servers[key] = Server(ctx.bin, args)
-        except ServerError as e:
-            fail(f"rules server did not start: {e}")
-    return ctx.servers[key].port
+    return started_once(ctx, "rules-pages", make_args, "rules server")
 
 
 @check

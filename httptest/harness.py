@@ -449,3 +449,15 @@ CHECKS = []
 def check(fn):
     CHECKS.append(fn)
     return fn
+
+
+def started_once(ctx, key, make_args, what):
+    """The port of the suite's server `key`, started on first use with the
+    arguments `make_args()` returns (it may write its root first); a
+    server that does not start fails the check, naming `what`."""
+    if key not in ctx.servers:
+        try:
+            ctx.servers[key] = Server(ctx.bin, make_args())
+        except ServerError as e:
+            fail(f"{what} did not start: {e}")
+    return ctx.servers[key].port

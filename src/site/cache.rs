@@ -86,6 +86,27 @@ pub struct RuledFields {
     pub granted: Arc<[u8]>,
 }
 
+impl Cached {
+    /// An entry for `body`, the file `meta` describes, read now.
+    fn new(
+        body: CachedBody,
+        meta: &Metadata,
+        about: About,
+        fields: impl FnOnce(&Validators) -> Vec<u8>,
+    ) -> Arc<Cached> {
+        Arc::new(Cached {
+            body,
+            id: FileId::of(meta),
+            fields: fields(&about.validators).into(),
+            validators: about.validators,
+            content_type: about.content_type,
+            compressible: about.compressible,
+            ruled: OnceLock::new(),
+            read_at: Instant::now(),
+        })
+    }
+}
+
 /// What a cached file is answered with.
 #[derive(Debug, Clone)]
 pub enum CachedBody {
@@ -143,16 +164,7 @@ impl FileCache {
         if FileId::of(&after) != FileId::of(meta) {
             return None;
         }
-        let entry = Arc::new(Cached {
-            body: CachedBody::Bytes(bytes.into()),
-            id: FileId::of(meta),
-            fields: fields(&about.validators).into(),
-            validators: about.validators,
-            content_type: about.content_type,
-            compressible: about.compressible,
-            ruled: OnceLock::new(),
-            read_at: Instant::now(),
-        });
+        let entry = Cached::new(CachedBody::Bytes(bytes.into()), meta, about, fields);
         self.insert(name, &entry);
         Some(entry)
     }
@@ -166,19 +178,11 @@ impl FileCache {
         about: About,
         fields: impl FnOnce(&Validators) -> Vec<u8>,
     ) -> Arc<Cached> {
-        let entry = Arc::new(Cached {
-            body: CachedBody::Open {
-                file: Arc::new(file),
-                len: meta.len(),
-            },
-            id: FileId::of(meta),
-            fields: fields(&about.validators).into(),
-            validators: about.validators,
-            content_type: about.content_type,
-            compressible: about.compressible,
-            ruled: OnceLock::new(),
-            read_at: Instant::now(),
-        });
+        let body = CachedBody::Open {
+            file: Arc::new(file),
+            len: meta.len(),
+        };
+        let entry = Cached::new(body, meta, about, fields);
         self.insert(name, &entry);
         entry
     }
