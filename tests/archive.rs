@@ -125,7 +125,15 @@ fn names(members: &[(String, u8, Vec<u8>)]) -> Vec<&str> {
 
 #[test]
 fn a_tar_has_the_directory_and_nothing_the_walls_keep_out() {
-    let (running, _root, _outside) = fixture(&["--archive", "tar"]);
+    for symlinks in ["inside", "never", "any"] {
+        tar_under(symlinks);
+    }
+}
+
+/// The tar of the fixture's `dl/` under one `--symlinks` policy: symlinks
+/// are left out whatever it is (README).
+fn tar_under(symlinks: &str) {
+    let (running, _root, _outside) = fixture(&["--archive", "tar", "--symlinks", symlinks]);
     let (head, raw) = fetch(running.addr, &get("/dl/?download=tar"));
     assert!(head.starts_with("HTTP/1.1 200 OK\r\n"), "{head}");
     assert!(
@@ -314,4 +322,36 @@ fn a_directory_deleted_while_archived_gives_what_was_reached() {
     let members = members(&tar);
     assert_eq!(names(&members), ["dl/", "dl/0big.bin"]);
     assert_eq!(members[1].2.len() as u64, size);
+}
+
+#[test]
+fn a_large_archive_streams_in_bounded_memory() {
+    const SIZE: u64 = 512 << 20;
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join("dl")).unwrap();
+    common::sparse_file(&dir.path().join("dl/big.bin"), SIZE);
+    let root = dir.path().to_str().unwrap();
+    let args = [
+        "--root",
+        root,
+        "-w",
+        "1",
+        "--autoindex",
+        "on",
+        "--archive",
+        "tar",
+    ];
+    let server = common::process::Process::start(&args, &[]);
+    let rss_before = server.proc_status("VmRSS:");
+    let mut stream = connect(server.addr);
+    stream
+        .write_all(get("/dl/?download=tar").as_bytes())
+        .unwrap();
+    let (total, _) = common::count_to_end(&mut stream);
+    assert!(total > SIZE, "the whole archive came: {total} bytes");
+    let peak_kib = server.proc_status("VmHWM:");
+    assert!(
+        peak_kib < rss_before + 32 * 1024,
+        "peak RSS {peak_kib} KiB after the archive vs {rss_before} KiB before"
+    );
 }

@@ -319,3 +319,51 @@ fn the_options_refuse_bad_values_by_name() {
         assert!(err.contains(named), "{err}");
     }
 }
+
+#[test]
+fn compressing_runs_off_the_event_loop() {
+    // 8 MiB of text that brotli must work at (a pseudo-random word
+    // stream): hundreds of milliseconds. One worker: were it compressed on
+    // the event loop, nothing else could be answered meanwhile.
+    let mut state = 0x2545_f491_4f6c_dd1du64;
+    let words = [
+        "alpha ", "beta ", "gamma ", "delta ", "epsilon ", "zeta ", "eta ", "theta ",
+    ];
+    let mut big = Vec::with_capacity(8 << 20);
+    while big.len() < (8 << 20) - 16 {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        big.extend_from_slice(words[(state % 8) as usize].as_bytes());
+        big.extend_from_slice(format!("{} ", state % 1000).as_bytes());
+    }
+    let small = page(12);
+    let files: &[(&str, &[u8])] = &[("big.txt", &big), ("small.html", &small)];
+    let (running, _root) = with(files, &["--workers", "1"]);
+    let addr = running.addr;
+    let done = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let flag = std::sync::Arc::clone(&done);
+    let slow = std::thread::spawn(move || {
+        let raw =
+            "GET /big.txt HTTP/1.1\r\nHost: t\r\nAccept-Encoding: br\r\nConnection: close\r\n\r\n";
+        let reply = get(addr, raw);
+        flag.store(true, std::sync::atomic::Ordering::SeqCst);
+        reply
+    });
+    let waited = Instant::now();
+    while running.compression.runs() == 0 {
+        assert!(
+            waited.elapsed() < Duration::from_secs(10),
+            "the compression started"
+        );
+        std::thread::yield_now();
+    }
+    let open = fetch(&running, "GET", "/small.html", "");
+    assert_eq!(open.body, small);
+    assert!(
+        !done.load(std::sync::atomic::Ordering::SeqCst),
+        "the small file waited for the compression"
+    );
+    let reply = slow.join().unwrap();
+    assert_eq!(decode(&reply.body, "br"), big);
+}
