@@ -17,6 +17,7 @@ AB_CONCURRENCY = 50
 
 # Corpus files and their exact sizes in bytes.
 TINY_SIZE = 38
+SMALL_SIZE = 32768
 MEDIUM_SIZE = 98620
 LARGE_SIZE = 954824
 BIG_SIZE = 1024 * 1024 * 1024

@@ -7,7 +7,7 @@ import shutil
 import subprocess
 
 from .common import (BIG_SIZE, LARGE_SIZE, LISTING_ENTRIES, MAX_CONNECTIONS, MEDIUM_SIZE,
-                     REPO_ROOT, TINY_SIZE, TlsFiles, die, log)
+                     REPO_ROOT, SMALL_SIZE, TINY_SIZE, TlsFiles, die, log)
 
 TINY_HTML = "<!doctype html><title>t</title>hello!\n"
 INDEX_HTML = """<!doctype html>
@@ -151,6 +151,7 @@ def make_corpus(corpus, with_big):
     server far more CPU than the client: the scaling check uses it to show
     a second worker joining in."""
     write_checked(os.path.join(corpus, "tiny.html"), TINY_HTML, TINY_SIZE)
+    write_checked(os.path.join(corpus, "small.css"), sized_text(SMALL_SIZE, "css"), SMALL_SIZE)
     write_checked(os.path.join(corpus, "medium.css"), sized_text(MEDIUM_SIZE, "css"), MEDIUM_SIZE)
     write_checked(os.path.join(corpus, "large.html"), sized_text(LARGE_SIZE, "html"), LARGE_SIZE)
     with open(os.path.join(corpus, "index.html"), "w", encoding="ascii") as f:
