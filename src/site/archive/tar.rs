@@ -15,11 +15,16 @@ const USTAR_MAX_SIZE: u64 = 0o77777777777;
 /// Members written to `out`.
 pub struct TarWriter<W: Write> {
     out: W,
+    /// One buffer for every file's bytes, not one per file.
+    buf: Vec<u8>,
 }
 
 impl<W: Write> TarWriter<W> {
     pub fn new(out: W) -> TarWriter<W> {
-        TarWriter { out }
+        TarWriter {
+            out,
+            buf: vec![0u8; 64 * 1024],
+        }
     }
 
     /// A directory member; `path` without its trailing `/`.
@@ -34,14 +39,16 @@ impl<W: Write> TarWriter<W> {
     pub fn file(&mut self, path: &[u8], file: &mut File, size: u64, mtime: i64) -> io::Result<()> {
         self.header(path, b'0', 0o644, size, mtime)?;
         let mut left = size;
-        let mut buf = vec![0u8; 64 * 1024];
         while left > 0 {
-            let want = buf.len().min(usize::try_from(left).unwrap_or(usize::MAX));
-            let n = file.read(&mut buf[..want])?;
+            let want = self
+                .buf
+                .len()
+                .min(usize::try_from(left).unwrap_or(usize::MAX));
+            let n = file.read(&mut self.buf[..want])?;
             if n == 0 {
                 return Err(changed());
             }
-            self.out.write_all(&buf[..n])?;
+            self.out.write_all(&self.buf[..n])?;
             left -= n as u64;
         }
         let after = file.metadata()?;
