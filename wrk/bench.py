@@ -193,19 +193,19 @@ def load_average():
 def benchmark(cfg, b):
     """The comparison (or the logging-cost mode) and its report; returns the
     contenders, whose logs are shown at the end."""
-    if cfg.mode == "rules":
-        everyone = rules_contenders(cfg.binary, b.workdir)
+    own_modes = {
+        "rules": (lambda: rules_contenders(cfg.binary, b.workdir), bench_rules_server,
+                  print_rules_comparison),
+        "compress": (lambda: compress_contenders(cfg.binary, cfg.nginx_bin),
+                     bench_compress_server, print_compress_comparison),
+    }
+    if cfg.mode in own_modes:
+        make, bench_one, compare = own_modes[cfg.mode]
+        everyone = make()
         b.results.loadavg = load_average()
-        run_all(b, everyone, bench_rules_server)
+        run_all(b, everyone, bench_one)
         print_table(cfg, b.results)
-        print_rules_comparison(cfg, b.results, everyone, cfg.command)
-        return everyone
-    if cfg.mode == "compress":
-        everyone = compress_contenders(cfg.binary, cfg.nginx_bin)
-        b.results.loadavg = load_average()
-        run_all(b, everyone, bench_compress_server)
-        print_table(cfg, b.results)
-        print_compress_comparison(cfg, b.results, everyone, cfg.command)
+        compare(cfg, b.results, everyone, cfg.command)
         return everyone
     if cfg.mode == "logging":
         only = contenders(cfg)[:1]

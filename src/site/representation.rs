@@ -68,12 +68,28 @@ pub fn respond(
         {
             cached
         } else {
-            return Answer::Ready(from_disk(site, request, chosen, &validators, name));
+            let varies = chosen.has_variants || compressible;
+            return Answer::Ready(from_disk(
+                site,
+                request,
+                chosen,
+                &validators,
+                content_type,
+                varies,
+            ));
         };
         return compressed::answer(site, request, &cached, prior)
             .unwrap_or_else(|| Answer::Ready(respond_cached(site, request, &cached)));
     }
-    Answer::Ready(from_disk(site, request, chosen, &validators, name))
+    let varies = chosen.has_variants || compressible;
+    Answer::Ready(from_disk(
+        site,
+        request,
+        chosen,
+        &validators,
+        content_type,
+        varies,
+    ))
 }
 
 /// Answers with `file` as it is on disk, never through the file cache,
@@ -87,7 +103,9 @@ pub fn respond_uncached(
     name: &Path,
 ) -> Response {
     let (chosen, validators) = choose(site, request, file, meta, name);
-    from_disk(site, request, chosen, &validators, name)
+    let content_type = content_type(site, name);
+    let varies = chosen.has_variants || site.compress.takes(&content_type, chosen.meta.len());
+    from_disk(site, request, chosen, &validators, content_type, varies)
 }
 
 /// The representation of `file` to send (a precompressed variant the
@@ -109,18 +127,18 @@ fn choose(
 }
 
 /// Answers with the chosen file as it is on disk: a coded variant, a range,
-/// or a file the cache did not take.
+/// or a file the cache did not take. `varies` says whether its answers
+/// depend on Accept-Encoding: it has sidecars, or is compressed on the
+/// fly.
 fn from_disk(
     site: &Site,
     request: &Request,
     chosen: Selected,
     validators: &Validators,
-    name: &Path,
+    content_type: String,
+    varies: bool,
 ) -> Response {
-    let content_type = content_type(site, name);
     let size = chosen.meta.len();
-    // A file compressed on the fly varies as one with sidecars does.
-    let varies = chosen.has_variants || site.compress.takes(&content_type, size);
     let vary = varies.then_some(VARY_CODING);
     let fields = || caching_fields(site, validators, vary);
     if let Some(refused) = preconditions(request, validators, fields) {
