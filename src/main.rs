@@ -12,7 +12,7 @@ fn main() -> ExitCode {
         Ok(loaded) => loaded,
         Err(LoadError::Clap(err)) => err.exit(),
         Err(err) => {
-            eprintln!("error: {err}");
+            eprintln!("error: {}", diagnostics::report(&err));
             return ExitCode::from(2);
         }
     };
@@ -31,7 +31,7 @@ fn main() -> ExitCode {
     match serve::run_blocking(&config.options()) {
         Ok(Exit::Graceful) => ExitCode::SUCCESS,
         Ok(Exit::Forced) => ExitCode::FAILURE,
-        Err(err) => fail(&err.to_string()),
+        Err(err) => fail(&diagnostics::report(&err)),
     }
 }
 

@@ -145,7 +145,7 @@ fn a_reload_serves_new_handshakes_the_new_certificate_and_open_ones_carry_on() {
 
     // A broken renewal: the reload fails and the current pair stays.
     std::fs::write(&pair.key, "-----BEGIN PRIVATE KEY-----\nbroken\n").unwrap();
-    let err = tls.reload().expect_err("a bad key cannot load").to_string();
+    let err = staticd::ops::diagnostics::report(&tls.reload().expect_err("a bad key cannot load"));
     assert!(err.contains(&pair.key.display().to_string()), "{err}");
     assert_eq!(shown(srv.addr, &renewed), der(&renewed));
     assert_eq!(page(&mut open), PAGE);
@@ -236,7 +236,7 @@ fn https_options_with_no_certificate_files_refuse_to_start() {
         .unwrap();
     let err = match runtime.block_on(staticd::Server::bind(&opts)) {
         Ok(_) => panic!("started without a certificate"),
-        Err(err) => err.to_string(),
+        Err(err) => staticd::ops::diagnostics::report(&err),
     };
     assert!(
         err.starts_with(&format!("HTTPS: {}: cannot read", missing.cert.display())),

@@ -93,10 +93,9 @@ fn read_files(base: &Config) -> Result<Vec<Setting>, LoadError> {
             Ok(text) => settings.extend(parse(&text, file)?),
             Err(err) if optional && err.kind() == std::io::ErrorKind::NotFound => {}
             Err(err) => {
-                return Err(LoadError::File {
+                return Err(LoadError::Read {
                     file: file.clone(),
-                    line: 0,
-                    message: err.to_string(),
+                    source: err,
                 });
             }
         }
@@ -307,9 +306,12 @@ mod tests {
             "{err}"
         );
         let missing = dir.path().join("missing.conf");
-        let err = load(args(&["--config", missing.to_str().unwrap()]))
-            .unwrap_err()
-            .to_string();
+        let err = load(args(&["--config", missing.to_str().unwrap()])).unwrap_err();
+        assert!(
+            std::error::Error::source(&err).is_some(),
+            "the I/O error is kept as the cause"
+        );
+        let err = crate::ops::diagnostics::report(&err);
         assert!(
             err.starts_with(&format!("config {}: No such file", missing.display())),
             "{err}"

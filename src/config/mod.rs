@@ -379,7 +379,7 @@ mod tests {
                 .unwrap();
             let options = Config::for_root(root).options();
             let bound = runtime.block_on(crate::serve::Server::bind(&options));
-            bound.err().map(|err| err.to_string())
+            bound.err().map(|err| crate::ops::diagnostics::report(&err))
         };
         assert!(refusal(dir.path()).is_none());
         let err = refusal(&file).unwrap();

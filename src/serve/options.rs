@@ -2,7 +2,6 @@
 //! fills in, and why a server could not start (or keep running: signal
 //! handlers and the bound address are part of starting the binary).
 
-use std::fmt;
 use std::io;
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -12,7 +11,7 @@ use crate::ops::access_log::LogFormat;
 use crate::serve::balance::Balance;
 use crate::serve::tls::{CertPair, TlsError};
 use crate::site;
-use crate::site::root::{Symlinks, plain};
+use crate::site::root::Symlinks;
 use crate::site::rules::auth::AuthError;
 
 /// Everything [`crate::serve::Server::bind`] needs.
@@ -85,48 +84,35 @@ pub struct Limits {
     pub max_requests: u32,
 }
 
-/// Why the server could not start; shown to a person as one line.
-#[derive(Debug)]
+/// Why the server could not start. Each variant says what was being
+/// done and carries the error underneath as its `source()`; a person reads
+/// the whole chain as one line (`ops::diagnostics::report`).
+#[derive(Debug, thiserror::Error)]
 pub enum StartError {
-    Root(PathBuf, io::Error),
+    #[error("document root {}", .0.display())]
+    Root(PathBuf, #[source] io::Error),
+    #[error("document root {} is not a directory", .0.display())]
     RootNotDirectory(PathBuf),
-    Bind(SocketAddr, io::Error),
-    AccessLog(PathBuf, io::Error),
+    #[error("cannot listen on {0}")]
+    Bind(SocketAddr, #[source] io::Error),
+    #[error("access log {}", .0.display())]
+    AccessLog(PathBuf, #[source] io::Error),
     /// A worker thread or its runtime could not be started.
-    Workers(io::Error),
+    #[error("cannot start the workers")]
+    Workers(#[source] io::Error),
     /// The SIGTERM and SIGINT handlers could not be installed.
-    Signals(io::Error),
+    #[error("cannot install signal handlers")]
+    Signals(#[source] io::Error),
     /// The address bound could not be read back.
-    Address(io::Error),
+    #[error("cannot read the bound address")]
+    Address(#[source] io::Error),
     /// The first worker's runtime could not be built.
-    Runtime(io::Error),
-    /// A certificate or key could not be used (the message names the file).
-    Tls(TlsError),
-    /// The `--auth-file` could not be used (the message names file and line).
+    #[error("cannot start the runtime")]
+    Runtime(#[source] io::Error),
+    /// A certificate or key could not be used (the cause names the file).
+    #[error("HTTPS")]
+    Tls(#[source] TlsError),
+    /// The `--auth-file` could not be used (it names file and line).
+    #[error(transparent)]
     Auth(AuthError),
 }
-
-impl fmt::Display for StartError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            StartError::Root(path, err) => {
-                write!(f, "document root {}: {}", path.display(), plain(err))
-            }
-            StartError::RootNotDirectory(path) => {
-                write!(f, "document root {} is not a directory", path.display())
-            }
-            StartError::Bind(addr, err) => write!(f, "cannot listen on {addr}: {}", plain(err)),
-            StartError::Workers(err) => write!(f, "cannot start the workers: {}", plain(err)),
-            StartError::AccessLog(path, err) => {
-                write!(f, "access log {}: {}", path.display(), plain(err))
-            }
-            StartError::Signals(err) => write!(f, "cannot install signal handlers: {err}"),
-            StartError::Address(err) => write!(f, "cannot read the bound address: {err}"),
-            StartError::Runtime(err) => write!(f, "cannot start the runtime: {err}"),
-            StartError::Tls(err) => write!(f, "HTTPS: {err}"),
-            StartError::Auth(err) => write!(f, "{err}"),
-        }
-    }
-}
-
-impl std::error::Error for StartError {}

@@ -107,7 +107,7 @@ mod tests {
 
         let kept = acceptor.config();
         std::fs::write(&pair.key, "not a key").unwrap();
-        let err = acceptor.reload().unwrap_err().to_string();
+        let err = crate::ops::diagnostics::report(&acceptor.reload().unwrap_err());
         assert!(err.starts_with(&pair.key.display().to_string()), "{err}");
         assert!(Arc::ptr_eq(&kept, &acceptor.config()), "the old one stays");
     }

@@ -4,7 +4,6 @@
 //! value, so a reload builds a new one beside the old and swaps it whole,
 //! keeping the old one when loading fails.
 
-use std::fmt;
 use std::io;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -24,47 +23,29 @@ pub struct CertPair {
     pub key: PathBuf,
 }
 
-/// Why a certificate and key could not be used; shown to a person as one
-/// line naming the file.
-#[derive(Debug)]
+/// Why a certificate and key could not be used; it names the file, and
+/// carries what went wrong underneath as its `source()`.
+#[derive(Debug, thiserror::Error)]
 pub enum TlsError {
     /// A file could not be read.
-    Read(PathBuf, io::Error),
+    #[error("{}: cannot read", .0.display())]
+    Read(PathBuf, #[source] io::Error),
     /// The file is not valid PEM.
-    BadPem(PathBuf, String),
+    #[error("{}: not valid PEM", .0.display())]
+    BadPem(PathBuf, #[source] pem::Error),
     /// The certificate file holds no certificate.
+    #[error("{}: no certificate in this file", .0.display())]
     NoCertificate(PathBuf),
     /// The key file holds no private key.
+    #[error("{}: no private key in this file", .0.display())]
     NoKey(PathBuf),
     /// The key is of a type or form the crypto provider cannot use.
-    Key(PathBuf, rustls::Error),
+    #[error("{}: unusable private key", .0.display())]
+    Key(PathBuf, #[source] rustls::Error),
     /// The key is not the one the certificate was issued for.
+    #[error("{}: this key does not match the certificate in {}", .key.display(), .cert.display())]
     Mismatch { cert: PathBuf, key: PathBuf },
 }
-
-impl fmt::Display for TlsError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            TlsError::Read(path, err) => write!(f, "{}: cannot read: {err}", path.display()),
-            TlsError::BadPem(path, why) => write!(f, "{}: not valid PEM: {why}", path.display()),
-            TlsError::NoCertificate(path) => {
-                write!(f, "{}: no certificate in this file", path.display())
-            }
-            TlsError::NoKey(path) => write!(f, "{}: no private key in this file", path.display()),
-            TlsError::Key(path, err) => {
-                write!(f, "{}: unusable private key: {err}", path.display())
-            }
-            TlsError::Mismatch { cert, key } => write!(
-                f,
-                "{}: this key does not match the certificate in {}",
-                key.display(),
-                cert.display()
-            ),
-        }
-    }
-}
-
-impl std::error::Error for TlsError {}
 
 /// Reads `path` whole, so a missing file is told apart from bad PEM.
 fn read(path: &Path) -> Result<Vec<u8>, TlsError> {
@@ -72,7 +53,7 @@ fn read(path: &Path) -> Result<Vec<u8>, TlsError> {
 }
 
 fn bad_pem(path: &Path, err: pem::Error) -> TlsError {
-    TlsError::BadPem(path.to_owned(), err.to_string())
+    TlsError::BadPem(path.to_owned(), err)
 }
 
 /// Loads one certificate chain and its key, and checks that they belong
@@ -177,7 +158,7 @@ pub(crate) mod tests {
     }
 
     fn error(pair: &CertPair) -> String {
-        load_pair(pair, &provider()).unwrap_err().to_string()
+        crate::ops::diagnostics::report(&load_pair(pair, &provider()).unwrap_err())
     }
 
     #[test]

@@ -15,7 +15,8 @@ pub struct Entry {
 
 /// Why a line was refused: its number (from 1; 0 for the file as a whole)
 /// and what is wrong, for an error naming file and line.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{message}")]
 pub struct LineError {
     pub line: usize,
     pub message: String,

@@ -19,7 +19,6 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use crate::http::auth;
 use crate::http::request::Request;
 use crate::http::target::Target;
-use crate::site::root;
 use crate::site::rules::htpasswd::{self, Entry, LineError};
 use crate::site::rules::pattern::{self, Pattern};
 use crate::site::rules::verified::{Key, Verified};
@@ -36,24 +35,36 @@ pub struct AuthOptions {
 }
 
 /// Why the auth file could not be used: it names the file, and the line
-/// when one is at fault.
-#[derive(Debug)]
-pub struct AuthError {
-    pub file: PathBuf,
-    pub line: usize,
-    pub message: String,
+/// when one is at fault; the cause underneath is its `source()`.
+#[derive(Debug, thiserror::Error)]
+pub enum AuthError {
+    #[error("auth file {}", .file.display())]
+    Read {
+        file: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("auth file {}: is not UTF-8", .file.display())]
+    NotUtf8 {
+        file: PathBuf,
+        #[source]
+        source: std::string::FromUtf8Error,
+    },
+    #[error("auth file {}", place(.file, .source.line))]
+    Line {
+        file: PathBuf,
+        #[source]
+        source: LineError,
+    },
 }
 
-impl fmt::Display for AuthError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self.line {
-            0 => write!(f, "auth file {}: {}", self.file.display(), self.message),
-            n => write!(f, "auth file {}:{n}: {}", self.file.display(), self.message),
-        }
+/// `FILE:LINE`, or `FILE` alone when the file as a whole is at fault.
+fn place(file: &std::path::Path, line: usize) -> String {
+    match line {
+        0 => file.display().to_string(),
+        n => format!("{}:{n}", file.display()),
     }
 }
-
-impl std::error::Error for AuthError {}
 
 /// The authentication rule, shared by everything answering with one
 /// configuration (a reload builds a new one, with an empty cache).
@@ -154,14 +165,19 @@ impl Auth {
         let Some(file) = &options.file else {
             return Ok(Auth::default());
         };
-        let refuse = |line, message| AuthError {
+        let file = file.clone();
+        let text = std::fs::read(&file).map_err(|source| AuthError::Read {
             file: file.clone(),
-            line,
-            message,
-        };
-        let text = std::fs::read(file).map_err(|err| refuse(0, root::plain(&err)))?;
-        let text = String::from_utf8(text).map_err(|_| refuse(0, "is not UTF-8".to_owned()))?;
-        let auth = Auth::from_text(&text, options).map_err(|e| refuse(e.line, e.message))?;
+            source,
+        })?;
+        let text = String::from_utf8(text).map_err(|source| AuthError::NotUtf8 {
+            file: file.clone(),
+            source,
+        })?;
+        let auth = Auth::from_text(&text, options).map_err(|source| AuthError::Line {
+            file: file.clone(),
+            source,
+        })?;
         if let Some(costs) = auth.mixed_costs() {
             tracing::warn!(
                 file = %file.display(),
