@@ -13,9 +13,6 @@ use crate::site::rules::pattern::Pattern;
 
 use super::error::Conflict;
 
-/// The realm when none is given.
-pub const DEFAULT_REALM: &str = "staticd";
-
 /// The longest realm taken: it is sent in every `401`.
 pub const MAX_REALM: usize = 128;
 
@@ -36,8 +33,12 @@ pub struct AuthArgs {
           value_parser = Pattern::parse, value_delimiter = '\n', help_heading = "Site rules")]
     pub auth_paths: Vec<Pattern>,
 
-    /// The realm the browser shows when it asks for credentials [default: staticd]
+    /// The realm the browser shows when it asks for credentials. An
+    /// `Option`, not a clap default, so that setting it without a file is
+    /// refused; `--help` shows the site's default.
     #[arg(long, env = "STATICD_AUTH_REALM", value_name = "TEXT",
+          help = format!("The realm the browser shows when it asks for credentials [default: {}]",
+                         super::defaults::site().auth.realm),
           value_parser = parse_realm, help_heading = "Site rules")]
     pub auth_realm: Option<String>,
 }
@@ -51,7 +52,7 @@ impl AuthArgs {
             realm: self
                 .auth_realm
                 .clone()
-                .unwrap_or_else(|| DEFAULT_REALM.to_owned()),
+                .unwrap_or_else(|| super::defaults::site().auth.realm.clone()),
         }
     }
 
@@ -125,7 +126,10 @@ mod tests {
         assert_eq!(paths, ["/private/**", "*.pdf"]);
         assert_eq!(options.realm, "Team café");
         let d = parse(&["--auth-file", "u"]).unwrap().options().site.auth;
-        assert_eq!((d.realm.as_str(), d.paths.len()), (DEFAULT_REALM, 0));
+        assert_eq!(
+            (d.realm.as_str(), d.paths.len()),
+            (crate::site::rules::auth::DEFAULT_REALM, 0)
+        );
         assert_eq!(parse(&[]).unwrap().options().site.auth.file, None);
     }
 

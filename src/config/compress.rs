@@ -6,8 +6,9 @@
 use clap::Args;
 
 use crate::site::compress::CompressOptions;
-use crate::site::compress::types::{DEFAULT_TYPES, TypePattern};
+use crate::site::compress::types::TypePattern;
 
+use super::defaults;
 use super::values::Switch;
 
 /// The largest `--compress-cache`: more than any machine this runs on
@@ -18,32 +19,25 @@ pub const MAX_COMPRESS_CACHE: u64 = 64 * 1024 * 1024 * 1024;
 #[derive(Debug, Clone, Args)]
 pub struct CompressArgs {
     /// Compress text-like files on the fly (br, zstd, gzip), once per file, for clients that accept it
-    #[arg(long, env = "STATICD_COMPRESS", value_enum, default_value_t = Switch::On,
+    #[arg(long, env = "STATICD_COMPRESS", value_enum, default_value_t = Switch::from(defaults::site().compress.enabled),
           value_name = "MODE", help_heading = "HTTP")]
     pub compress: Switch,
 
     /// Content types compressed on the fly: type/subtype, type/* or type/*+suffix, comma-separated
     #[arg(long, env = "STATICD_COMPRESS_TYPES", value_name = "TYPES", value_delimiter = ',',
-          value_parser = TypePattern::parse, default_values_t = default_types(),
+          value_parser = TypePattern::parse, default_values_t = defaults::site().compress.types.clone(),
           hide_default_value = true, help_heading = "HTTP")]
     pub compress_types: Vec<TypePattern>,
 
     /// Files smaller than this are sent as they are
-    #[arg(long, env = "STATICD_COMPRESS_MIN", value_name = "SIZE", default_value = "1k",
+    #[arg(long, env = "STATICD_COMPRESS_MIN", value_name = "SIZE", default_value = defaults::size(defaults::site().compress.min),
           value_parser = parse_size, help_heading = "HTTP")]
     pub compress_min: u64,
 
     /// Memory kept for compressed files (least recently used dropped first)
-    #[arg(long, env = "STATICD_COMPRESS_CACHE", value_name = "SIZE", default_value = "64M",
+    #[arg(long, env = "STATICD_COMPRESS_CACHE", value_name = "SIZE", default_value = defaults::size(defaults::site().compress.cache_bytes as u64),
           value_parser = parse_cache_size, help_heading = "HTTP")]
     pub compress_cache: u64,
-}
-
-fn default_types() -> Vec<TypePattern> {
-    DEFAULT_TYPES
-        .iter()
-        .map(|t| TypePattern::parse(t).expect("the defaults parse"))
-        .collect()
 }
 
 impl CompressArgs {

@@ -8,9 +8,9 @@
 //! built, tested and embedded from its own options, without clap.
 //! [`Config::options`] is the one place where the conversion happens.
 //!
-//! - this file: [`Config`], every option with its flag, variable, default
-//!   and help text, written once ([`Config::for_root`] reads its defaults
-//!   from here);
+//! - this file: [`Config`], every option with its flag, variable and help
+//!   text, written once; its defaults come from the layers' `Default`s
+//!   through `defaults`, and [`Config::for_root`] reads them back from here;
 //! - `values`: parsers for the values clap has no parser for;
 //! - `tls`: the HTTPS options' checks against each other, which no
 //!   single value's parser can make, and their conversion;
@@ -29,6 +29,7 @@ use crate::{serve, site};
 pub mod archive;
 pub mod auth;
 pub mod compress;
+mod defaults;
 mod error;
 pub mod file;
 pub mod headers;
@@ -65,7 +66,7 @@ pub struct Config {
         short = 'r',
         long,
         env = "STATICD_ROOT",
-        default_value = ".",
+        default_value = defaults::SERVE.root.display().to_string(),
         value_name = "DIR"
     )]
     pub root: PathBuf,
@@ -75,7 +76,7 @@ pub struct Config {
         short = 'b',
         long,
         env = "STATICD_BIND",
-        default_value = "0.0.0.0",
+        default_value_t = defaults::SERVE.addr.ip(),
         value_name = "ADDR"
     )]
     pub bind: IpAddr,
@@ -85,7 +86,7 @@ pub struct Config {
         short = 'p',
         long,
         env = "STATICD_PORT",
-        default_value_t = 8080,
+        default_value_t = defaults::SERVE.addr.port(),
         value_name = "PORT"
     )]
     pub port: u16,
@@ -96,22 +97,22 @@ pub struct Config {
     pub workers: Option<u16>,
 
     /// How workers share the load: pack = as few as it needs, more while CPUs are idle; spread = all, always
-    #[arg(long, env = "STATICD_BALANCE", value_enum, default_value_t = Balance::Pack,
+    #[arg(long, env = "STATICD_BALANCE", value_enum, default_value_t = defaults::SERVE.balance,
           value_name = "MODE")]
     pub balance: Balance,
 
     /// A directory without index.html: off = 404, forbid = 403, on = HTML listing
-    #[arg(long, env = "STATICD_AUTOINDEX", value_enum, default_value_t = Autoindex::Off,
+    #[arg(long, env = "STATICD_AUTOINDEX", value_enum, default_value_t = defaults::site().autoindex,
           value_name = "MODE")]
     pub autoindex: Autoindex,
 
     /// Symlinks followed: inside = only those resolving inside the root, never, any
-    #[arg(long, env = "STATICD_SYMLINKS", value_enum, default_value_t = Symlinks::Inside,
+    #[arg(long, env = "STATICD_SYMLINKS", value_enum, default_value_t = defaults::SERVE.symlinks,
           value_name = "POLICY")]
     pub symlinks: Symlinks,
 
     /// Serve FILE.br / FILE.gz beside FILE to clients that accept them
-    #[arg(long, env = "STATICD_PRECOMPRESSED", value_enum, default_value_t = Switch::On,
+    #[arg(long, env = "STATICD_PRECOMPRESSED", value_enum, default_value_t = Switch::from(defaults::site().precompressed),
           value_name = "MODE", help_heading = "HTTP")]
     pub precompressed: Switch,
 
@@ -192,7 +193,7 @@ pub struct Config {
     pub redirect_http: Option<u16>,
 
     /// Access log format
-    #[arg(long, env = "STATICD_LOG_FORMAT", value_enum, default_value_t = LogFormat::Combined,
+    #[arg(long, env = "STATICD_LOG_FORMAT", value_enum, default_value_t = defaults::SERVE.log_format,
           value_name = "FORMAT", help_heading = "Logging")]
     pub log_format: LogFormat,
 
@@ -239,32 +240,32 @@ pub struct Config {
     pub probe: Option<String>,
 
     /// Time for a whole request head to arrive, counted from its first byte (from the accept for a connection's first request); then 408
-    #[arg(long, env = "STATICD_HEADER_TIMEOUT", default_value = "10s", value_name = "DURATION",
+    #[arg(long, env = "STATICD_HEADER_TIMEOUT", default_value = defaults::duration(defaults::SERVE.limits.header_timeout), value_name = "DURATION",
           value_parser = parse_duration, help_heading = "Limits")]
     pub header_timeout: Duration,
 
     /// Idle time allowed between requests on a kept-alive connection
-    #[arg(long, env = "STATICD_KEEPALIVE_TIMEOUT", default_value = "5s", value_name = "DURATION",
+    #[arg(long, env = "STATICD_KEEPALIVE_TIMEOUT", default_value = defaults::duration(defaults::SERVE.limits.keepalive_timeout), value_name = "DURATION",
           value_parser = parse_duration, help_heading = "Limits")]
     pub keepalive_timeout: Duration,
 
     /// Time a write may wait for a client that stopped reading before the connection is dropped
-    #[arg(long, env = "STATICD_SEND_TIMEOUT", default_value = "30s", value_name = "DURATION",
+    #[arg(long, env = "STATICD_SEND_TIMEOUT", default_value = defaults::duration(defaults::SERVE.limits.send_timeout), value_name = "DURATION",
           value_parser = parse_duration, help_heading = "Limits")]
     pub send_timeout: Duration,
 
     /// Connections served at once; more wait in the listen backlog
-    #[arg(long, env = "STATICD_MAX_CONNECTIONS", default_value_t = 10_000, value_name = "N",
+    #[arg(long, env = "STATICD_MAX_CONNECTIONS", default_value_t = defaults::SERVE.max_connections, value_name = "N",
           value_parser = clap::value_parser!(u32).range(1..=1_000_000), help_heading = "Limits")]
     pub max_connections: u32,
 
     /// Requests served on one keep-alive connection before it is closed
-    #[arg(long, env = "STATICD_MAX_REQUESTS", default_value_t = 10_000, value_name = "N",
+    #[arg(long, env = "STATICD_MAX_REQUESTS", default_value_t = defaults::SERVE.limits.max_requests, value_name = "N",
           value_parser = clap::value_parser!(u32).range(1..), help_heading = "Limits")]
     pub max_requests: u32,
 
     /// On SIGTERM/SIGINT, time allowed for requests in flight to finish
-    #[arg(long, env = "STATICD_GRACE_PERIOD", default_value = "10s", value_name = "DURATION",
+    #[arg(long, env = "STATICD_GRACE_PERIOD", default_value = defaults::duration(defaults::SERVE.grace_period), value_name = "DURATION",
           value_parser = parse_duration, help_heading = "Limits")]
     pub grace_period: Duration,
 }
@@ -330,12 +331,10 @@ impl Config {
         SocketAddr::new(self.bind, self.port)
     }
 
-    /// Worker thread count: the flag, or one per available CPU.
+    /// Worker thread count: the flag, or the serving layer's default (one
+    /// per CPU this process may use).
     pub fn worker_threads(&self) -> usize {
-        self.workers.map_or_else(
-            || std::thread::available_parallelism().map_or(1, |n| n.get()),
-            usize::from,
-        )
+        self.workers.map_or(defaults::SERVE.workers, usize::from)
     }
 }
 

@@ -63,7 +63,8 @@ pub(super) fn origins(
 }
 
 /// One line per option: its name, its effective values from `matches`
-/// (`(unset)` when it has none) and its origin.
+/// (its default when clap holds none, `(unset)` when there is none) and
+/// its origin.
 pub(super) fn render(origins: &[(String, Origin)], matches: &ArgMatches) -> String {
     let command = Config::command();
     let mut out = String::new();
@@ -78,12 +79,23 @@ pub(super) fn render(origins: &[(String, Origin)], matches: &ArgMatches) -> Stri
             .get_raw(arg.get_id().as_str())
             .map(|v| v.map(|s| s.to_string_lossy().into_owned()).collect())
             .unwrap_or_default();
-        let shown = if values.is_empty() {
-            "(unset)".to_owned()
-        } else {
-            values.join(", ")
+        let shown = match implicit_default(long) {
+            _ if !values.is_empty() => values.join(", "),
+            Some(value) => value,
+            None => "(unset)".to_owned(),
         };
         out.push_str(&format!("{long:<20} {shown:<30} # {origin}\n"));
     }
     out
+}
+
+/// The defaults clap does not hold: the worker count, which depends on the
+/// machine, and the realm, which stays unset on the command line so that
+/// setting it without `--auth-file` can be refused.
+fn implicit_default(long: &str) -> Option<String> {
+    match long {
+        "workers" => Some(super::defaults::SERVE.workers.to_string()),
+        "auth-realm" => Some(super::defaults::site().auth.realm.clone()),
+        _ => None,
+    }
 }

@@ -5,13 +5,20 @@
 
 use std::time::Duration;
 
-/// A header field value we can send as is: visible ASCII, spaces and tabs.
 /// An on/off switch for features that default to on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Switch {
     On,
     Off,
 }
+
+impl From<bool> for Switch {
+    fn from(on: bool) -> Switch {
+        if on { Switch::On } else { Switch::Off }
+    }
+}
+
+/// A header field value we can send as is: visible ASCII, spaces and tabs.
 
 pub fn parse_field_value(text: &str) -> Result<String, String> {
     let text = text.trim();

@@ -21,9 +21,10 @@ use crate::http::escape::{escape_json, escape_log};
 use crate::ops::limits::{ACCESS_LOG_BATCH, ACCESS_LOG_BUFFER, ACCESS_LOG_INTERVAL};
 
 /// How access-log lines are written.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, ValueEnum)]
 pub enum LogFormat {
     /// Combined Log Format plus the duration in seconds.
+    #[default]
     Combined,
     /// One JSON object per line with the same fields.
     Json,

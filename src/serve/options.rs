@@ -42,6 +42,34 @@ pub struct Options {
     pub redirect_http: Option<u16>,
 }
 
+/// The documented defaults; the command line takes its own from here.
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            root: PathBuf::from("."),
+            symlinks: Symlinks::default(),
+            site: site::Options::default(),
+            addr: SocketAddr::from(([0, 0, 0, 0], 8080)),
+            workers: default_workers(),
+            balance: Balance::default(),
+            limits: Limits::default(),
+            max_connections: 10_000,
+            grace_period: Duration::from_secs(10),
+            headers: Vec::new(),
+            log_format: LogFormat::default(),
+            access_log: None,
+            tls: None,
+            redirect_http: None,
+        }
+    }
+}
+
+/// One worker per CPU this process may use: its affinity mask and cgroup
+/// CPU quota, as the standard library reads them; one if unknown.
+pub fn default_workers() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get())
+}
+
 /// What the HTTPS listener is told.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TlsOptions {
@@ -82,6 +110,17 @@ pub struct Limits {
     pub send_timeout: Duration,
     /// Requests served on one connection before it is closed.
     pub max_requests: u32,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            header_timeout: Duration::from_secs(10),
+            keepalive_timeout: Duration::from_secs(5),
+            send_timeout: Duration::from_secs(30),
+            max_requests: 10_000,
+        }
+    }
 }
 
 /// Why the server could not start. Each variant says what was being

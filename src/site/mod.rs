@@ -39,9 +39,10 @@ use crate::site::cache::FileCache;
 use crate::site::root::Root;
 
 /// What to answer for a directory that has no `index.html`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
 pub enum Autoindex {
     /// 404 Not Found: the directory's contents stay private.
+    #[default]
     Off,
     /// 403 Forbidden, as many course test suites expect.
     Forbid,
@@ -69,6 +70,23 @@ pub struct Options {
     pub compress: compress::CompressOptions,
     /// `--archive`: the format listings offer their directory in.
     pub archive: archive::Format,
+}
+
+/// The documented defaults; the command line takes its own from here.
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            autoindex: Autoindex::default(),
+            precompressed: true,
+            show_hidden: false,
+            cache_control: None,
+            charset: None,
+            rules: rules::Rules::default(),
+            auth: rules::auth::AuthOptions::default(),
+            compress: compress::CompressOptions::default(),
+            archive: archive::Format::default(),
+        }
+    }
 }
 
 /// Everything needed to answer requests for one document root. It is

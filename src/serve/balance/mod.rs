@@ -22,9 +22,10 @@ pub use policy::{CROWDED_WAIT, Decision, PACK_BUSY, Policy, SPREAD_BUSY, SPREAD_
 pub use sampler::{Sampler, parse_idle_ticks, parse_schedstat};
 
 /// `--balance`: how the workers share the load.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, ValueEnum)]
 pub enum Balance {
     /// As few active workers as the load needs, more while CPUs are idle.
+    #[default]
     Pack,
     /// Every worker accepts all the time (a machine with CPUs to spare).
     Spread,

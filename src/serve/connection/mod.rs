@@ -45,33 +45,15 @@ pub(crate) mod tests {
     use crate::serve::options::Limits;
     use crate::serve::pool::Pool;
 
-    /// The limits of these tests: the command line's defaults.
-    pub(crate) const LIMITS: Limits = Limits {
-        header_timeout: std::time::Duration::from_secs(10),
-        keepalive_timeout: std::time::Duration::from_secs(5),
-        send_timeout: std::time::Duration::from_secs(30),
-        max_requests: 10_000,
-    };
-
     /// What connections share, for a plain site serving `root`, with
     /// inboxes for `handoff`.
     pub(crate) fn shared_with(root: &std::path::Path, handoff: Handoff) -> Arc<Shared> {
-        let options = crate::site::Options {
-            autoindex: crate::site::Autoindex::Off,
-            precompressed: true,
-            show_hidden: false,
-            cache_control: None,
-            charset: None,
-            rules: Default::default(),
-            auth: Default::default(),
-            compress: Default::default(),
-            archive: Default::default(),
-        };
+        let options = crate::site::Options::default();
         let root =
             crate::site::root::Root::open(root, crate::site::root::Symlinks::Inside).unwrap();
         Arc::new(Shared {
             site: crate::site::Site::new(root, &options).unwrap(),
-            limits: LIMITS,
+            limits: Limits::default(),
             extra_headers: Vec::new(),
             secure_headers: Vec::new(),
             tls: None,

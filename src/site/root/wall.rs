@@ -16,9 +16,10 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 
 /// Which symlinks below the root may be followed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
 pub enum Symlinks {
     /// Only those whose target resolves inside the root.
+    #[default]
     Inside,
     /// None: any symlink on the path answers 403.
     Never,

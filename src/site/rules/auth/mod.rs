@@ -23,8 +23,11 @@ use crate::site::rules::htpasswd::{self, Entry, LineError};
 use crate::site::rules::pattern::{self, Pattern};
 use crate::site::rules::verified::{Key, Verified};
 
+/// The realm when none is given.
+pub const DEFAULT_REALM: &str = "staticd";
+
 /// What the configuration says.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct AuthOptions {
     /// The htpasswd file; `None` turns authentication off.
     pub file: Option<PathBuf>,
@@ -32,6 +35,16 @@ pub struct AuthOptions {
     pub paths: Vec<Pattern>,
     /// The realm of the challenge, checked to be a plain quoted-string.
     pub realm: String,
+}
+
+impl Default for AuthOptions {
+    fn default() -> Self {
+        AuthOptions {
+            file: None,
+            paths: Vec::new(),
+            realm: DEFAULT_REALM.to_owned(),
+        }
+    }
 }
 
 /// Why the auth file could not be used: it names the file, and the line
