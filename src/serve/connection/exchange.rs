@@ -25,9 +25,11 @@ use crate::serve::parking::Parking;
 use crate::serve::pool::Ticket;
 use crate::shutdown::Shutdown;
 
-/// What waiting for the next request ended with. Lives only on the stack
-/// between two awaits, so its size does not matter.
-#[allow(clippy::large_enum_variant)]
+/// What waiting for the next request ended with.
+#[allow(
+    clippy::large_enum_variant,
+    reason = "it lives only on the stack between two awaits, so its size does not matter"
+)]
 enum Next {
     Request(Request),
     /// The client closed, stayed idle too long, or we are shutting down.
