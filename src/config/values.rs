@@ -19,7 +19,6 @@ impl From<bool> for Switch {
 }
 
 /// A header field value we can send as is: visible ASCII, spaces and tabs.
-
 pub fn parse_field_value(text: &str) -> Result<String, String> {
     let text = text.trim();
     if text
