@@ -37,7 +37,7 @@ pub struct HeaderArgs {
     #[arg(long, env = "STATICD_SECURITY_HEADERS", help_heading = "Site rules")]
     pub security_headers: bool,
 
-    /// Allow cross-origin GET and HEAD from this origin (scheme://host[:port]), or * for any (repeatable)
+    /// Allow cross-origin GET and HEAD from this origin (scheme://host or scheme://host:port), or * for any (repeatable)
     #[arg(long = "cors-origin", env = "STATICD_CORS_ORIGIN", value_name = "ORIGIN",
           value_parser = parse_origin, value_delimiter = '\n', help_heading = "Site rules")]
     pub cors_origins: Vec<String>,

@@ -1,6 +1,6 @@
 //! Directories downloaded as archives (`--archive tar|tar.gz`): a
 //! listing's `?download=FORMAT` streams the directory, walked as it is
-//! sent ([`walk`]), as a tar ([`tar`]), gzipped for `tar.gz`.
+//! sent (`walk`), as a tar (`tar`), gzipped for `tar.gz`.
 //!
 //! The archive obeys the walls serving does, by construction: it starts
 //! from the directory the root wall opened, opens every entry by name

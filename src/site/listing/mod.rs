@@ -1,8 +1,8 @@
 //! Directory listings for `--autoindex on`, as HTML or JSON.
 //!
-//! Owns reading a directory's entries and their order ([`entries`]:
+//! Owns reading a directory's entries and their order (`entries`:
 //! natural name order, directories first), the `?sort=`/`?order=` query
-//! ([`sort`]), the HTML page from its one built-in template ([`html`])
+//! (`sort`), the HTML page from its one built-in template (`html`)
 //! with its sizes and dates ([`format`]), the JSON array (here), and the
 //! rendered listings kept for the next request ([`cache`]).
 //!

@@ -18,7 +18,7 @@ pub enum Order {
 }
 
 /// How a listing is ordered: by `key` in `order`, directories always
-/// first (see [`super::entries::sort`]).
+/// first (see `entries::sort`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub struct Sort {
     pub key: Key,
