@@ -15,7 +15,7 @@ Checks, from the PNG files themselves (decoded with the standard library):
 each is as wide as asked and not blank (many distinct colours), and the
 dark one is darker than the light one at the same width. Whether the
 columns fit a phone is for a person to see in the 400 px pictures (the
-README shows them); tests/listings.rs checks the markup that makes them
+README shows them); tests/it/listings.rs checks the markup that makes them
 fit.
 
 Prints PASS/FAIL per check and 'N passed, N failed'. Without Chromium

@@ -201,7 +201,7 @@ fn arg_id(option: &str) -> String {
 #[cfg(test)]
 mod tests {
     //! Unit tests for loading files under the command line. Environment
-    //! precedence is tested with the binary (tests/operate.rs), since the
+    //! precedence is tested with the binary (tests/it/operate.rs), since the
     //! environment is process-wide.
 
     use super::*;

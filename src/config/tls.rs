@@ -202,7 +202,7 @@ mod tests {
     #[test]
     fn from_the_environment_one_per_line() {
         // The environment is process-wide, so values set there are tested
-        // with the binary (tests/cli.rs); here, the variables and that a
+        // with the binary (tests/it/cli.rs); here, the variables and that a
         // repeatable one takes a value per line, like STATICD_HEADER.
         use clap::CommandFactory;
         let command = Config::command();

@@ -6,7 +6,7 @@
 //! file that changes while it is archived ends the stream without its
 //! last chunk.
 
-mod common;
+use crate::common;
 
 use std::io::{Read, Write};
 use std::net::SocketAddr;

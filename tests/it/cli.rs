@@ -2,7 +2,7 @@
 //! listening line, worker threads, signals, descriptor exhaustion, and a
 //! 3 GiB download that must not grow the server's memory.
 
-mod common;
+use crate::common;
 
 use std::io::Write;
 use std::net::TcpListener;

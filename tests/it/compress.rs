@@ -6,7 +6,7 @@
 //! is never answered with old bytes; what is not compressed (small files,
 //! images, `--compress off`, a fresh sidecar) is left alone.
 
-mod common;
+use crate::common;
 
 use std::io::Read;
 use std::time::{Duration, Instant};

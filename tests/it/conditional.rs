@@ -1,7 +1,7 @@
 //! Validators and conditional requests (RFC 9110 §8.8, §13): exact status
 //! codes and headers over raw TCP.
 
-mod common;
+use crate::common;
 
 use common::{MTIME_HTTP, etag_of, get, start};
 use staticd::Autoindex;

@@ -3,7 +3,7 @@
 //! non-root with exec-form ENTRYPOINT and HEALTHCHECK, and the release
 //! binary works with the exact arguments the image uses.
 
-mod common;
+use crate::common;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};

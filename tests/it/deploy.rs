@@ -6,7 +6,7 @@
 //! installed, unless STATICD_REQUIRE_LINT=1 (as in CI). The TLS checks are
 //! skipped, saying so, by a staticd without TLS options (before issue 12).
 
-mod common;
+use crate::common;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;

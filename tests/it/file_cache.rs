@@ -1,7 +1,7 @@
 //! The small-file cache over the wire: hits answer like the disk would,
 //! and edits and deletions show up within FILE_CACHE_VALID.
 
-mod common;
+use crate::common;
 
 use std::time::{Duration, Instant};
 

@@ -2,7 +2,7 @@
 //! malformed message gets a status, and where the framing is in doubt the
 //! connection is closed so nothing after it is read as a request.
 
-mod common;
+use crate::common;
 
 use std::io::Write;
 

@@ -1,7 +1,7 @@
 //! Paths and files under attack: decoding tricks, symlink policies, special
 //! files, and files that change while they are sent.
 
-mod common;
+use crate::common;
 
 use std::io::Write;
 use std::os::unix::fs::symlink;

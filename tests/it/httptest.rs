@@ -2,7 +2,7 @@
 //! user's acceptance script would (the release binary under
 //! `cargo test --release`): once over plain HTTP, once over HTTPS.
 
-mod common;
+use crate::common;
 
 use common::tools::python_check;
 

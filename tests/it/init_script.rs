@@ -1,7 +1,7 @@
 //! The init script (deploy/init.d/staticd) drives the release binary
 //! through its whole life cycle, and passes shellcheck.
 
-mod common;
+use crate::common;
 
 use std::cell::RefCell;
 use std::io::{Read, Write};

@@ -1,6 +1,6 @@
 //! Each protocol limit, gone over by one.
 
-mod common;
+use crate::common;
 
 use common::{get, start};
 use staticd::Autoindex;

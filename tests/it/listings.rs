@@ -2,7 +2,7 @@
 //! page itself (phone-ready, dark mode, self-contained, breadcrumb), and
 //! the `?sort=`/`?order=` query over HTML and JSON alike.
 
-mod common;
+use crate::common;
 
 use std::net::SocketAddr;
 

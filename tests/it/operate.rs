@@ -2,7 +2,7 @@
 //! terminal), diagnostics levels, and configuration files with their
 //! precedence.
 
-mod common;
+use crate::common;
 
 use std::io::Write;
 use std::process::Command;

@@ -1,6 +1,6 @@
 //! Percent-decoding, the document-root wall, and directories.
 
-mod common;
+use crate::common;
 
 use std::os::unix::fs::symlink;
 

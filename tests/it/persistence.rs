@@ -1,7 +1,7 @@
 //! Keep-alive, HTTP/1.0, pipelining, request bodies, and clients that
 //! misbehave without disturbing anyone else.
 
-mod common;
+use crate::common;
 
 use std::io::Write;
 

@@ -1,7 +1,7 @@
 //! Byte ranges (RFC 9110 §14) over raw TCP: single, multiple, invalid,
 //! unsatisfiable, If-Range, and offsets deep in a 3 GiB file.
 
-mod common;
+use crate::common;
 
 use std::io::Write;
 

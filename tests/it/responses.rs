@@ -1,6 +1,6 @@
 //! Methods, status codes, and the exact bytes of response heads.
 
-mod common;
+use crate::common;
 
 use common::{MTIME_HTTP, get, request, start};
 use staticd::Autoindex;

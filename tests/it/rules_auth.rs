@@ -6,7 +6,7 @@
 //! dodge, credentials kept out of the access log, and the binary's
 //! refusals of bad auth files and options.
 
-mod common;
+use crate::common;
 
 use std::io::Write;
 use std::sync::Arc;

@@ -5,7 +5,7 @@
 //! preflights), over raw TCP with exact fields; and the binary's start-up
 //! refusals, naming the option and the config file's line.
 
-mod common;
+use crate::common;
 
 use clap::Parser;
 use common::process::run;

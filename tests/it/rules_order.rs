@@ -3,7 +3,7 @@
 //! fallback and error pages; then security headers, per-path headers and
 //! CORS on whatever is sent (per-path headers never on errors).
 
-mod common;
+use crate::common;
 
 use clap::Parser;
 use common::{Reply, TestServer, get, server};

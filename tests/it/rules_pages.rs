@@ -3,7 +3,7 @@
 //! (redirects, files, fallback, error pages), and their start-up errors
 //! from the binary.
 
-mod common;
+use crate::common;
 
 use common::process::run;
 use common::{MTIME_HTTP, etag_of, get, request};

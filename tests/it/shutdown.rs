@@ -2,7 +2,7 @@
 //! is in flight (marked `Connection: close`), and give up after the grace
 //! period.
 
-mod common;
+use crate::common;
 
 use std::io::{Read, Write};
 use std::time::Duration;

@@ -1,7 +1,7 @@
 //! What a deployer configures: listings (HTML and JSON), hidden files,
 //! Cache-Control, extra headers, charsets, and the method table.
 
-mod common;
+use crate::common;
 
 use common::{get, request, serve_root};
 use staticd::{Autoindex, Config};

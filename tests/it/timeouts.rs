@@ -1,6 +1,6 @@
 //! Time and resource limits, each configured short and gone over.
 
-mod common;
+use crate::common;
 
 use std::io::{Read, Write};
 use std::time::{Duration, Instant};

@@ -3,7 +3,7 @@
 //! ALPN, SNI, resumption, the handshake deadline, plaintext on the TLS
 //! port, HSTS, reloading certificates.
 
-mod common;
+use crate::common;
 
 use std::io::{Read, Write};
 use std::net::SocketAddr;

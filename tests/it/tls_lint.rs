@@ -5,7 +5,7 @@
 //! when testssl.sh is not installed; CI installs it and sets
 //! STATICD_REQUIRE_LINT=1 so it can never be skipped there.
 
-mod common;
+use crate::common;
 
 use common::tools::python_check;
 

@@ -3,7 +3,7 @@
 //! with a TLS download in flight, and TLS connections moving between
 //! workers and waking from parking.
 
-mod common;
+use crate::common;
 
 use std::io::{Read, Write};
 use std::net::SocketAddr;

@@ -2,7 +2,7 @@
 //! errors, SIGHUP reloads, `--probe` over TLS, curl and `openssl s_client`
 //! as clients, and a multi-GiB download over TLS in bounded memory.
 
-mod common;
+use crate::common;
 
 use std::io::Write;
 use std::path::Path;

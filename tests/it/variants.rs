@@ -1,7 +1,7 @@
 //! Precompressed sidecar files (FILE.br, FILE.gz): negotiation, Vary,
 //! variant ETags, ranges on variants, and stale sidecars.
 
-mod common;
+use crate::common;
 
 use common::{Reply, get, serve_root};
 use staticd::config::Switch;

@@ -3,7 +3,7 @@
 //! shed) carries on from another worker between two requests, with any
 //! pipelined bytes it had already sent.
 
-mod common;
+use crate::common;
 
 use std::io::Write;
 use std::net::{SocketAddr, TcpStream};

@@ -261,7 +261,7 @@ impl ErrorPage {
 #[cfg(test)]
 mod tests {
     //! Unit tests for parsing rules and matching redirects; responses are
-    //! tested over TCP in tests/rules_pages.rs.
+    //! tested over TCP in tests/it/rules_pages.rs.
     use super::*;
 
     fn location(rule: &str, target: &str) -> Option<String> {

@@ -1,14 +1,12 @@
 //! Shared helpers for integration tests, each defined once: the server in
 //! process (`in_process`), the binary as a child process (`process`), a
 //! fixture document root, raw-TCP clients, and repository tools (`tools`).
-#![allow(dead_code)] // each test file uses a different subset
 
 mod in_process;
 pub mod process;
 pub mod tls;
 pub mod tools;
 
-#[allow(unused_imports)] // as dead_code above
 pub use in_process::{Running, TestServer, serve, serve_options, serve_root, server, start};
 
 use std::io::{Read, Write};

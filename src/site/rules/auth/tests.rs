@@ -1,5 +1,5 @@
 //! The gate's decisions; over TCP, with timing and the pool, in
-//! tests/rules_auth.rs.
+//! tests/it/rules_auth.rs.
 use super::*;
 
 const SALT: [u8; 16] = *b"0123456789abcdef";

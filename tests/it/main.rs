@@ -1,0 +1,43 @@
+//! The integration tests, one module per area, linked into one binary so
+//! rustls, ring and tokio are built and linked once rather than per file.
+//! Each module starts the real server (in process on `127.0.0.1:0`, or the
+//! built binary as a child process) and speaks raw bytes, real TLS or the
+//! tools a user would run; the helpers they share are in `common`.
+
+mod common;
+
+mod architecture;
+mod archive;
+mod cli;
+mod compress;
+mod conditional;
+mod container;
+mod defaults;
+mod deploy;
+mod file_cache;
+mod framing;
+mod hostile_paths;
+mod httptest;
+mod init_script;
+mod limits;
+mod lint;
+mod listing_browser;
+mod listings;
+mod operate;
+mod paths;
+mod persistence;
+mod ranges;
+mod responses;
+mod rules_auth;
+mod rules_headers;
+mod rules_order;
+mod rules_pages;
+mod shutdown;
+mod site_options;
+mod timeouts;
+mod tls;
+mod tls_lint;
+mod tls_listeners;
+mod tls_process;
+mod variants;
+mod workers;
