@@ -1,6 +1,9 @@
 //! Routing one request, with no sockets: the method check, target parsing,
-//! redirects and authentication, hidden files, the file cache lookup, file resolution and the
-//! `--autoindex` policy. What is found is answered by [`representation`].
+//! redirects and authentication, hidden files, the file cache lookup, file
+//! resolution and the `--autoindex` policy, then the app fallback and error
+//! pages for a miss (the page rules of [`crate::site::rules::pages`], in
+//! the order `docs/rules.md` gives). What is found is answered by
+//! [`representation`].
 
 use std::ffi::OsStr;
 use std::os::unix::ffi::OsStrExt;
@@ -8,15 +11,16 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use crate::http::request::{Method, Request};
-use crate::http::response::Response;
+use crate::http::response::{Body, Response};
 use crate::http::status::Status;
 use crate::http::target::Target;
 use crate::http::version::Version;
 use crate::site::Autoindex;
 use crate::site::archive;
-use crate::site::cache::Cached;
+use crate::site::compress::on_the_fly;
 use crate::site::compress::{Outcome, Work};
-use crate::site::compressed;
+use crate::site::file_cache::Cached;
+use crate::site::limits::INLINE_BODY;
 use crate::site::representation;
 use crate::site::root::{self, Resolved};
 use crate::site::rules::auth::{Check, Gate, Verdict};
@@ -86,8 +90,8 @@ impl Site {
         Answer::Ready(response)
     }
 
-    /// The checks before the file system, in the README's order: the
-    /// method, the target, redirects, then authentication.
+    /// The checks before the file system, in the order `docs/rules.md`
+    /// gives: the method, the target, redirects, then authentication.
     fn front(&self, request: &Request, verdict: Option<Verdict>) -> Front {
         if let Method::Other(_) = request.method {
             return Front::Answered(self.error(request, Status::MethodNotAllowed));
@@ -115,7 +119,7 @@ impl Site {
     fn files(&self, request: &Request, target: &Target, prior: &Prior) -> Answer {
         let rules = &self.rules.headers;
         let answer = match self.cached(request, target) {
-            Some(cached) => match compressed::answer(self, request, &cached, prior) {
+            Some(cached) => match on_the_fly::answer(self, request, &cached, prior) {
                 Some(answer) => answer,
                 None => {
                     let mut response = representation::respond_cached(self, request, &cached);
@@ -237,6 +241,75 @@ impl Site {
     fn busy(&self, request: &Request) -> Response {
         let mut response = self.error(request, Status::ServiceUnavailable);
         response.headers.push(("Retry-After", "1".to_owned()));
+        response
+    }
+}
+
+// The page rules, applied where the routing above reaches them.
+impl Site {
+    /// The first `--redirect` rule matching `target`, answered.
+    pub fn redirect_rule(&self, target: &Target) -> Option<Response> {
+        let pages = &self.rules.pages;
+        let (rule, location) = pages
+            .redirects
+            .iter()
+            .find_map(|rule| Some((rule, rule.location(target)?)))?;
+        let mut moved = Response::error(rule.status);
+        moved.headers.push(("Location", location));
+        // A permanent redirect is as cacheable as the site's files; a
+        // temporary one must not be kept past its time.
+        let permanent = matches!(
+            rule.status,
+            Status::MovedPermanently | Status::PermanentRedirect
+        );
+        if let (true, Some(cache_control)) = (permanent, &self.cache_control) {
+            moved.headers.push(("Cache-Control", cache_control.clone()));
+        }
+        Some(moved)
+    }
+
+    /// `--fallback` for a path that does not exist (resolution said 404)
+    /// and looks like an app route: no dotfile segment and no extension
+    /// on the last one. `None` leaves the 404 as it is.
+    pub fn fallback(&self, request: &Request, target: &Target) -> Option<Response> {
+        let fallback = self.rules.pages.fallback.as_ref()?;
+        let last = target.segments.last()?;
+        if last.contains(&b'.') || target.segments.iter().any(|s| s.starts_with(b".")) {
+            return None;
+        }
+        let (file, meta) = fallback.open(&self.root)?;
+        let mut found = representation::respond_uncached(self, request, file, meta, &fallback.name);
+        // The app decides what the route shows; it must be asked each time.
+        found.headers.retain(|(name, _)| *name != "Cache-Control");
+        found.headers.push(("Cache-Control", "no-cache".to_owned()));
+        Some(found)
+    }
+
+    /// The error `status`, with its `--error-page` as the body when one is
+    /// set and readable: the page's own type, no validators (a cache must
+    /// not keep it as if it were the page itself).
+    pub fn error_page(&self, status: Status) -> Response {
+        let mut response = Response::error(status);
+        let pages = &self.rules.pages.error_pages;
+        let Some(page) = pages.iter().find(|p| p.code == status.code()) else {
+            return response;
+        };
+        let Some((file, meta)) = page.page.open(&self.root) else {
+            return response;
+        };
+        if meta.len() > INLINE_BODY {
+            return page
+                .page
+                .warn_once("larger than 64 KiB")
+                .unwrap_or(response);
+        }
+        let bytes = match root::read_exactly(&file, 0, meta.len()) {
+            Ok(bytes) => bytes,
+            Err(err) => return page.page.warn_once(&err.to_string()).unwrap_or(response),
+        };
+        let content_type = representation::content_type(self, &page.page.name);
+        response.headers[0] = ("Content-Type", content_type);
+        response.body = Body::Bytes(bytes);
         response
     }
 }

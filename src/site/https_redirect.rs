@@ -1,5 +1,5 @@
-//! The answer of a plain-HTTP listener kept only to send clients to HTTPS
-//! (issue 12): every request is redirected to the same path and query on
+//! The answer of a plain-HTTP listener kept only to send clients to HTTPS:
+//! every request is redirected to the same path and query on
 //! `https://`, and nothing is read from the document root.
 //!
 //! The authority comes from the `Host` field, which [`crate::http::host`]

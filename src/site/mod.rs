@@ -1,41 +1,36 @@
 //! Request to response, with no sockets.
 //!
-//! Owns the site value ([`Site`]: root, settings, file cache), the routing
-//! of a request ([`handler`]: method, target, hidden files, the cache
-//! lookup, `--autoindex`), the one response path for files and listings
-//! ([`representation`]: every 200, 206, 304, 412 and 416, with one place
-//! for the validator and caching fields), validators and preconditions
-//! ([`validators`]), the choice of a precompressed variant ([`variants`]),
-//! content negotiation ([`negotiate`]), listing rendering ([`listing`]),
-//! content types ([`mime`]), the file cache ([`cache`]) with its limits
-//! ([`limits`]), and the document root ([`root`]): the only layer that
-//! touches the file system. The answer of a listener that only sends
-//! clients to HTTPS ([`https_redirect`]) is here too, beside the site's.
+//! Owns the site value ([`Site`]: root, settings, caches), the routing of a
+//! request ([`handler`]: method, target, rules before and after the file
+//! system, hidden files, the file cache lookup, `--autoindex`), the one
+//! response path for files and listings ([`representation`]: every 200,
+//! 206, 304, 412 and 416, with validators, preconditions, ranges,
+//! negotiation and content types), all of compression ([`compress`]:
+//! precompressed sidecars, compression on the fly and the store of
+//! compressed variants), the file cache ([`file_cache`]), listings
+//! ([`listing`]) and archives ([`archive`]) of directories, the site rules
+//! ([`rules`]), the limits ([`limits`]), and the document root ([`root`]):
+//! the only layer that touches the file system. The answer of a listener
+//! that only sends clients to HTTPS ([`https_redirect`]) is here too,
+//! beside the site's.
 //!
 //! Imports: [`crate::http`] only. What it is told comes in [`Options`], plain
 //! values the configuration fills in; its enums derive `clap::ValueEnum` so
 //! the command line can name them, and nothing here reads the command line.
 
 pub mod archive;
-pub mod cache;
-pub mod caching;
 pub mod compress;
-pub mod compressed;
+pub mod file_cache;
 pub mod handler;
 pub mod https_redirect;
 pub mod limits;
 pub mod listing;
-pub mod mime;
-pub mod multipart;
-pub mod negotiate;
 pub mod representation;
 pub mod root;
 pub mod rules;
-pub mod validators;
-pub mod variants;
 
 use crate::http::response::Response;
-use crate::site::cache::FileCache;
+use crate::site::file_cache::FileCache;
 use crate::site::root::Root;
 
 /// What to answer for a directory that has no `index.html`.

@@ -1,4 +1,4 @@
-//! Directory archives (issue 14) over raw TCP: `?download=tar` and
+//! Directory archives over raw TCP: `?download=tar` and
 //! `tar.gz` stream the directory with exact chunked framing (parsed here),
 //! its members equal the directory under each hidden-file policy, with
 //! hostile and long names, symlinks (inside and out) and a FIFO in the

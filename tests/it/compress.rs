@@ -1,4 +1,4 @@
-//! Compression on the fly (issue 14) over raw TCP: every coding
+//! Compression on the fly over raw TCP: every coding
 //! round-trips to the file's exact bytes; each variant has its own ETag,
 //! `Vary: Accept-Encoding` is on every answer for the file, HEAD has GET's
 //! length, preconditions and ranges apply to the variant; a file is

@@ -231,13 +231,9 @@ fn the_healthcheck_reads_the_entrypoint_configuration() {
 
 /// With certificates given as the Docker docs show (STATICD_TLS_CERT and
 /// STATICD_TLS_KEY), the server the image runs speaks HTTPS and its
-/// HEALTHCHECK, given the same environment, succeeds. Skipped by a
-/// staticd without TLS options (before issue 12).
+/// HEALTHCHECK, given the same environment, succeeds.
 #[test]
 fn the_healthcheck_follows_the_server_to_https() {
-    if !common::tools::has_tls() {
-        return;
-    }
     let site = common::fixture();
     let dir = tempfile::tempdir().unwrap();
     let made = rcgen::generate_simple_self_signed(vec!["localhost".to_owned()]).unwrap();

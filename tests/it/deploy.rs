@@ -3,8 +3,7 @@
 //! and agree with staticd's options, and every TLS option, variable or
 //! config key that deploy/ names is one the built staticd has.
 //! The manifest check is skipped, saying so, when kubernetes-validate is not
-//! installed, unless STATICD_REQUIRE_LINT=1 (as in CI). The TLS checks are
-//! skipped, saying so, by a staticd without TLS options (before issue 12).
+//! installed, unless STATICD_REQUIRE_LINT=1 (as in CI).
 
 use crate::common;
 
@@ -12,7 +11,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use common::process::BIN;
-use common::tools::{has_tls, help_names, lint_tool, on_path, read, repo, text};
+use common::tools::{help_names, lint_tool, on_path, read, repo, text};
 
 /// `(section, key, value)` for each `Key=Value` line of a unit file.
 fn unit_directives(text: &str) -> Vec<(String, String, String)> {
@@ -606,14 +605,12 @@ fn tls_names(text: &str, conf: bool) -> (Vec<String>, Vec<String>) {
 
 /// Every TLS option, config key and variable that the deployment files
 /// and their docs name (the commented-out HTTPS blocks included) is one
-/// the built staticd lists in --help. Skipped before issue 12's options
-/// are merged; from then on a renamed option fails here.
+/// the built staticd lists in --help, so a renamed option fails here.
 #[test]
 fn tls_names_in_deploy_files_are_staticd_options() {
     let mut seen = 0;
     let mut unknown = Vec::new();
     let (flags, variables) = help_names();
-    let tls = has_tls();
     for file in deploy_files() {
         let Ok(text) = std::fs::read_to_string(&file) else {
             continue;
@@ -634,15 +631,13 @@ fn tls_names_in_deploy_files_are_staticd_options() {
         }
     }
     assert!(seen >= 10, "deploy/ names only {seen} TLS options");
-    if tls {
-        unknown.sort();
-        unknown.dedup();
-        assert!(
-            unknown.is_empty(),
-            "not staticd options (--help):\n{}",
-            unknown.join("\n")
-        );
-    }
+    unknown.sort();
+    unknown.dedup();
+    assert!(
+        unknown.is_empty(),
+        "not staticd options (--help):\n{}",
+        unknown.join("\n")
+    );
 }
 
 /// A self-signed certificate and key for `name`, as PEM files in `dir`.
@@ -662,9 +657,6 @@ fn cert_pair(dir: &Path, name: &str) -> (PathBuf, PathBuf) {
 /// accepted by --print-config.
 #[test]
 fn example_config_with_https_is_accepted() {
-    if !has_tls() {
-        return;
-    }
     let dir = tempfile::tempdir().expect("temp dir");
     let conf = read(&repo("deploy/systemd/staticd.conf"));
     let mut made = Vec::new();
@@ -734,13 +726,9 @@ fn example_config_with_https_is_accepted() {
 
 /// `systemctl reload` and the init script's reload send SIGHUP whatever
 /// the configuration: staticd keeps serving through it, plain HTTP or
-/// HTTPS, and through a reload whose new key does not load. Skipped
-/// before issue 12 (a staticd without a SIGHUP handler dies of it).
+/// HTTPS, and through a reload whose new key does not load.
 #[test]
 fn sighup_keeps_staticd_serving() {
-    if !has_tls() {
-        return;
-    }
     let site = common::fixture();
     let root = site.path().to_str().expect("UTF-8 path");
     let hup = |pid: u32| {
@@ -803,16 +791,15 @@ fn sighup_keeps_staticd_serving() {
 
 /// The args and env of both Deployments, given to the built staticd after
 /// the image's ENTRYPOINT config, are accepted by --print-config (the
-/// Secret's files replaced by a pair made here). The HTTPS one is skipped
-/// before issue 12.
+/// Secret's files replaced by a pair made here).
 #[test]
 fn kubernetes_args_are_accepted_by_staticd() {
     let dir = tempfile::tempdir().expect("temp dir");
     let (cert, key) = cert_pair(dir.path(), "localhost");
-    let mut manifests = vec![("deploy/k8s/deployment.yaml", false)];
-    if has_tls() {
-        manifests.push(("deploy/k8s/tls/deployment.yaml", true));
-    }
+    let manifests = [
+        ("deploy/k8s/deployment.yaml", false),
+        ("deploy/k8s/tls/deployment.yaml", true),
+    ];
     for (manifest, tls) in manifests {
         let yaml = read(&repo(manifest));
         let mut command = Command::new(BIN);

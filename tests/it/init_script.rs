@@ -11,7 +11,7 @@ use std::process::{Command, Stdio};
 
 use common::IO_TIMEOUT;
 use common::process::BIN;
-use common::tools::{has_tls, lint_tool, read, repo, text};
+use common::tools::{lint_tool, read, repo, text};
 
 /// Whether `pid` exists and is not a zombie. Orphans whose parent never
 /// reaps them stay zombies, and `kill -0` still succeeds on those.
@@ -185,9 +185,7 @@ fn init_script_drives_the_release_binary() {
     // must catch it itself (the script's `trap '' HUP` only ignores it
     // until staticd installs its handler), even with HTTPS off: a SIGHUP
     // that is neither caught nor ignored would end it under systemd.
-    if has_tls() {
-        assert!(catches_sighup(first), "staticd has no SIGHUP handler");
-    }
+    assert!(catches_sighup(first), "staticd has no SIGHUP handler");
     init.expect("reload", 0);
     std::thread::sleep(std::time::Duration::from_millis(300));
     assert_eq!(init.pid(), Some(first), "reload started another staticd");

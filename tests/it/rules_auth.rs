@@ -1,4 +1,4 @@
-//! Basic authentication (issue 13): `--auth-file`, `--auth-path`,
+//! Basic authentication: `--auth-file`, `--auth-path`,
 //! `--auth-realm` over raw TCP. The challenge and its exact fields, the
 //! same refusal for a wrong user and a wrong password (bytes and time),
 //! the credential cache (bcrypt counted by the server), checks off the

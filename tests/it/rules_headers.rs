@@ -1,4 +1,4 @@
-//! Site rules that add header fields (issue 13): `--path-header` (pattern
+//! Site rules that add header fields: `--path-header` (pattern
 //! semantics, order, replacing staticd's own fields on cached files and
 //! 304s, never on errors, no dodging by dot segments or encoding),
 //! `--security-headers` and `--cors-origin` (simple requests, `Vary`,

@@ -1,4 +1,4 @@
-//! Site rules that decide the response (issue 13): `--redirect`,
+//! Site rules that decide the response: `--redirect`,
 //! `--fallback` and `--error-page`, over raw TCP, in their order
 //! (redirects, files, fallback, error pages), and their start-up errors
 //! from the binary.

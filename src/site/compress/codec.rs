@@ -6,7 +6,7 @@
 
 use std::io::Write;
 
-use crate::site::negotiate::Coding;
+use crate::site::representation::negotiate::Coding;
 
 /// Brotli quality (0–11).
 pub const BROTLI_QUALITY: u32 = 9;

@@ -1,4 +1,6 @@
-//! Compression on the fly (`--compress`): a file of a compressible type
+//! All of compression: precompressed sidecars beside a file
+//! ([`sidecar`], `--precompressed`), and compression on the fly
+//! (`--compress`, answered by [`on_the_fly`]), where a file of a compressible type
 //! (see [`types`]), with no precompressed sidecar, is sent in the best
 //! coding the client accepts, compressed once and then served from
 //! memory ([`store`]) at the file cache's speed. The compressed bytes are
@@ -11,20 +13,23 @@
 //! bounded blocking pool (or waits for the request already doing it) and
 //! asks the site again with the [`Outcome`].
 //!
-//! Owns: the options, the codecs, the store and the work. Imports `http`
-//! (nothing), and from `site` the file cache's types, negotiation and
-//! validators.
+//! Owns: the options, the codecs, the store, the work, the sidecar choice
+//! and the answers from compressed bytes. Imports `http`, and from `site`
+//! the file cache's types and the representation's negotiation,
+//! validators, shared fields and preconditions.
 
 pub mod codec;
+pub mod on_the_fly;
+pub mod sidecar;
 pub mod store;
 pub mod types;
 
 use std::sync::Arc;
 
-use crate::site::cache::{CachedBody, FileId};
+use crate::site::file_cache::{CachedBody, FileId};
 use crate::site::limits::COMPRESS_MAX_FILE;
-use crate::site::negotiate::Coding;
-use crate::site::validators::Validators;
+use crate::site::representation::negotiate::Coding;
+use crate::site::representation::validators::Validators;
 pub use store::{Compressed, Flight, Lead, Lookup, Outcome, Store};
 use types::TypePattern;
 

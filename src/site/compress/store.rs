@@ -9,9 +9,9 @@ use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
-use crate::site::cache::FileId;
-use crate::site::negotiate::Coding;
-use crate::site::validators::Validators;
+use crate::site::file_cache::FileId;
+use crate::site::representation::negotiate::Coding;
+use crate::site::representation::validators::Validators;
 
 /// What a file compresses to, once compressed.
 #[derive(Debug)]

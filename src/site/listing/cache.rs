@@ -11,9 +11,9 @@ use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use super::Sort;
-use crate::site::cache::FileId;
+use crate::site::file_cache::FileId;
 use crate::site::limits::{FILE_CACHE_VALID, LISTING_CACHE_BYTES, LISTING_CACHE_ENTRIES};
-use crate::site::validators::Validators;
+use crate::site::representation::validators::Validators;
 
 /// What a listing is cached under.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]

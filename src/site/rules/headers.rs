@@ -10,7 +10,7 @@ use crate::http::request::Request;
 use crate::http::response::{Body, Response, push_field};
 use crate::http::status::Status;
 use crate::http::target::Target;
-use crate::site::cache::{Cached, RuledFields};
+use crate::site::file_cache::{Cached, RuledFields};
 use crate::site::rules::cors::{self, Allowed};
 use crate::site::rules::edit;
 use crate::site::rules::pattern::{self, Pattern, PatternSet};

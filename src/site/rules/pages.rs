@@ -1,6 +1,6 @@
 //! Redirects, the app fallback and error pages: the rules that decide which
 //! response a request gets, as parsed from their options. They are
-//! answered in [`super::answers`], apart, because answering needs the
+//! answered by the handler ([`crate::site::handler`]), apart, because answering needs the
 //! [`Site`](crate::site::Site) that holds these rules.
 //!
 //! Every rule is parsed here, from the text an option holds, so a rule
@@ -58,7 +58,7 @@ pub struct Redirect {
     to: String,
     /// Whether the request's query is appended: not when TO has its own.
     carries_query: bool,
-    pub(super) status: Status,
+    pub(crate) status: Status,
 }
 
 impl Redirect {
@@ -211,7 +211,7 @@ impl PagePath {
 
     /// The page, opened under the root wall and its symlink policy, or
     /// `None` (and the one warning) when it is not a regular file now.
-    pub(super) fn open(&self, root: &Root) -> Option<(File, Metadata)> {
+    pub(crate) fn open(&self, root: &Root) -> Option<(File, Metadata)> {
         let opened = root.open_beneath(&self.name).and_then(|file| {
             let meta = file.metadata()?;
             Ok((file, meta))
@@ -223,7 +223,7 @@ impl PagePath {
         }
     }
 
-    pub(super) fn warn_once<T>(&self, why: &str) -> Option<T> {
+    pub(crate) fn warn_once<T>(&self, why: &str) -> Option<T> {
         if !self.warned.swap(true, Ordering::Relaxed) {
             tracing::warn!(page = %self.text, why, "page unavailable; answering without it (warned once)");
         }

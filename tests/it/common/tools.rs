@@ -66,17 +66,6 @@ pub fn help_names() -> (Vec<String>, Vec<String>) {
     (flags, vars)
 }
 
-/// Whether the built staticd has HTTPS options (issue 12). Checks of the
-/// TLS lines in deploy/ skip, saying so, on a binary that has none; once
-/// it has any, every TLS name those lines use must be one of its own.
-pub fn has_tls() -> bool {
-    let found = help().to_ascii_lowercase().contains("tls");
-    if !found {
-        println!("SKIP: this staticd has no TLS options yet (issue 12 not merged)");
-    }
-    found
-}
-
 /// A staticd child process, killed on drop.
 pub struct Listening {
     pub child: std::process::Child,

@@ -10,8 +10,8 @@ use crate::http::request::{Method, Request};
 use crate::http::response::{Body, Response, push_field};
 use crate::http::status::Status;
 use crate::site::Site;
-use crate::site::negotiate::Coding;
-use crate::site::validators::{self, Precondition, Validators};
+use crate::site::representation::negotiate::Coding;
+use crate::site::representation::validators::{self, Precondition, Validators};
 
 /// What a file's response varies on when a coded variant exists.
 pub const VARY_CODING: &str = "Accept-Encoding";

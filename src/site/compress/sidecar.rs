@@ -6,7 +6,7 @@ use std::ffi::OsString;
 use std::fs::{File, Metadata};
 use std::path::{Path, PathBuf};
 
-use crate::site::negotiate::{self, Coding};
+use crate::site::representation::negotiate::{self, Coding};
 use crate::site::root::Root;
 
 /// The file chosen to answer with.

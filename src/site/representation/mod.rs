@@ -2,8 +2,17 @@
 //! 412 and 416 for a file (read from disk or answered from the cache) or a
 //! directory listing is built here, and so is the redirect that adds a
 //! directory's slash; a variant compressed on the fly is answered by
-//! [`crate::site::compressed`]. The fields, preconditions and ranges they
-//! share are [`crate::site::caching`]'s.
+//! [`crate::site::compress::on_the_fly`] with the same pieces. Those
+//! pieces are here: the fields, preconditions and ranges every
+//! representation shares ([`conditional`]), validators ([`validators`]),
+//! content negotiation ([`negotiate`]), content types ([`mime`]) and
+//! `multipart/byteranges` bodies ([`multipart`]).
+
+pub mod conditional;
+pub mod mime;
+pub mod multipart;
+pub mod negotiate;
+pub mod validators;
 
 use std::fs::{File, Metadata};
 use std::path::Path;
@@ -15,21 +24,19 @@ use crate::http::response::{Body, Response};
 use crate::http::status::Status;
 use crate::http::target::Target;
 use crate::site::archive::Format;
-use crate::site::cache::{About, Cached, CachedBody, FileId};
-use crate::site::caching::{
-    VARY_CODING, caching_fields, encoded_fields, preconditions, push_cache_control, ranges,
-    unsatisfiable,
-};
-use crate::site::compressed;
+use crate::site::compress::on_the_fly;
+use crate::site::compress::sidecar::{self, Selected};
+use crate::site::file_cache::{About, Cached, CachedBody, FileId};
 use crate::site::limits::{FILE_CACHE_MAX_FILE, INLINE_BODY};
 use crate::site::listing;
 use crate::site::listing::cache::ListingKey;
-use crate::site::mime;
-use crate::site::multipart;
-use crate::site::negotiate::{self, Coding};
+use crate::site::representation::conditional::{
+    VARY_CODING, caching_fields, encoded_fields, preconditions, push_cache_control, ranges,
+    unsatisfiable,
+};
+use crate::site::representation::negotiate::Coding;
+use crate::site::representation::validators::Validators;
 use crate::site::root;
-use crate::site::validators::Validators;
-use crate::site::variants::{self, Selected};
 use crate::site::{Answer, Prior, Site};
 
 /// What every listing varies on (HTML or JSON).
@@ -51,7 +58,7 @@ pub fn respond(
     let content_type = content_type(site, name);
     let original = chosen.coding.is_none() && !chosen.has_variants;
     let compressible = original && site.compress.takes(&content_type, chosen.meta.len());
-    let encoded = compressible && compressed::wanted(request);
+    let encoded = compressible && on_the_fly::wanted(request);
     if original && (request.fields.negotiation.range.is_none() || encoded) {
         let fields = |v: &Validators| cached_fields(site, &content_type, v, compressible);
         let about = About {
@@ -78,7 +85,7 @@ pub fn respond(
                 varies,
             ));
         };
-        return compressed::answer(site, request, &cached, prior)
+        return on_the_fly::answer(site, request, &cached, prior)
             .unwrap_or_else(|| Answer::Ready(respond_cached(site, request, &cached)));
     }
     let varies = chosen.has_variants || compressible;
@@ -120,7 +127,7 @@ fn choose(
     let mut chosen = Selected::original(file, meta);
     if site.precompressed {
         let accept_encoding = request.fields.negotiation.accept_encoding.as_deref();
-        chosen = variants::select(&site.root, name, accept_encoding, chosen);
+        chosen = sidecar::select(&site.root, name, accept_encoding, chosen);
     }
     let validators = Validators::of(&chosen.meta, chosen.coding.map(Coding::token));
     (chosen, validators)

@@ -2,7 +2,7 @@
 //! which coding a cached file is sent in, the work to do when it is not
 //! compressed yet, and the response from the compressed bytes, with the
 //! preconditions and a range applied to them, through the helpers every
-//! representation shares ([`crate::site::caching`]).
+//! representation shares ([`crate::site::representation::conditional`]).
 
 use std::sync::Arc;
 
@@ -10,10 +10,10 @@ use crate::http::range::Ranges;
 use crate::http::request::Request;
 use crate::http::response::{Body, Response};
 use crate::http::status::Status;
-use crate::site::cache::Cached;
-use crate::site::caching::{self, VARY_CODING};
 use crate::site::compress::{Compressed, Job, Lead, Lookup, Outcome, Work};
-use crate::site::negotiate::{self, Coding};
+use crate::site::file_cache::Cached;
+use crate::site::representation::conditional::{self, VARY_CODING};
+use crate::site::representation::negotiate::{self, Coding};
 use crate::site::{Answer, Prior, Site};
 
 /// Whether `request` accepts any coding staticd compresses in.
@@ -73,7 +73,13 @@ fn job(site: &Site, cached: &Cached, coding: Coding, lead: Lead) -> Job {
         fields: Box::new(move |validators, coding| {
             let cache_control = cache_control.as_deref();
             let vary = Some(VARY_CODING);
-            caching::encoded_fields(cache_control, &content_type, validators, vary, Some(coding))
+            conditional::encoded_fields(
+                cache_control,
+                &content_type,
+                validators,
+                vary,
+                Some(coding),
+            )
         }),
     }
 }
@@ -84,8 +90,8 @@ fn job(site: &Site, cached: &Cached, coding: Coding, lead: Lead) -> Job {
 /// rare and is not worth a second copy of the assembly code.
 fn respond(site: &Site, request: &Request, compressed: &Compressed) -> Response {
     let validators = &compressed.validators;
-    let fields = || caching::caching_fields(site, validators, Some(VARY_CODING));
-    if let Some(refused) = caching::preconditions(request, validators, fields) {
+    let fields = || conditional::caching_fields(site, validators, Some(VARY_CODING));
+    if let Some(refused) = conditional::preconditions(request, validators, fields) {
         return refused;
     }
     let bytes = &compressed.bytes;
@@ -96,8 +102,8 @@ fn respond(site: &Site, request: &Request, compressed: &Compressed) -> Response 
         encoded_fields: Some(Arc::clone(&compressed.fields)),
         body: Body::Shared(Arc::clone(bytes)),
     };
-    match caching::ranges(request, validators, size) {
-        Ranges::Unsatisfiable => return caching::unsatisfiable(size),
+    match conditional::ranges(request, validators, size) {
+        Ranges::Unsatisfiable => return conditional::unsatisfiable(size),
         Ranges::Parts(parts) if parts.len() == 1 => {
             let (first, last) = parts[0];
             let range = format!("bytes {first}-{last}/{size}");

@@ -22,7 +22,7 @@ use std::time::Instant;
 use crate::site::limits::{
     FILE_CACHE_BYTES, FILE_CACHE_MAX_FILE, FILE_CACHE_OPEN, FILE_CACHE_VALID,
 };
-use crate::site::validators::Validators;
+use crate::site::representation::validators::Validators;
 
 /// What identifies a file's content: a different value is a different
 /// file, or the same one changed.
