@@ -9,13 +9,13 @@ a hostile name), starts staticd on 127.0.0.1 (port 0) with --autoindex on,
 and has Chromium take four screenshots of /downloads/: 1000 px and 400 px
 wide, each light and dark (the page follows the system's colour scheme;
 Chromium is told which one to prefer). Saved as listing-WIDTH-SCHEME.png in
---out (default: a temporary directory; `--out docs` refreshes the README's).
+--out (default: a temporary directory; `--out docs` refreshes the pictures in docs/behaviour.md).
 
 Checks, from the PNG files themselves (decoded with the standard library):
 each is as wide as asked and not blank (many distinct colours), and the
 dark one is darker than the light one at the same width. Whether the
 columns fit a phone is for a person to see in the 400 px pictures (the
-README shows them); tests/it/listings.rs checks the markup that makes them
+docs/behaviour.md shows them); tests/it/listings.rs checks the markup that makes them
 fit.
 
 Prints PASS/FAIL per check and 'N passed, N failed'. Without Chromium

@@ -131,7 +131,7 @@ fn a_tar_has_the_directory_and_nothing_the_walls_keep_out() {
 }
 
 /// The tar of the fixture's `dl/` under one `--symlinks` policy: symlinks
-/// are left out whatever it is (README).
+/// are left out whatever it is (docs/behaviour.md).
 fn tar_under(symlinks: &str) {
     let (running, _root, _outside) = fixture(&["--archive", "tar", "--symlinks", symlinks]);
     let (head, raw) = fetch(running.addr, &get("/dl/?download=tar"));
@@ -301,7 +301,7 @@ fn a_graceful_shutdown_lets_an_archive_in_flight_finish() {
     stopping.join().unwrap();
 }
 
-/// The outcome the README states: what was read stays whole (an open file
+/// The outcome docs/behaviour.md states: what was read stays whole (an open file
 /// outlives its name), what is gone by the time it is reached is left
 /// out, and the archive ends properly.
 #[test]

@@ -116,7 +116,7 @@ fn the_best_accepted_coding_wins_by_weight_then_by_ours() {
     assert_eq!(coding("gzip;q=1, br;q=0.5").as_deref(), Some("gzip"));
     assert_eq!(coding("zstd, gzip").as_deref(), Some("zstd"));
     // Bad weights are skipped, not trusted; refusing identity with
-    // nothing else acceptable still gets identity (README).
+    // nothing else acceptable still gets identity (docs/behaviour.md).
     assert_eq!(coding("gzip;q=1.5, br;q=x"), None);
     assert_eq!(coding("identity;q=0"), None);
     assert_eq!(coding("deflate, compress"), None);
