@@ -14,6 +14,7 @@ mod conditional;
 mod container;
 mod defaults;
 mod deploy;
+mod docs;
 mod file_cache;
 mod framing;
 mod hostile_paths;
