@@ -731,16 +731,17 @@ fn example_config_with_https_is_accepted() {
 fn sighup_keeps_staticd_serving() {
     let site = common::fixture();
     let root = site.path().to_str().expect("UTF-8 path");
-    let hup = |pid: u32| {
-        let status = Command::new("kill")
-            .args(["-HUP", &pid.to_string()])
-            .status();
+    // SIGHUP, then the outcome staticd logs for it: proof that it handled
+    // the signal, not only that it is still alive.
+    let hup = |server: &common::tools::Listening, outcome: &str| {
+        let pid = server.child.id().to_string();
+        let status = Command::new("kill").args(["-HUP", &pid]).status();
         assert!(status.expect("run kill").success(), "kill -HUP {pid}");
-        std::thread::sleep(std::time::Duration::from_millis(300));
+        server.line_with(outcome);
     };
 
     let mut plain = common::tools::listening(&["--root", root], &[]);
-    hup(plain.child.id());
+    hup(&plain, "SIGHUP: nothing to reload");
     assert!(
         plain.child.try_wait().expect("wait").is_none(),
         "SIGHUP stopped plain staticd"
@@ -775,18 +776,19 @@ fn sighup_keeps_staticd_serving() {
             .expect("run --probe");
         assert!(out.status.success(), "--probe over TLS:\n{}", text(&out));
     };
-    hup(tls.child.id());
+    hup(&tls, "SIGHUP: certificates reloaded");
     assert!(
         tls.child.try_wait().expect("wait").is_none(),
         "SIGHUP stopped HTTPS staticd"
     );
     probe(tls.addr.port());
     std::fs::write(&key, "not a key\n").expect("spoil the key");
-    hup(tls.child.id());
+    hup(&tls, "SIGHUP: reload failed, keeping");
     assert!(
         tls.child.try_wait().expect("wait").is_none(),
         "a bad reload stopped staticd"
     );
+    probe(tls.addr.port());
 }
 
 /// The args and env of both Deployments, given to the built staticd after

@@ -112,6 +112,20 @@ impl Init {
         addr.parse().unwrap_or_else(|e| panic!("{addr}: {e}"))
     }
 
+    /// Waits, within IO_TIMEOUT, until staticd has logged `needle`: the
+    /// proof that it handled a signal rather than merely received it.
+    fn await_log_line(&self, needle: &str) {
+        let log = self.dir.path().join("staticd.log");
+        let deadline = std::time::Instant::now() + IO_TIMEOUT;
+        while !std::fs::read_to_string(&log).is_ok_and(|l| l.contains(needle)) {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "no {needle:?} in the log"
+            );
+            std::thread::park_timeout(std::time::Duration::from_millis(10));
+        }
+    }
+
     /// Sends `GET path HTTP/1.0`; every socket operation has a timeout.
     fn request(&self, path: &str) -> TcpStream {
         let mut stream = TcpStream::connect_timeout(&self.addr(), IO_TIMEOUT).expect("connect");
@@ -187,7 +201,7 @@ fn init_script_drives_the_release_binary() {
     // that is neither caught nor ignored would end it under systemd.
     assert!(catches_sighup(first), "staticd has no SIGHUP handler");
     init.expect("reload", 0);
-    std::thread::sleep(std::time::Duration::from_millis(300));
+    init.await_log_line("SIGHUP: nothing to reload");
     assert_eq!(init.pid(), Some(first), "reload started another staticd");
     assert!(is_ours(first), "reload stopped staticd");
     init.assert_serves();

@@ -72,6 +72,22 @@ pub struct Listening {
     pub addr: std::net::SocketAddr,
     /// `http` or `https`, from the listening line.
     pub scheme: String,
+    /// Its log lines (stderr) after the listening line.
+    lines: std::sync::mpsc::Receiver<String>,
+}
+
+impl Listening {
+    /// The next log line that contains `needle`, waiting up to IO_TIMEOUT
+    /// for each line.
+    pub fn line_with(&self, needle: &str) -> String {
+        loop {
+            let line = self.lines.recv_timeout(super::IO_TIMEOUT);
+            let line = line.unwrap_or_else(|_| panic!("no log line with {needle:?}"));
+            if line.contains(needle) {
+                return line;
+            }
+        }
+    }
 }
 
 impl Drop for Listening {
@@ -103,16 +119,17 @@ pub fn listening(args: &[&str], env: &[(&str, &str)]) -> Listening {
             .lines()
             .map_while(Result::ok)
         {
-            let _ = tx.send(line); // later lines are read and dropped
+            let _ = tx.send(line); // dropped once nobody listens
         }
     });
     let mut listening = Listening {
         child,
         addr: ([127, 0, 0, 1], 0).into(),
         scheme: String::new(),
+        lines: rx,
     };
     loop {
-        let line = rx.recv_timeout(super::IO_TIMEOUT);
+        let line = listening.lines.recv_timeout(super::IO_TIMEOUT);
         let line = line.unwrap_or_else(|_| panic!("no listening line from staticd {args:?}"));
         let Some((_, rest)) = line.split_once("listening on ") else {
             continue;
