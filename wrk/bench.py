@@ -58,6 +58,10 @@ OPTIONS = """options:
   --skip-1g       leave out the 1 GiB download
   --skip-nginx    staticd alone (no nginx column)
   --logging       the access-log cost comparison instead (staticd only)
+  --log-both      every server of the comparison logs each request in the
+                  Combined format to a file (staticd --log-format combined
+                  --access-log FILE, nginx access_log FILE combined), for
+                  the same workloads with the log on
   --against BIN   compare with another staticd binary BIN (the "baseline"
                   column) instead of nginx: same flags, pinning and rounds
   --binary BIN    use this staticd binary instead of building the tree
@@ -92,7 +96,7 @@ def parse_options(argv):
     p.add_argument("--runs", default="")
     p.add_argument("--workers", default="1")
     for flag in ("--skip-idle", "--skip-1g", "--skip-nginx", "--logging", "--tls", "--rules",
-                 "--compress"):
+                 "--compress", "--log-both"):
         p.add_argument(flag, action="store_true")
     p.add_argument("--against", default="")
     p.add_argument("--binary", default="")
@@ -121,6 +125,7 @@ def make_config(a):
         skip_1g=a.skip_1g,
         skip_nginx=a.skip_nginx or a.logging or a.rules,
         against=executable("--against", a.against),
+        log_both=a.log_both,
         binary=executable("--binary", a.binary),
         duration=positive("BENCH_DURATION", env("BENCH_DURATION", "5")),
         ab_requests=positive("BENCH_AB_REQUESTS", env("BENCH_AB_REQUESTS", "20000")),
@@ -155,6 +160,9 @@ def check_combination(cfg, a):
         die("--against and --skip-nginx exclude each other (--against replaces nginx)")
     if cfg.against and a.logging:
         die("--logging measures one staticd alone; it does not take --against")
+    if a.log_both and (a.logging or a.tls or a.rules or a.compress):
+        die("--log-both applies to the plain comparison; --logging, --tls, --rules and "
+            "--compress have their own access-log rows")
     if a.tls and a.logging:
         die("--tls and --logging exclude each other (--tls has its own access-log row)")
     if a.rules and (a.tls or a.logging or cfg.against):
@@ -171,14 +179,15 @@ def contenders(cfg):
     """The first is always this tree's staticd (or --binary); with --tls
     the second is the same with its access log on; the last, if any, is
     the rival of the comparison."""
-    current = [Contender("staticd", "staticd", cfg.binary)]
+    logged = cfg.log_both
+    current = [Contender("staticd", "staticd", cfg.binary, access_log=logged)]
     if cfg.mode == "tls":
         current.append(Contender("staticd+log", "staticd", cfg.binary, access_log=True))
     if cfg.against:
-        return current + [Contender("baseline", "staticd", cfg.against)]
+        return current + [Contender("baseline", "staticd", cfg.against, access_log=logged)]
     if cfg.skip_nginx:
         return current
-    return current + [Contender("nginx", "nginx", cfg.nginx_bin)]
+    return current + [Contender("nginx", "nginx", cfg.nginx_bin, access_log=logged)]
 
 
 def load_average():

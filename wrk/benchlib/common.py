@@ -44,8 +44,8 @@ def log(message):
 @dataclass(frozen=True)
 class Contender:
     """One server in the comparison: `name` labels it in every table,
-    `kind` says how to start it (staticd or nginx); `access_log` starts a
-    staticd with its default access log (to a file) instead of none; `args`
+    `kind` says how to start it (staticd or nginx); `access_log` starts it
+    with the Combined access log (to a file) instead of none; `args`
     are more staticd options (for nginx, more http-level directives),
     `headers` request fields every client of it sends (--rules: the site
     rules and the credentials; --compress: Accept-Encoding)."""
@@ -75,6 +75,7 @@ class Config:
     skip_1g: bool = False
     skip_nginx: bool = False
     against: str = ""  # another staticd binary to compare with, instead of nginx
+    log_both: bool = False  # every contender logs Combined to a file
     binary: str = ""  # a prebuilt staticd instead of cargo build
     duration: int = 5
     ab_requests: int = 20000

@@ -122,8 +122,9 @@ class Servers:
         for _ in range(5):
             port = free_port()
             with open(os.path.join(d, "nginx.conf"), "w") as f:
+                access = os.path.join(d, "access.log") if contender.access_log else None
                 f.write(nginx_conf(contender.binary, d, self.corpus, port, workers, self.nofile,
-                                   self.tls, contender.args))
+                                   self.tls, contender.args, access))
             open(os.path.join(d, "error.log"), "w").close()
             # -e: errors before the configuration is read go to d too.
             proc = self._spawn(pin + [contender.binary, "-p", d + "/", "-c", f"{d}/nginx.conf",
@@ -184,14 +185,15 @@ def nginx_came_up(proc, port, d):
     return False
 
 
-def nginx_conf(nginx_bin, d, root, port, workers, nofile, tls=None, extra=()):
+def nginx_conf(nginx_bin, d, root, port, workers, nofile, tls=None, extra=(), access_log=None):
     """An nginx configuration equivalent to COMPARE_ARGS, every path inside d.
     As root the workers keep root's rights: the corpus is in a private
     (0700) directory. The built-in modules' temporary-file directories go
     in d too (nginx would create the compiled-in ones elsewhere). With tls,
     HTTPS only: TLS 1.2 and 1.3 as staticd, and nginx's usual session
     cache (tickets are on by default, as in staticd). `extra` are more
-    http-level directives (--compress: gzip)."""
+    http-level directives (--compress: gzip); `access_log` a file for the
+    Combined access log (--log-both), else none."""
     configure = subprocess.run([nginx_bin, "-V"], capture_output=True, text=True).stderr
     temp_lines = f"client_body_temp_path {d}/temp/client_body;"
     for module in ("proxy", "fastcgi", "uwsgi", "scgi"):
@@ -226,7 +228,7 @@ http {{
         application/octet-stream bin;
     }}
     default_type application/octet-stream;
-    access_log off;
+    access_log {f"{access_log} combined" if access_log else "off"};
     sendfile on;
     tcp_nopush on;
     tcp_nodelay on;
