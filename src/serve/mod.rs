@@ -161,11 +161,6 @@ impl Server {
         self.context.shared.site.auth.clone()
     }
 
-    /// The site's store of compressed files, whose counters tests read.
-    pub fn compression(&self) -> Arc<crate::site::compress::Store> {
-        self.context.shared.site.compress.store()
-    }
-
     /// The workers: which are active, what each holds. For tests and
     /// embedding; `--balance spread` leaves the active count to the caller.
     pub fn pool(&self) -> Arc<Pool> {

@@ -89,21 +89,6 @@ impl Compressor {
     pub fn lookup(&self, id: FileId, coding: Coding) -> Lookup {
         self.store.lookup(id, coding)
     }
-
-    /// Compressions run so far.
-    pub fn runs(&self) -> u64 {
-        self.store.runs()
-    }
-
-    /// Bytes the store holds.
-    pub fn held(&self) -> usize {
-        self.store.held()
-    }
-
-    /// The store, whose counters tests and embedders read.
-    pub fn store(&self) -> Arc<Store> {
-        Arc::clone(&self.store)
-    }
 }
 
 /// What the connection does before asking the site again.
@@ -141,7 +126,6 @@ impl Job {
     /// Reads (when the file is held open rather than in memory),
     /// compresses and stores; blocking, for the pool.
     pub fn run(self) -> Outcome {
-        self.lead.started();
         let outcome = match read(&self.body, self.id) {
             Some(original) => outcome(&original, self.coding, &self.validators, self.fields),
             None => Outcome::Skipped,
@@ -190,4 +174,99 @@ fn outcome(original: &[u8], coding: Coding, validators: &Validators, fields: Fie
 fn suffixed(etag: &str, coding: Coding) -> String {
     let inner = etag.strip_suffix('"').unwrap_or(etag);
     format!("{inner}-z{}\"", coding.token())
+}
+
+#[cfg(test)]
+mod tests {
+    //! The store as the site uses it: a file is compressed once per
+    //! coding, however many requests ask meanwhile, and then answered
+    //! from memory. Over TCP, with every coding decoded, in
+    //! tests/it/compress.rs.
+
+    use super::*;
+    use crate::http::request::{Request, parse};
+    use crate::http::response::{Body, Response};
+    use crate::site::root::{Root, Symlinks};
+    use crate::site::{Answer, Options, Prior, Site};
+
+    /// A site over a fresh root holding a page that compresses well.
+    fn site() -> (Site, tempfile::TempDir) {
+        let dir = tempfile::tempdir().unwrap();
+        let page: String = (0..1500)
+            .map(|i| format!("<li id=\"n{i}\">item {}</li>\n", i * 7))
+            .collect();
+        std::fs::write(dir.path().join("page.html"), page).unwrap();
+        let root = Root::open(dir.path(), Symlinks::Inside).unwrap();
+        (Site::new(root, &Options::default()).unwrap(), dir)
+    }
+
+    fn get(coding: &str) -> Request {
+        let head =
+            format!("GET /page.html HTTP/1.1\r\nHost: t\r\nAccept-Encoding: {coding}\r\n\r\n");
+        parse(head.as_bytes()).unwrap().unwrap().0
+    }
+
+    /// The compressed 200's bytes, checking it is one in `coding`.
+    fn compressed(answer: Answer, coding: &str) -> Arc<[u8]> {
+        let Answer::Ready(Response {
+            encoded_fields: Some(fields),
+            body: Body::Shared(bytes),
+            ..
+        }) = answer
+        else {
+            panic!("expected a compressed answer, got {answer:?}");
+        };
+        let fields = String::from_utf8_lossy(&fields);
+        assert!(
+            fields.contains(&format!("Content-Encoding: {coding}\r\n")),
+            "{fields}"
+        );
+        bytes
+    }
+
+    fn asked_again(outcome: Outcome) -> Prior {
+        Prior {
+            compressed: Some(outcome),
+            ..Prior::default()
+        }
+    }
+
+    #[test]
+    fn each_coding_is_compressed_once_then_answered_from_the_store() {
+        let (site, _dir) = site();
+        for coding in ["br", "zstd", "gzip"] {
+            let request = get(coding);
+            let Answer::Compress(Work::Run(job)) = site.answer(&request, &Prior::default()) else {
+                panic!("{coding}: the first request compresses");
+            };
+            let first = compressed(site.answer(&request, &asked_again(job.run())), coding);
+            for _ in 0..3 {
+                let again = compressed(site.answer(&request, &Prior::default()), coding);
+                assert!(Arc::ptr_eq(&first, &again), "{coding}: the stored bytes");
+            }
+        }
+    }
+
+    #[tokio::test]
+    async fn requests_arriving_during_a_compression_wait_for_it() {
+        let (site, _dir) = site();
+        let request = get("br");
+        let Answer::Compress(Work::Run(job)) = site.answer(&request, &Prior::default()) else {
+            panic!("the first request compresses");
+        };
+        let flights: Vec<Arc<Flight>> = (0..7)
+            .map(|_| match site.answer(&request, &Prior::default()) {
+                Answer::Compress(Work::Wait(flight)) => flight,
+                other => panic!("expected to wait, got {other:?}"),
+            })
+            .collect();
+        let led = compressed(site.answer(&request, &asked_again(job.run())), "br");
+        for flight in flights {
+            let outcome = flight.wait().await;
+            let waited = compressed(site.answer(&request, &asked_again(outcome)), "br");
+            assert!(Arc::ptr_eq(&led, &waited), "the leader's bytes");
+        }
+        let later = compressed(site.answer(&request, &Prior::default()), "br");
+        assert!(Arc::ptr_eq(&led, &later));
+    }
 }

@@ -73,8 +73,6 @@ pub struct Store {
     budget: usize,
     inner: Mutex<Inner>,
     tick: AtomicU64,
-    runs: AtomicU64,
-    follows: AtomicU64,
 }
 
 impl Store {
@@ -83,8 +81,6 @@ impl Store {
             budget,
             inner: Mutex::default(),
             tick: AtomicU64::new(0),
-            runs: AtomicU64::new(0),
-            follows: AtomicU64::new(0),
         }
     }
 
@@ -100,7 +96,6 @@ impl Store {
             return Lookup::Hit(entry.outcome.clone());
         }
         if let Some(flight) = inner.flights.get(&key) {
-            self.follows.fetch_add(1, Ordering::Relaxed);
             return Lookup::Follow(Arc::clone(flight));
         }
         let flight = Arc::new(Flight::default());
@@ -111,22 +106,6 @@ impl Store {
             flight,
             finished: false,
         })
-    }
-
-    /// How many compressions have run: what tests read to see that
-    /// concurrent requests compress once.
-    pub fn runs(&self) -> u64 {
-        self.runs.load(Ordering::Relaxed)
-    }
-
-    /// How many requests waited for another's compression.
-    pub fn follows(&self) -> u64 {
-        self.follows.load(Ordering::Relaxed)
-    }
-
-    /// Bytes held, entry overheads included.
-    pub fn held(&self) -> usize {
-        self.inner.lock().map_or(0, |inner| inner.bytes)
     }
 
     fn finish(&self, key: Key, outcome: &Outcome) {
@@ -209,12 +188,6 @@ pub struct Lead {
 }
 
 impl Lead {
-    /// Counts a compression as run (before it runs, so a test that sees
-    /// the result sees the count).
-    pub fn started(&self) {
-        self.store.runs.fetch_add(1, Ordering::Relaxed);
-    }
-
     /// Keeps `outcome` (unless it is `Skipped`) and wakes the followers.
     pub fn finish(mut self, outcome: Outcome) {
         self.finished = true;
@@ -279,7 +252,7 @@ mod tests {
         }
         assert!(is_hit(&store, ids[0]), "used again: now the most recent");
         lead(&store, ids[3]).finish(compressed(1000));
-        assert!(store.held() <= budget);
+        assert!(store.inner.lock().unwrap().bytes <= budget);
         assert!(is_hit(&store, ids[0]) && is_hit(&store, ids[2]) && is_hit(&store, ids[3]));
         assert!(
             !is_hit(&store, ids[1]),
@@ -316,7 +289,6 @@ mod tests {
         let Lookup::Follow(flight) = store.lookup(a, Coding::Gzip) else {
             panic!("expected to follow");
         };
-        assert_eq!(store.follows(), 1);
         let waiting = tokio::spawn(async move { flight.wait().await });
         drop(first);
         assert!(matches!(waiting.await.unwrap(), Outcome::Skipped));

@@ -9,7 +9,6 @@ use std::sync::{Arc, mpsc};
 use staticd::serve::pool::Pool;
 use staticd::serve::tls::Acceptor;
 use staticd::serve::{Drained, Options};
-use staticd::site::compress::Store;
 use staticd::site::rules::auth::Auth;
 use staticd::{Autoindex, Config, Server};
 
@@ -27,8 +26,6 @@ pub struct Running {
     pub tls: Option<Arc<Acceptor>>,
     /// Its authentication rule, for tests that count credential checks.
     pub auth: Auth,
-    /// Its store of compressed files, for tests that count compressions.
-    pub compression: Arc<Store>,
     stop: tokio::sync::oneshot::Sender<()>,
     /// Receives how the shutdown ended.
     drained: mpsc::Receiver<Drained>,
@@ -80,7 +77,6 @@ pub fn serve_options(options: Options) -> Running {
                 pool: server.pool(),
                 tls: server.tls(),
                 auth: server.auth(),
-                compression: server.compression(),
             };
             started_tx.send(started).expect("send addr");
             let outcome = server
@@ -98,7 +94,6 @@ pub fn serve_options(options: Options) -> Running {
         pool,
         tls,
         auth,
-        compression,
     } = started.recv().expect("server started");
     Running {
         addr,
@@ -106,7 +101,6 @@ pub fn serve_options(options: Options) -> Running {
         pool,
         tls,
         auth,
-        compression,
         stop,
         drained,
     }
@@ -119,7 +113,6 @@ struct Started {
     pool: Arc<Pool>,
     tls: Option<Arc<Acceptor>>,
     auth: Auth,
-    compression: Arc<Store>,
 }
 
 /// A server for `root` with the defaults as `configure` changes them,
