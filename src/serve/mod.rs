@@ -156,11 +156,6 @@ impl Server {
         self.context.shared.tls.clone()
     }
 
-    /// The site's authentication rule, whose counters tests read.
-    pub fn auth(&self) -> crate::site::rules::auth::Auth {
-        self.context.shared.site.auth.clone()
-    }
-
     /// The workers: which are active, what each holds. For tests and
     /// embedding; `--balance spread` leaves the active count to the caller.
     pub fn pool(&self) -> Arc<Pool> {

@@ -9,7 +9,6 @@ use std::sync::{Arc, mpsc};
 use staticd::serve::pool::Pool;
 use staticd::serve::tls::Acceptor;
 use staticd::serve::{Drained, Options};
-use staticd::site::rules::auth::Auth;
 use staticd::{Autoindex, Config, Server};
 
 use super::{IO_TIMEOUT, fixture};
@@ -24,8 +23,6 @@ pub struct Running {
     pub pool: Arc<Pool>,
     /// Its HTTPS configuration, for tests that reload it.
     pub tls: Option<Arc<Acceptor>>,
-    /// Its authentication rule, for tests that count credential checks.
-    pub auth: Auth,
     stop: tokio::sync::oneshot::Sender<()>,
     /// Receives how the shutdown ended.
     drained: mpsc::Receiver<Drained>,
@@ -76,7 +73,6 @@ pub fn serve_options(options: Options) -> Running {
                 redirect,
                 pool: server.pool(),
                 tls: server.tls(),
-                auth: server.auth(),
             };
             started_tx.send(started).expect("send addr");
             let outcome = server
@@ -93,14 +89,12 @@ pub fn serve_options(options: Options) -> Running {
         redirect,
         pool,
         tls,
-        auth,
     } = started.recv().expect("server started");
     Running {
         addr,
         redirect,
         pool,
         tls,
-        auth,
         stop,
         drained,
     }
@@ -112,7 +106,6 @@ struct Started {
     redirect: Option<SocketAddr>,
     pool: Arc<Pool>,
     tls: Option<Arc<Acceptor>>,
-    auth: Auth,
 }
 
 /// A server for `root` with the defaults as `configure` changes them,

@@ -14,7 +14,6 @@ use std::collections::HashMap;
 use std::fmt;
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
 
 use crate::http::auth;
 use crate::http::request::Request;
@@ -94,8 +93,6 @@ struct Table {
     paths: Vec<Pattern>,
     challenge: String,
     verified: Verified,
-    /// bcrypt runs so far, for tests and, later, metrics.
-    checks: AtomicU64,
 }
 
 /// What a request may do, as far as authentication goes.
@@ -145,7 +142,6 @@ impl Check {
     /// Runs bcrypt: tens of milliseconds, off the event loop.
     pub fn run(self) -> Verdict {
         let table = &self.table;
-        table.checks.fetch_add(1, Ordering::Relaxed);
         let (hash, known) = match table.users.get(&self.user) {
             Some(hash) => (hash, true),
             None => (&table.decoy, false),
@@ -212,7 +208,6 @@ impl Auth {
             paths: options.paths.clone(),
             challenge: format!("Basic realm=\"{}\", charset=\"UTF-8\"", options.realm),
             verified: Verified::default(),
-            checks: AtomicU64::new(0),
         };
         Ok(Auth {
             table: Some(Arc::new(table)),
@@ -289,18 +284,6 @@ impl Auth {
     /// The `WWW-Authenticate` value of a `401`.
     pub fn challenge(&self) -> Option<&str> {
         self.table.as_ref().map(|t| t.challenge.as_str())
-    }
-
-    /// How many bcrypt checks have run.
-    pub fn checks(&self) -> u64 {
-        self.table
-            .as_ref()
-            .map_or(0, |t| t.checks.load(Ordering::Relaxed))
-    }
-
-    /// How many verified credentials are cached.
-    pub fn cached(&self) -> usize {
-        self.table.as_ref().map_or(0, |t| t.verified.len())
     }
 }
 
