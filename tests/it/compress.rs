@@ -17,7 +17,7 @@ use clap::Parser;
 use common::{Reply, get};
 use common::{Running, serve};
 use staticd::Config;
-use staticd::site::limits::FILE_CACHE_VALID;
+use staticd::limits::FILE_CACHE_VALID;
 
 /// A page of about 40 KiB that compresses well, different per `seed`.
 fn page(seed: u32) -> Vec<u8> {

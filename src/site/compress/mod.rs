@@ -18,11 +18,11 @@
 //! the file cache's types and the representation's negotiation,
 //! validators, shared fields and preconditions.
 
-pub mod codec;
-pub mod on_the_fly;
-pub mod sidecar;
-pub mod store;
-pub mod types;
+pub(crate) mod codec;
+pub(crate) mod on_the_fly;
+pub(crate) mod sidecar;
+pub(crate) mod store;
+pub(crate) mod types;
 
 use std::sync::Arc;
 
@@ -30,7 +30,7 @@ use crate::site::file_cache::{CachedBody, FileId};
 use crate::site::limits::COMPRESS_MAX_FILE;
 use crate::site::representation::negotiate::Coding;
 use crate::site::representation::validators::Validators;
-pub use store::{Compressed, Flight, Lead, Lookup, Outcome, Store};
+pub(crate) use store::{Compressed, Flight, Lead, Lookup, Outcome, Store};
 use types::TypePattern;
 
 /// The least a result must save, in sixteenths of the original: less
@@ -62,13 +62,13 @@ impl Default for CompressOptions {
 
 /// The site's compressor: its options and its store.
 #[derive(Debug)]
-pub struct Compressor {
+pub(crate) struct Compressor {
     options: CompressOptions,
     store: Arc<Store>,
 }
 
 impl Compressor {
-    pub fn new(options: CompressOptions) -> Compressor {
+    pub(crate) fn new(options: CompressOptions) -> Compressor {
         Compressor {
             store: Arc::new(Store::new(options.cache_bytes)),
             options,
@@ -78,7 +78,7 @@ impl Compressor {
     /// Whether a file of `content_type` and `size` bytes is compressed:
     /// within `--compress-min` and [`COMPRESS_MAX_FILE`] (larger files go
     /// as they are, by sendfile, with ranges), of a listed type.
-    pub fn takes(&self, content_type: &str, size: u64) -> bool {
+    pub(crate) fn takes(&self, content_type: &str, size: u64) -> bool {
         self.options.enabled
             && size >= self.options.min
             && size <= COMPRESS_MAX_FILE
@@ -86,13 +86,13 @@ impl Compressor {
     }
 
     /// The stored result for a file and coding, or who makes it.
-    pub fn lookup(&self, id: FileId, coding: Coding) -> Lookup {
+    pub(crate) fn lookup(&self, id: FileId, coding: Coding) -> Lookup {
         self.store.lookup(id, coding)
     }
 }
 
 /// What the connection does before asking the site again.
-pub enum Work {
+pub(crate) enum Work {
     /// Compress, on the blocking pool.
     Run(Job),
     /// Wait for the request that is compressing this file.
@@ -109,10 +109,10 @@ impl std::fmt::Debug for Work {
 }
 
 /// Encodes a compressed variant's 200 fields from its validators.
-pub type FieldsFor = Box<dyn FnOnce(&Validators, Coding) -> Vec<u8> + Send>;
+pub(crate) type FieldsFor = Box<dyn FnOnce(&Validators, Coding) -> Vec<u8> + Send>;
 
 /// One file to compress in one coding.
-pub struct Job {
+pub(crate) struct Job {
     pub lead: Lead,
     pub id: FileId,
     pub body: CachedBody,
@@ -125,7 +125,7 @@ pub struct Job {
 impl Job {
     /// Reads (when the file is held open rather than in memory),
     /// compresses and stores; blocking, for the pool.
-    pub fn run(self) -> Outcome {
+    pub(crate) fn run(self) -> Outcome {
         let outcome = match read(&self.body, self.id) {
             Some(original) => outcome(&original, self.coding, &self.validators, self.fields),
             None => Outcome::Skipped,
@@ -162,7 +162,6 @@ fn outcome(original: &[u8], coding: Coding, validators: &Validators, fields: Fie
         modified: validators.modified,
     };
     Outcome::Compressed(Arc::new(Compressed {
-        coding,
         bytes: bytes.into(),
         fields: fields(&validators, coding).into(),
         validators,

@@ -15,8 +15,7 @@ use crate::site::representation::validators::Validators;
 
 /// What a file compresses to, once compressed.
 #[derive(Debug)]
-pub struct Compressed {
-    pub coding: Coding,
+pub(crate) struct Compressed {
     pub bytes: Arc<[u8]>,
     /// The original's validators, the ETag suffixed by the coding.
     pub validators: Validators,
@@ -26,7 +25,7 @@ pub struct Compressed {
 
 /// How compressing a file turned out.
 #[derive(Debug, Clone)]
-pub enum Outcome {
+pub(crate) enum Outcome {
     Compressed(Arc<Compressed>),
     /// It did not shrink enough to be worth sending (kept, so it is not
     /// tried again).
@@ -37,7 +36,7 @@ pub enum Outcome {
 }
 
 /// What the cache says about a file and coding.
-pub enum Lookup {
+pub(crate) enum Lookup {
     Hit(Outcome),
     /// Nobody is compressing it: the caller does, and must finish (or
     /// drop) the [`Lead`].
@@ -69,14 +68,14 @@ struct Inner {
 
 /// The cache, shared by every worker.
 #[derive(Debug)]
-pub struct Store {
+pub(crate) struct Store {
     budget: usize,
     inner: Mutex<Inner>,
     tick: AtomicU64,
 }
 
 impl Store {
-    pub fn new(budget: usize) -> Store {
+    pub(crate) fn new(budget: usize) -> Store {
         Store {
             budget,
             inner: Mutex::default(),
@@ -85,7 +84,7 @@ impl Store {
     }
 
     /// The result for `id` in `coding`, or who makes it.
-    pub fn lookup(self: &Arc<Self>, id: FileId, coding: Coding) -> Lookup {
+    pub(crate) fn lookup(self: &Arc<Self>, id: FileId, coding: Coding) -> Lookup {
         let key = (id, coding);
         let Ok(mut inner) = self.inner.lock() else {
             return Lookup::Hit(Outcome::Skipped);
@@ -148,14 +147,14 @@ impl Store {
 
 /// One compression in progress, which others wait for.
 #[derive(Debug, Default)]
-pub struct Flight {
+pub(crate) struct Flight {
     done: Mutex<Option<Outcome>>,
     notify: tokio::sync::Notify,
 }
 
 impl Flight {
     /// The leader's outcome, once it has one.
-    pub async fn wait(&self) -> Outcome {
+    pub(crate) async fn wait(&self) -> Outcome {
         loop {
             let notified = self.notify.notified();
             tokio::pin!(notified);
@@ -180,7 +179,7 @@ impl Flight {
 /// request went away), finished as [`Outcome::Skipped`], so no follower
 /// waits forever.
 #[derive(Debug)]
-pub struct Lead {
+pub(crate) struct Lead {
     store: Arc<Store>,
     key: Key,
     flight: Arc<Flight>,
@@ -189,7 +188,7 @@ pub struct Lead {
 
 impl Lead {
     /// Keeps `outcome` (unless it is `Skipped`) and wakes the followers.
-    pub fn finish(mut self, outcome: Outcome) {
+    pub(crate) fn finish(mut self, outcome: Outcome) {
         self.finished = true;
         self.store.finish(self.key, &outcome);
         self.flight.complete(outcome);
@@ -218,7 +217,6 @@ mod tests {
 
     fn compressed(size: usize) -> Outcome {
         Outcome::Compressed(Arc::new(Compressed {
-            coding: Coding::Gzip,
             bytes: vec![1u8; size].into(),
             validators: Validators {
                 etag: "\"x\"".to_owned(),

@@ -6,10 +6,7 @@ use std::net::SocketAddr;
 use std::path::Path;
 use std::sync::{Arc, mpsc};
 
-use staticd::serve::pool::Pool;
-use staticd::serve::tls::Acceptor;
-use staticd::serve::{Drained, Options};
-use staticd::{Autoindex, Config, Server};
+use staticd::{Acceptor, Autoindex, Config, Drained, Options, Pool, Server};
 
 use super::{IO_TIMEOUT, fixture};
 
