@@ -7,10 +7,7 @@
 use std::hint::black_box;
 use std::time::Instant;
 
-use staticd::http::request;
-use staticd::http::response::{Body, Response, encode_head};
-use staticd::http::status::Status;
-use staticd::http::target::Target;
+use staticd::wire::{Body, Response, Status, Target, encode_head, http_date, parse_request};
 
 const ROUNDS: u32 = 5;
 const ITERATIONS: u32 = 200_000;
@@ -37,13 +34,13 @@ fn main() {
         (
             "parse head (wrk, 1 field)",
             measure(|| {
-                black_box(request::parse(black_box(wrk)).ok());
+                black_box(parse_request(black_box(wrk)).ok());
             }),
         ),
         (
             "parse head (browser, 9 fields)",
             measure(|| {
-                black_box(request::parse(black_box(browser)).ok());
+                black_box(parse_request(black_box(browser)).ok());
             }),
         ),
         (
@@ -65,7 +62,7 @@ fn main() {
         body: Body::Bytes(vec![b'x'; 38]),
     };
     let mut out = Vec::with_capacity(512);
-    let date = staticd::http::date::now();
+    let date = http_date();
     let encode = measure(|| {
         out.clear();
         encode_head(black_box(&response), true, &date, &[], &mut out);

@@ -1,16 +1,108 @@
 //! staticd: an HTTP/1.1 static file server.
 //!
 //! Layers, each a folder; imports go one way, down:
-//! [`config`] → [`serve`] → [`site`] → [`http`], with [`ops`] and
-//! [`shutdown`] serving the layers above them. See each layer's module
-//! documentation for what it owns and what it may import.
+//! `config` → `serve` → `site` → `http`, with `ops` and `shutdown`
+//! serving the layers above them. See each layer's module documentation
+//! for what it owns and what it may import.
+//!
+//! The layers are private. What is public below is what the binary
+//! (`src/main.rs`), the benchmark (`benches/`), the fuzz targets
+//! (`fuzz/`) and the integration tests (`tests/it/`) use, each item under
+//! a path that does not follow the layers, so regrouping the inside moves
+//! none of them.
 
-pub mod config;
-pub mod http;
-pub mod ops;
-pub mod serve;
-pub mod shutdown;
-pub mod site;
+// Everything `pub` inside the layers must be reachable from here, so the
+// surface stays what this file lists.
+#![warn(unreachable_pub)]
 
-pub use config::{Autoindex, Config};
-pub use serve::Server;
+mod config;
+mod http;
+mod ops;
+mod serve;
+mod shutdown;
+mod site;
+
+/// Every option, from the command line, the environment and config files:
+/// the binary loads it, the tests make one per server (`Config::for_root`,
+/// or clap's `try_parse_from` for a command line) and turn it into
+/// [`Options`].
+pub use config::Config;
+
+/// Loading the configuration as the binary does (files, environment,
+/// command line) and printing it with `--print-config`: used by
+/// `src/main.rs`.
+pub use config::file::{LoadError, Loaded, load as load_config};
+
+/// Values of [`Config`] fields that the tests set: `--autoindex`,
+/// `--balance`, `--symlinks` and `on`/`off` options such as
+/// `--precompressed`.
+pub use config::{Autoindex, Balance, Switch, Symlinks};
+
+/// The duration syntax of the options (`30s`, `500ms`), which the defaults
+/// test reads `--help` with.
+pub use config::parse_duration;
+
+/// Values of the page rules (`--redirect`, `--error-page`, `--fallback`)
+/// that the tests put into a [`Config`].
+pub use site::rules::pages::{ErrorPage, PagePath, Redirect};
+
+/// A server: bound, then run until a future resolves or a signal comes;
+/// the tests run it in process, the binary through [`run_blocking`].
+pub use serve::{Drained, Exit, Options, Server, StartError, run_blocking};
+
+/// The HTTPS options of [`Options`], which the TLS tests fill in.
+pub use serve::{Hsts, TlsOptions};
+
+/// A certificate and key file pair, as `--tls-cert`/`--tls-key` name them:
+/// the TLS tests write their own.
+pub use serve::tls::{CertPair, TlsError};
+
+/// The HTTPS configuration of a running server ([`Server::tls`]), which
+/// reloads its certificates (SIGHUP does; the TLS tests call it).
+pub use serve::tls::Acceptor;
+
+/// The workers of a running server ([`Server::pool`]): how many accept,
+/// and what each holds. With `--balance spread` the active count is the
+/// caller's to set; the worker tests move connections by setting it.
+pub use serve::pool::Pool;
+
+/// An error and its sources as one line, as the binary prints them; the
+/// tests compare the binary's messages with it.
+pub use ops::diagnostics::report;
+
+/// Logging as `--log-level` (else `RUST_LOG`) asks: used by `src/main.rs`.
+pub use ops::diagnostics::init as init_logging;
+
+/// `--probe`: one request to a running server, for container health
+/// checks; used by `src/main.rs`.
+pub use ops::probe::check as probe;
+
+/// The fixed limits the tests aim requests at (a head just over the
+/// largest accepted, a body too large to read and discard, a file changed
+/// within the file cache's trust window, ...).
+pub mod limits {
+    pub use crate::http::limits::{MAX_HEAD, MAX_HEADERS, MAX_RANGES, MAX_REQUEST_LINE};
+    pub use crate::ops::limits::ACCESS_LOG_BUFFER;
+    pub use crate::serve::limits::MAX_DISCARD_BODY;
+    pub use crate::site::limits::FILE_CACHE_VALID;
+}
+
+/// Request heads and targets parsed, response heads encoded, with no
+/// sockets: the code the benchmark (`benches/hotpath.rs`) times and the
+/// fuzz target `request_head` feeds arbitrary bytes.
+pub mod wire {
+    pub use crate::http::date::now as http_date;
+    pub use crate::http::error::ParseError;
+    pub use crate::http::request::{Request, parse as parse_request};
+    pub use crate::http::response::{Body, Response, encode_head};
+    pub use crate::http::status::Status;
+    pub use crate::http::target::Target;
+}
+
+/// Resolving a request target inside the document root, the one place the
+/// server touches the file system by a client's path: what the fuzz
+/// target `resolve_path` attacks with symlinks, dot segments and
+/// encodings.
+pub mod docroot {
+    pub use crate::site::root::{Resolved, Root, resolve};
+}

@@ -3,16 +3,14 @@
 
 use std::process::ExitCode;
 
-use staticd::config::file::{self as config_file, LoadError};
-use staticd::ops::{diagnostics, probe};
-use staticd::serve::{self, Exit};
+use staticd::{Exit, LoadError, init_logging, load_config, probe, report, run_blocking};
 
 fn main() -> ExitCode {
-    let loaded = match config_file::load(std::env::args_os()) {
+    let loaded = match load_config(std::env::args_os()) {
         Ok(loaded) => loaded,
         Err(LoadError::Clap(err)) => err.exit(),
         Err(err) => {
-            eprintln!("error: {}", diagnostics::report(&err));
+            eprintln!("error: {}", report(&err));
             return ExitCode::from(2);
         }
     };
@@ -22,16 +20,16 @@ fn main() -> ExitCode {
         return ExitCode::SUCCESS;
     }
     if let Some(path) = &config.probe {
-        return match probe::check(config.bind, config.port, path, !config.tls_certs.is_empty()) {
+        return match probe(config.bind, config.port, path, !config.tls_certs.is_empty()) {
             Ok(()) => ExitCode::SUCCESS,
             Err(message) => fail(&message),
         };
     }
-    diagnostics::init(config.log_level.as_deref());
-    match serve::run_blocking(&config.options()) {
+    init_logging(config.log_level.as_deref());
+    match run_blocking(&config.options()) {
         Ok(Exit::Graceful) => ExitCode::SUCCESS,
         Ok(Exit::Forced) => ExitCode::FAILURE,
-        Err(err) => fail(&diagnostics::report(&err)),
+        Err(err) => fail(&report(&err)),
     }
 }
 

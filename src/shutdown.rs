@@ -14,7 +14,7 @@ use tokio::sync::watch;
 
 /// Where the server is in its life. Phases only move forward.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub enum Phase {
+pub(crate) enum Phase {
     /// Bound, with its workers waiting to start.
     Starting,
     /// Accepting and serving.
@@ -29,7 +29,7 @@ pub enum Phase {
 /// The server's side: moves the phase forward. Dropping it counts as
 /// [`Phase::Finished`], so no task waits on a server that is gone.
 #[derive(Debug)]
-pub struct Control {
+pub(crate) struct Control {
     phase: watch::Sender<Phase>,
 }
 
@@ -41,14 +41,14 @@ impl Default for Control {
 
 impl Control {
     /// A server [`Phase::Starting`].
-    pub fn new() -> Control {
+    pub(crate) fn new() -> Control {
         Control {
             phase: watch::channel(Phase::Starting).0,
         }
     }
 
     /// Moves to `phase`; a phase already passed is left behind.
-    pub fn enter(&self, phase: Phase) {
+    pub(crate) fn enter(&self, phase: Phase) {
         self.phase.send_if_modified(|now| {
             let forward = phase > *now;
             if forward {
@@ -59,7 +59,7 @@ impl Control {
     }
 
     /// A handle for one more task.
-    pub fn subscribe(&self) -> Shutdown {
+    pub(crate) fn subscribe(&self) -> Shutdown {
         Shutdown {
             phase: self.phase.subscribe(),
         }
@@ -74,30 +74,30 @@ impl Drop for Control {
 
 /// A task's view of the server's phase.
 #[derive(Debug, Clone)]
-pub struct Shutdown {
+pub(crate) struct Shutdown {
     phase: watch::Receiver<Phase>,
 }
 
 impl Shutdown {
     /// The phase now.
-    pub fn phase(&self) -> Phase {
+    pub(crate) fn phase(&self) -> Phase {
         *self.phase.borrow()
     }
 
     /// Whether shutdown has started: one read, cheap enough for every
     /// request.
-    pub fn is_stopping(&self) -> bool {
+    pub(crate) fn is_stopping(&self) -> bool {
         self.phase() >= Phase::Stopping
     }
 
     /// Resolves once shutdown has started.
-    pub async fn stopping(&mut self) {
+    pub(crate) async fn stopping(&mut self) {
         self.reached(Phase::Stopping).await;
     }
 
     /// Resolves once the server is at `phase` or past it, with the phase
     /// it is at ([`Phase::Finished`] if the server is gone).
-    pub async fn reached(&mut self, phase: Phase) -> Phase {
+    pub(crate) async fn reached(&mut self, phase: Phase) -> Phase {
         match self.phase.wait_for(|&now| now >= phase).await {
             Ok(now) => *now,
             Err(_) => Phase::Finished,

@@ -1,5 +1,5 @@
-//! Fuzzes the request-head parser (`staticd::http::request::parse`) and, for every
-//! head it accepts, the request-target parser (`staticd::http::target::Target`).
+//! Fuzzes the request-head parser (`staticd::wire::parse_request`) and, for every
+//! head it accepts, the request-target parser (`staticd::wire::Target`).
 //!
 //! Asserted for any input bytes:
 //! - neither parser panics;
@@ -16,9 +16,8 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use staticd::http::limits::MAX_HEAD;
-use staticd::http::request::parse;
-use staticd::http::target::Target;
+use staticd::limits::MAX_HEAD;
+use staticd::wire::{Target, parse_request as parse};
 
 fuzz_target!(|data: &[u8]| {
     let Ok(Some((req, used))) = parse(data) else {

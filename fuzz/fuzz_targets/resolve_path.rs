@@ -1,5 +1,5 @@
 //! Fuzzes path resolution: a request target, parsed by
-//! `staticd::http::target::Target::parse`, resolved by `staticd::site::root::resolve`
+//! `staticd::wire::Target::parse`, resolved by `staticd::docroot::resolve`
 //! against a hostile document root built once per process.
 //!
 //! The fixture (in a fresh temporary directory, removed when libFuzzer exits):
@@ -49,8 +49,9 @@ use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
 use libfuzzer_sys::fuzz_target;
-use staticd::site::root::{Resolved, Root, Symlinks, resolve};
-use staticd::http::target::Target;
+use staticd::Symlinks;
+use staticd::docroot::{Resolved, Root, resolve};
+use staticd::wire::{Status, Target};
 
 /// In every file outside the root; never in a file served from it.
 const SECRET: &[u8] = b"STATICD-FUZZ-SECRET";
@@ -115,7 +116,7 @@ fn check(
     policy: Symlinks,
     rel: &Path,
     raw: &str,
-    result: Result<Resolved, staticd::http::status::Status>,
+    result: Result<Resolved, Status>,
 ) -> Outcome {
     let detail = format!("{result:?}");
     let kind = match result {

@@ -14,7 +14,7 @@ use crate::site::rules::pattern::Pattern;
 use super::error::Conflict;
 
 /// The longest realm taken: it is sent in every `401`.
-pub const MAX_REALM: usize = 128;
+pub(crate) const MAX_REALM: usize = 128;
 
 /// `--auth-file`, `--auth-path`, `--auth-realm`.
 #[derive(Debug, Clone, Default, Args)]
@@ -77,7 +77,7 @@ impl AuthArgs {
 
 /// A realm that fits a quoted-string without escapes (RFC 9110 §5.6.4):
 /// no quote, backslash or control character.
-pub fn parse_realm(text: &str) -> Result<String, String> {
+pub(crate) fn parse_realm(text: &str) -> Result<String, String> {
     if text.is_empty() {
         return Err("the realm is empty".to_owned());
     }

@@ -13,7 +13,7 @@ use super::values::Switch;
 
 /// The largest `--compress-cache`: more than any machine this runs on
 /// should spend on it, and far from overflow.
-pub const MAX_COMPRESS_CACHE: u64 = 64 * 1024 * 1024 * 1024;
+pub(crate) const MAX_COMPRESS_CACHE: u64 = 64 * 1024 * 1024 * 1024;
 
 /// `--compress` and its settings.
 #[derive(Debug, Clone, Args)]
@@ -54,7 +54,7 @@ impl CompressArgs {
 
 /// A size: digits, then optionally `k`, `m`, `g` (or `KiB`, `MiB`, `GiB`,
 /// any case), all binary.
-pub fn parse_size(text: &str) -> Result<u64, String> {
+pub(crate) fn parse_size(text: &str) -> Result<u64, String> {
     let bad = || format!("'{text}' is not a size (e.g. 512, 1k, 64M, 1GiB)");
     let trimmed = text.trim();
     let digits = trimmed.bytes().take_while(u8::is_ascii_digit).count();

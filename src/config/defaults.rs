@@ -20,7 +20,7 @@ pub(super) fn site() -> &'static site::Options {
 
 /// A duration as `--header-timeout` and its kind read it: whole minutes
 /// as `2m`, whole seconds as `10s`, else milliseconds.
-pub fn duration(d: Duration) -> String {
+pub(super) fn duration(d: Duration) -> String {
     let millis = d.as_millis();
     match millis {
         m if m > 0 && m % 60_000 == 0 => format!("{}m", m / 60_000),
@@ -31,7 +31,7 @@ pub fn duration(d: Duration) -> String {
 
 /// A size as `--compress-min` and its kind read it: the largest binary
 /// unit that divides it (`1k`, `64M`), else bytes.
-pub fn size(bytes: u64) -> String {
+pub(super) fn size(bytes: u64) -> String {
     [(30, "G"), (20, "M"), (10, "k")]
         .iter()
         .find(|(shift, _)| bytes > 0 && bytes % (1 << shift) == 0)

@@ -24,7 +24,7 @@ pub enum LoadError {
         line: usize,
         message: String,
     },
-    /// Options each valid alone but not together ([`Conflict`]), set on
+    /// Options each valid alone but not together (a `Conflict`), set on
     /// the command line or (the variable named first) in the environment.
     #[error("{0}")]
     Invalid(String),

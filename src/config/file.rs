@@ -14,10 +14,11 @@ use clap::parser::ValueSource;
 use clap::{ArgMatches, CommandFactory, FromArgMatches};
 
 use super::Config;
-pub use super::error::{Conflict, LoadError};
-pub use super::origin::Origin;
+pub(crate) use super::error::Conflict;
+pub use super::error::LoadError;
+pub(crate) use super::origin::Origin;
 use super::origin::origins;
-pub use super::syntax::{Setting, parse};
+pub(crate) use super::syntax::{Setting, parse};
 
 /// The effective configuration and each option's origin, in `--help` order.
 #[derive(Debug)]

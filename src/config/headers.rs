@@ -55,7 +55,7 @@ impl HeaderArgs {
 
 /// `PATTERN NAME: VALUE`: a glob (see [`Pattern`]), a space, and a field
 /// as `--header` takes it, less the fields staticd owns.
-pub fn parse_path_header(text: &str) -> Result<PathHeader, String> {
+pub(crate) fn parse_path_header(text: &str) -> Result<PathHeader, String> {
     let text = text.trim();
     let (pattern, field) = text
         .split_once(char::is_whitespace)
@@ -89,7 +89,7 @@ fn intern(name: &str) -> &'static str {
 }
 
 /// `scheme://host[:port]` as a browser sends it in `Origin`, or `*`.
-pub fn parse_origin(text: &str) -> Result<String, String> {
+pub(crate) fn parse_origin(text: &str) -> Result<String, String> {
     let text = text.trim();
     if text == "*" {
         return Ok(text.to_owned());

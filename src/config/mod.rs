@@ -26,24 +26,25 @@ use clap::{CommandFactory, FromArgMatches, Parser};
 
 use crate::{serve, site};
 
-pub mod archive;
-pub mod auth;
-pub mod compress;
+pub(crate) mod archive;
+pub(crate) mod auth;
+pub(crate) mod compress;
 mod defaults;
 mod error;
-pub mod file;
-pub mod headers;
+pub(crate) mod file;
+pub(crate) mod headers;
 mod origin;
-pub mod pages;
+pub(crate) mod pages;
 mod syntax;
 mod tls;
 mod values;
 
-pub use crate::ops::access_log::LogFormat;
+pub(crate) use crate::ops::access_log::LogFormat;
 pub use crate::serve::balance::Balance;
 pub use crate::site::Autoindex;
 pub use crate::site::root::Symlinks;
-pub use values::{parse_charset, parse_duration, parse_field_value, parse_header, parse_level};
+pub use values::parse_duration;
+pub(crate) use values::{parse_charset, parse_field_value, parse_header, parse_level};
 
 pub use values::Switch;
 

@@ -24,7 +24,7 @@ pub(super) const NOT_IN_FILES: &[&str] = &[
 
 /// One `key value` line.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Setting {
+pub(crate) struct Setting {
     /// The long option it sets, after aliases.
     pub option: String,
     pub value: String,
@@ -33,7 +33,7 @@ pub struct Setting {
 }
 
 /// Parses the text of a config file named `file`.
-pub fn parse(text: &str, file: &Path) -> Result<Vec<Setting>, LoadError> {
+pub(crate) fn parse(text: &str, file: &Path) -> Result<Vec<Setting>, LoadError> {
     let mut settings = Vec::new();
     for (index, raw) in text.lines().enumerate() {
         let line = strip_comment(raw).trim();

@@ -19,7 +19,7 @@ impl From<bool> for Switch {
 }
 
 /// A header field value we can send as is: visible ASCII, spaces and tabs.
-pub fn parse_field_value(text: &str) -> Result<String, String> {
+pub(crate) fn parse_field_value(text: &str) -> Result<String, String> {
     let text = text.trim();
     if text
         .bytes()
@@ -32,7 +32,7 @@ pub fn parse_field_value(text: &str) -> Result<String, String> {
 }
 
 /// `Name: value` with a token name.
-pub fn parse_header(text: &str) -> Result<(String, String), String> {
+pub(crate) fn parse_header(text: &str) -> Result<(String, String), String> {
     let (name, value) = text
         .split_once(':')
         .ok_or_else(|| format!("'{text}' is not 'Name: value'"))?;
@@ -55,7 +55,7 @@ pub fn parse_header(text: &str) -> Result<(String, String), String> {
 }
 
 /// A charset token such as `utf-8`.
-pub fn parse_charset(text: &str) -> Result<String, String> {
+pub(crate) fn parse_charset(text: &str) -> Result<String, String> {
     let ok = !text.is_empty()
         && text
             .bytes()
@@ -68,7 +68,7 @@ pub fn parse_charset(text: &str) -> Result<String, String> {
 }
 
 /// A log level name.
-pub fn parse_level(text: &str) -> Result<String, String> {
+pub(crate) fn parse_level(text: &str) -> Result<String, String> {
     let level = text.trim().to_ascii_lowercase();
     match level.as_str() {
         "error" | "warn" | "info" | "debug" | "trace" | "off" => Ok(level),

@@ -29,7 +29,7 @@ impl fmt::Debug for Secret {
 /// A user and password from a `Basic` field, the password hidden from
 /// `Debug` as [`Secret`] is.
 #[derive(Clone, PartialEq, Eq)]
-pub struct Credentials {
+pub(crate) struct Credentials {
     pub user: String,
     pub password: Vec<u8>,
 }
@@ -47,7 +47,7 @@ impl fmt::Debug for Credentials {
 /// (RFC 7617 §2: the user has no colon, the password may). The user must
 /// be UTF-8, as the challenge's `charset="UTF-8"` asks; the password is
 /// compared as bytes.
-pub fn basic(value: &str) -> Option<Credentials> {
+pub(crate) fn basic(value: &str) -> Option<Credentials> {
     let (scheme, token) = value.trim().split_once(' ')?;
     if !scheme.eq_ignore_ascii_case("basic") {
         return None;

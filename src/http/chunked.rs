@@ -7,11 +7,11 @@
 use std::io;
 
 /// The last chunk and the empty trailer section.
-pub const LAST_CHUNK: &[u8] = b"0\r\n\r\n";
+pub(crate) const LAST_CHUNK: &[u8] = b"0\r\n\r\n";
 
 /// Appends one chunk: its size in hex, CRLF, the data, CRLF. An empty
 /// `data` appends nothing (an empty chunk would be the last one).
-pub fn push_chunk(out: &mut Vec<u8>, data: &[u8]) {
+pub(crate) fn push_chunk(out: &mut Vec<u8>, data: &[u8]) {
     if data.is_empty() {
         return;
     }
@@ -30,7 +30,7 @@ pub trait ChunkSink {
 /// The work that makes a streamed body, run away from the event loop
 /// (it reads files): it returns an error when the body cannot be
 /// completed as it should be.
-pub type Produce = Box<dyn FnOnce(&mut dyn ChunkSink) -> io::Result<()> + Send>;
+pub(crate) type Produce = Box<dyn FnOnce(&mut dyn ChunkSink) -> io::Result<()> + Send>;
 
 /// A body sent with `Transfer-Encoding: chunked`.
 pub struct Stream {

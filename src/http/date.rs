@@ -7,7 +7,8 @@ use std::cell::RefCell;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 /// Length of every IMF-fixdate.
-pub const HTTP_DATE_LEN: usize = 29;
+#[cfg(test)]
+pub(crate) const HTTP_DATE_LEN: usize = 29;
 
 const DAYS: [&str; 7] = ["Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed"];
 const MONTHS: [&str; 12] = [
@@ -15,7 +16,7 @@ const MONTHS: [&str; 12] = [
 ];
 
 /// Formats seconds since the Unix epoch as an IMF-fixdate.
-pub fn format(unix_secs: u64) -> String {
+pub(crate) fn format(unix_secs: u64) -> String {
     let days = unix_secs / 86_400;
     let secs_of_day = unix_secs % 86_400;
     let (year, month, day) = civil_from_days(days);
@@ -33,7 +34,7 @@ pub fn format(unix_secs: u64) -> String {
 
 /// Formats seconds since the epoch as in the Common Log Format:
 /// `21/Nov/2026:06:01:58 +0000` (always UTC).
-pub fn format_clf(unix_secs: u64) -> String {
+pub(crate) fn format_clf(unix_secs: u64) -> String {
     let (year, month, day) = civil_from_days(unix_secs / 86_400);
     let t = unix_secs % 86_400;
     format!(
@@ -49,7 +50,7 @@ pub fn format_clf(unix_secs: u64) -> String {
 
 /// Formats seconds since the epoch and microseconds as RFC 3339 UTC:
 /// `2026-11-21T06:01:58.123456Z`.
-pub fn format_rfc3339(unix_secs: u64, micros: u32) -> String {
+pub(crate) fn format_rfc3339(unix_secs: u64, micros: u32) -> String {
     let (year, month, day) = civil_from_days(unix_secs / 86_400);
     let t = unix_secs % 86_400;
     format!(
@@ -62,11 +63,6 @@ pub fn format_rfc3339(unix_secs: u64, micros: u32) -> String {
         t % 60,
         micros
     )
-}
-
-/// Formats a file time; times before the epoch are clamped to it.
-pub fn format_system_time(t: SystemTime) -> String {
-    format(t.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs()))
 }
 
 /// A date formatted from a whole second, kept until the second changes.
@@ -109,29 +105,29 @@ thread_local! {
 
 /// Calls `use_it` with the current time as an IMF-fixdate, formatted at
 /// most once per second per thread.
-pub fn with_now<R>(use_it: impl FnOnce(&str) -> R) -> R {
+pub(crate) fn with_now<R>(use_it: impl FnOnce(&str) -> R) -> R {
     let secs = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_secs());
     IMF_NOW.with(|cache| cache.with(secs, use_it))
 }
 
-/// The current time as an IMF-fixdate (see [`with_now`]), copied out of
-/// the cache.
+/// The current time as an IMF-fixdate, copied out of the per-thread cache
+/// that `with_now` lends without copying.
 pub fn now() -> String {
     with_now(str::to_owned)
 }
 
 /// Calls `use_it` with `secs` in the Common Log Format (see
 /// [`format_clf`]), formatted at most once per second per thread.
-pub fn with_clf<R>(secs: u64, use_it: impl FnOnce(&str) -> R) -> R {
+pub(crate) fn with_clf<R>(secs: u64, use_it: impl FnOnce(&str) -> R) -> R {
     CLF.with(|cache| cache.with(secs, use_it))
 }
 
 /// Parses an HTTP-date in any of the three formats recipients must accept
 /// (RFC 9110 §5.6.7): IMF-fixdate, RFC 850, and asctime. Returns seconds
 /// since the epoch, or `None` for anything else (which callers ignore).
-pub fn parse(text: &str) -> Option<u64> {
+pub(crate) fn parse(text: &str) -> Option<u64> {
     let words: Vec<&str> = text.split_ascii_whitespace().collect();
     let (day, month, year, time) = match words.as_slice() {
         // Sun, 06 Nov 1994 08:49:37 GMT

@@ -5,7 +5,7 @@
 use std::fmt::Write as _;
 
 /// Escapes text for HTML element content and double-quoted attributes.
-pub fn escape_html(text: &str) -> String {
+pub(crate) fn escape_html(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for c in text.chars() {
         match c {
@@ -22,7 +22,7 @@ pub fn escape_html(text: &str) -> String {
 
 /// Escapes text for a JSON string (RFC 8259 §7), including `<` and `>`
 /// so the output is also safe to embed in HTML.
-pub fn escape_json(text: &str) -> String {
+pub(crate) fn escape_json(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for c in text.chars() {
         match c {
@@ -43,7 +43,7 @@ pub fn escape_json(text: &str) -> String {
 /// Escapes a value for a double-quoted access-log field: `"` and `\\`
 /// are backslash-escaped, bytes outside printable ASCII become `\\xHH`,
 /// so a log line can never be split or forged by a client.
-pub fn escape_log(text: &[u8], out: &mut Vec<u8>) {
+pub(crate) fn escape_log(text: &[u8], out: &mut Vec<u8>) {
     for &b in text {
         match b {
             b'"' | b'\\' => out.extend_from_slice(&[b'\\', b]),

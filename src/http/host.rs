@@ -7,7 +7,7 @@
 /// Whether `value` is `uri-host [ ":" port ]`: registered-name characters
 /// or an IP literal in brackets, then an optional all-digit port. Empty is
 /// allowed (RFC 9112 §3.2).
-pub fn valid(value: &[u8]) -> bool {
+pub(crate) fn valid(value: &[u8]) -> bool {
     let value = value.trim_ascii();
     let (host, port) = if value.first() == Some(&b'[') {
         let Some(end) = value.iter().position(|&b| b == b']') else {
@@ -42,7 +42,7 @@ pub fn valid(value: &[u8]) -> bool {
 /// The host of a value [`valid`] accepted, without its port: an IP literal
 /// keeps its brackets (`[::1]:8080` is `[::1]`), so it can be put straight
 /// into a URL with another port.
-pub fn name(value: &str) -> &str {
+pub(crate) fn name(value: &str) -> &str {
     let end = if value.starts_with('[') {
         value.find(']').map_or(value.len(), |at| at + 1)
     } else {

@@ -11,18 +11,18 @@
 //!
 //! Imports: nothing else of the crate.
 
-pub mod auth;
-pub mod chunked;
-pub mod cors;
-pub mod date;
-pub mod error;
-pub mod escape;
-pub mod fields;
-pub mod host;
-pub mod limits;
-pub mod range;
-pub mod request;
-pub mod response;
-pub mod status;
-pub mod target;
-pub mod version;
+pub(crate) mod auth;
+pub(crate) mod chunked;
+pub(crate) mod cors;
+pub(crate) mod date;
+pub(crate) mod error;
+pub(crate) mod escape;
+pub(crate) mod fields;
+pub(crate) mod host;
+pub(crate) mod limits;
+pub(crate) mod range;
+pub(crate) mod request;
+pub(crate) mod response;
+pub(crate) mod status;
+pub(crate) mod target;
+pub(crate) mod version;

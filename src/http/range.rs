@@ -5,7 +5,7 @@ use crate::http::limits::MAX_RANGES;
 
 /// What a `Range` header asks of a representation of a given size.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Ranges {
+pub(crate) enum Ranges {
     /// Send the whole representation (no usable Range: invalid syntax,
     /// another unit, too many ranges, or ranges that overlap abusively).
     Whole,
@@ -17,7 +17,7 @@ pub enum Ranges {
 }
 
 /// Evaluates a `Range` field value for a representation of `size` bytes.
-pub fn evaluate(value: &str, size: u64) -> Ranges {
+pub(crate) fn evaluate(value: &str, size: u64) -> Ranges {
     let Some(specs) = parse(value) else {
         return Ranges::Whole;
     };

@@ -9,8 +9,8 @@
 use crate::http::fields::Fields;
 use crate::http::limits::{MAX_HEAD, MAX_HEADERS, MAX_REQUEST_LINE};
 
-pub use crate::http::error::ParseError;
-pub use crate::http::version::Version;
+pub(crate) use crate::http::error::ParseError;
+pub(crate) use crate::http::version::Version;
 
 /// The request method, as far as a static server cares.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -9,7 +9,7 @@ use crate::http::chunked::Stream;
 use crate::http::status::Status;
 
 /// The `Server` header value: product and version.
-pub const SERVER: &str = concat!("staticd/", env!("CARGO_PKG_VERSION"));
+pub(crate) const SERVER: &str = concat!("staticd/", env!("CARGO_PKG_VERSION"));
 
 /// What follows the head.
 #[derive(Debug)]
@@ -32,8 +32,8 @@ pub enum Body {
     /// sent from the file as for [`Body::File`].
     Parts { file: File, pieces: Vec<Piece> },
     /// Bytes made while they are sent, of a length not known before:
-    /// `Transfer-Encoding: chunked` (HTTP/1.1 only; see
-    /// [`crate::http::chunked`]).
+    /// `Transfer-Encoding: chunked` (HTTP/1.1 only; the coding is in
+    /// `http::chunked`).
     Stream(Stream),
 }
 
@@ -199,7 +199,7 @@ fn push_decimal(out: &mut Vec<u8>, mut n: u64) {
 /// Appends one header field line, `name: value` and CRLF; used by
 /// [`encode_head`] and by whoever encodes fields ahead of time (a cached
 /// file's).
-pub fn push_field(out: &mut Vec<u8>, name: &str, value: &str) {
+pub(crate) fn push_field(out: &mut Vec<u8>, name: &str, value: &str) {
     out.extend_from_slice(name.as_bytes());
     out.extend_from_slice(b": ");
     out.extend_from_slice(value.as_bytes());

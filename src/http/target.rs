@@ -75,7 +75,7 @@ impl Target {
 }
 
 /// Percent-encodes one path segment (a file name) for use in a URL.
-pub fn encode_segment(segment: &[u8]) -> String {
+pub(crate) fn encode_segment(segment: &[u8]) -> String {
     match std::str::from_utf8(segment) {
         Ok(s) => utf8_percent_encode(s, SEGMENT).to_string(),
         Err(_) => percent_encoding::percent_encode(segment, SEGMENT).to_string(),
@@ -94,7 +94,7 @@ fn split_query(path_and_query: &str) -> (&str, &str) {
 /// with an empty path means `/`, but one with only a query gives the query
 /// alone (`?q`). Public for a response that sends the target back
 /// unchanged (the redirect to HTTPS).
-pub fn origin_form(raw: &str) -> Result<&str, InvalidTarget> {
+pub(crate) fn origin_form(raw: &str) -> Result<&str, InvalidTarget> {
     if raw.starts_with('/') {
         return Ok(raw);
     }

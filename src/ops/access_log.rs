@@ -34,7 +34,7 @@ pub enum LogFormat {
 
 /// What is logged about one request.
 #[derive(Debug, Clone)]
-pub struct Entry<'a> {
+pub(crate) struct Entry<'a> {
     pub peer: SocketAddr,
     pub time: SystemTime,
     /// The request line (`GET /x HTTP/1.1`), or `None` when none was parsed.
@@ -50,7 +50,7 @@ pub struct Entry<'a> {
 }
 
 /// Appends a Combined Log Format line (plus duration) for `entry`.
-pub fn format_combined(entry: &Entry<'_>, out: &mut Vec<u8>) {
+pub(crate) fn format_combined(entry: &Entry<'_>, out: &mut Vec<u8>) {
     let secs = entry
         .time
         .duration_since(UNIX_EPOCH)
@@ -73,7 +73,7 @@ pub fn format_combined(entry: &Entry<'_>, out: &mut Vec<u8>) {
 }
 
 /// Appends one JSON object line with the same fields.
-pub fn format_json(entry: &Entry<'_>, out: &mut Vec<u8>) {
+pub(crate) fn format_json(entry: &Entry<'_>, out: &mut Vec<u8>) {
     let since = entry.time.duration_since(UNIX_EPOCH).unwrap_or_default();
     let text = |v: Option<&str>| v.map_or("null".to_owned(), |v| format!("\"{}\"", escape_json(v)));
     let request = entry.request_line.map(String::from_utf8_lossy);
@@ -117,7 +117,7 @@ struct Shared {
 /// no request ever waits for a terminal or a disk, and no request causes a
 /// thread wake-up of its own.
 #[derive(Debug)]
-pub struct AccessLog {
+pub(crate) struct AccessLog {
     format: LogFormat,
     shared: Option<Arc<Shared>>,
     warned_at: AtomicU64,
@@ -126,7 +126,7 @@ pub struct AccessLog {
 impl AccessLog {
     /// Opens the log: `path` `None` or `-` means stdout; a file is opened
     /// for appending (created if missing).
-    pub fn open(format: LogFormat, path: Option<&Path>) -> io::Result<AccessLog> {
+    pub(crate) fn open(format: LogFormat, path: Option<&Path>) -> io::Result<AccessLog> {
         if format == LogFormat::Off {
             return Ok(AccessLog {
                 format,
@@ -153,7 +153,7 @@ impl AccessLog {
     }
 
     /// Records the line for `entry`; never blocks on I/O.
-    pub fn record(&self, entry: &Entry<'_>) {
+    pub(crate) fn record(&self, entry: &Entry<'_>) {
         let Some(shared) = &self.shared else { return };
         thread_local! {
             static LINE: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
@@ -203,13 +203,13 @@ impl AccessLog {
 
     /// Whether lines are written at all: with the log off, callers skip
     /// building them.
-    pub fn enabled(&self) -> bool {
+    pub(crate) fn enabled(&self) -> bool {
         self.shared.is_some() && self.format != LogFormat::Off
     }
 
     /// Waits (at most `limit`) until every recorded line is written and
     /// flushed; used when shutting down.
-    pub fn flush(&self, limit: Duration) {
+    pub(crate) fn flush(&self, limit: Duration) {
         let Some(shared) = &self.shared else { return };
         let Ok(mut pending) = shared.pending.lock() else {
             return;

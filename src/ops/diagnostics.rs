@@ -8,7 +8,7 @@ use tracing_subscriber::EnvFilter;
 /// The target of the lifecycle lines (listening, stopping, stopped). They
 /// are logged whatever the level: scripts using `--port 0` read the
 /// listening line to learn the port.
-pub const LIFECYCLE: &str = "staticd::lifecycle";
+pub(crate) const LIFECYCLE: &str = "staticd::lifecycle";
 
 /// Starts logging to standard error at `level` (`--log-level`); without
 /// one, `RUST_LOG` (full directive syntax) decides, else `info`.

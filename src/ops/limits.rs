@@ -9,11 +9,11 @@ use std::time::Duration;
 pub const ACCESS_LOG_BUFFER: usize = 1024 * 1024;
 
 /// Pending access-log bytes that wake the writer before its interval.
-pub const ACCESS_LOG_BATCH: usize = 64 * 1024;
+pub(crate) const ACCESS_LOG_BATCH: usize = 64 * 1024;
 
 /// How often the access-log writer wakes to write what is pending, at most
 /// this late.
-pub const ACCESS_LOG_INTERVAL: Duration = Duration::from_millis(100);
+pub(crate) const ACCESS_LOG_INTERVAL: Duration = Duration::from_millis(100);
 
 /// How long the probe waits to connect, send and read.
-pub const PROBE_TIMEOUT: Duration = Duration::from_secs(5);
+pub(crate) const PROBE_TIMEOUT: Duration = Duration::from_secs(5);

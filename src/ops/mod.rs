@@ -4,7 +4,7 @@
 //!
 //! Imports: [`crate::http`] only (dates and escaping).
 
-pub mod access_log;
-pub mod diagnostics;
-pub mod limits;
-pub mod probe;
+pub(crate) mod access_log;
+pub(crate) mod diagnostics;
+pub(crate) mod limits;
+pub(crate) mod probe;

@@ -19,7 +19,7 @@ const ALPN_HTTP11: &[u8] = b"http/1.1";
 
 /// Where to probe: the bound address, with unspecified addresses
 /// (`0.0.0.0`, `::`) replaced by loopback.
-pub fn target(bind: IpAddr, port: u16) -> SocketAddr {
+pub(crate) fn target(bind: IpAddr, port: u16) -> SocketAddr {
     let ip = match bind {
         IpAddr::V4(v4) if v4.is_unspecified() => IpAddr::from([127, 0, 0, 1]),
         IpAddr::V6(v6) if v6.is_unspecified() => IpAddr::from(std::net::Ipv6Addr::LOCALHOST),
@@ -42,7 +42,7 @@ pub fn check(bind: IpAddr, port: u16, path: &str, tls: bool) -> Result<(), Strin
 }
 
 /// Sends `HEAD path`, over TLS when `tls`, and returns the status code.
-pub fn probe(addr: SocketAddr, path: &str, tls: bool) -> io::Result<u16> {
+pub(crate) fn probe(addr: SocketAddr, path: &str, tls: bool) -> io::Result<u16> {
     if !path.starts_with('/') || path.bytes().any(|b| b <= b' ' || b == 0x7f) {
         return Err(io::Error::new(
             io::ErrorKind::InvalidInput,

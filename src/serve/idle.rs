@@ -19,7 +19,7 @@ use crate::serve::pool::Ticket;
 
 /// A connection between two requests: all its next task needs to carry on.
 #[derive(Debug)]
-pub struct Idle {
+pub(crate) struct Idle {
     pub stream: std::net::TcpStream,
     pub peer: SocketAddr,
     /// Its place under `--max-connections` and on its worker.
@@ -44,7 +44,7 @@ pub struct Idle {
 impl Idle {
     /// The parking level for the connection woken at `now`: up when it
     /// came back sooner than it had waited, down when it stayed away longer.
-    pub fn next_level(&self, now: Instant) -> u8 {
+    pub(crate) fn next_level(&self, now: Instant) -> u8 {
         if now.duration_since(self.since) < park_after(self.park_level) {
             (self.park_level + 1).min(PARK_LEVELS)
         } else {
@@ -54,23 +54,23 @@ impl Idle {
 }
 
 /// The parking delay at `level`.
-pub fn park_after(level: u8) -> Duration {
+pub(crate) fn park_after(level: u8) -> Duration {
     PARK_AFTER * (1 << level.min(PARK_LEVELS))
 }
 
 /// Connections moving to a worker wait here until its runtime takes them.
-pub type Inbox = mpsc::UnboundedReceiver<Idle>;
+pub(crate) type Inbox = mpsc::UnboundedReceiver<Idle>;
 
 /// Every worker's inbox, by index.
 #[derive(Debug)]
-pub struct Handoff {
+pub(crate) struct Handoff {
     inboxes: Box<[mpsc::UnboundedSender<Idle>]>,
 }
 
 impl Handoff {
     /// Inboxes for `workers` workers; each worker takes its own when it
     /// starts.
-    pub fn new(workers: usize) -> (Handoff, Vec<Inbox>) {
+    pub(crate) fn new(workers: usize) -> (Handoff, Vec<Inbox>) {
         let (senders, inboxes): (Vec<_>, Vec<_>) = (0..workers.max(1))
             .map(|_| mpsc::unbounded_channel())
             .unzip();
@@ -83,7 +83,7 @@ impl Handoff {
     /// Hands `idle` to worker `target`, on whose count it is from now on.
     /// If that worker has exited (at shutdown), the connection is dropped,
     /// which closes it.
-    pub fn send(&self, mut idle: Idle, target: usize) {
+    pub(crate) fn send(&self, mut idle: Idle, target: usize) {
         idle.ticket.move_to(target);
         let _ = self.inboxes[target].send(idle);
     }

@@ -7,25 +7,25 @@ use std::time::Duration;
 /// Most bytes one `sendfile(2)` call is asked to move (the kernel moves at
 /// most about 2 GiB per call anyway); between calls the send timeout and
 /// other connections get their turn.
-pub const SENDFILE_CHUNK: usize = 4 * 1024 * 1024;
+pub(crate) const SENDFILE_CHUNK: usize = 4 * 1024 * 1024;
 
 /// Buffer for copying a file body where the kernel refuses sendfile (a
 /// file system without it); memory per download is bounded by this, not by
 /// the file size.
-pub const STREAM_CHUNK: usize = 128 * 1024;
+pub(crate) const STREAM_CHUNK: usize = 128 * 1024;
 
 /// First allocation of a connection's read buffer, made only when bytes
 /// arrive; it doubles as a head needs more. Small, because most request
 /// heads are, and because every connection reading at once holds one.
-pub const READ_BUFFER: usize = 1024;
+pub(crate) const READ_BUFFER: usize = 1024;
 
 /// After answering and deciding to close, how long we keep reading and
 /// discarding what the client still sends, so the answer is not lost to a
 /// TCP reset.
-pub const LINGER_TIME: Duration = Duration::from_secs(2);
+pub(crate) const LINGER_TIME: Duration = Duration::from_secs(2);
 
 /// ... and how many bytes at most we discard in that time.
-pub const LINGER_BYTES: usize = 256 * 1024;
+pub(crate) const LINGER_BYTES: usize = 256 * 1024;
 
 /// A body announced with Content-Length up to this size is read and
 /// discarded so the connection can carry on; a larger one (or a chunked
@@ -34,66 +34,66 @@ pub const MAX_DISCARD_BODY: u64 = 64 * 1024;
 
 /// Pause after an accept error such as EMFILE, so a full descriptor table
 /// does not turn the accept loop into a busy spin.
-pub const ACCEPT_BACKOFF: Duration = Duration::from_millis(50);
+pub(crate) const ACCEPT_BACKOFF: Duration = Duration::from_millis(50);
 
 /// While accepting keeps failing, one warning per this interval is enough.
-pub const ACCEPT_WARN_EVERY: Duration = Duration::from_secs(1);
+pub(crate) const ACCEPT_WARN_EVERY: Duration = Duration::from_secs(1);
 
 /// Connections the kernel queues for us before we accept them (it caps this
 /// at `net.core.somaxconn`). Bursts of new connections and connections held
 /// back by `--max-connections` wait here.
-pub const LISTEN_BACKLOG: u32 = 4096;
+pub(crate) const LISTEN_BACKLOG: u32 = 4096;
 
 /// How long the kernel may hold a new connection whose client has sent
 /// nothing before handing it to us anyway (rounded by the kernel to its
 /// SYN-ACK retransmission schedule). Kept short: after that, such a client
 /// is ours, and the header timeout applies.
-pub const LISTEN_DEFER: Duration = Duration::from_secs(1);
+pub(crate) const LISTEN_DEFER: Duration = Duration::from_secs(1);
 
 /// At shutdown, how long to wait for the access log to be written out.
-pub const ACCESS_LOG_FLUSH: Duration = Duration::from_secs(2);
+pub(crate) const ACCESS_LOG_FLUSH: Duration = Duration::from_secs(2);
 
 /// Largest write buffer a connection keeps between requests: enough for
 /// any head and a small in-memory body.
-pub const KEEP_WRITE_BUFFER: usize = 16 * 1024;
+pub(crate) const KEEP_WRITE_BUFFER: usize = 16 * 1024;
 
 /// How long a connection first waits for its next request before it is
 /// parked: longer than the gaps inside a burst of requests (a page and its
 /// assets, a benchmark), short enough that thousands of connections opened
 /// at once hold only their table entries soon after.
-pub const PARK_AFTER: Duration = Duration::from_millis(25);
+pub(crate) const PARK_AFTER: Duration = Duration::from_millis(25);
 
 /// Parking and waking cost a few system calls (about 6 µs of CPU). A
 /// client that comes back sooner than it had waited before being parked
 /// has its delay doubled, up to `PARK_AFTER << PARK_LEVELS` (1.6 s), so a
 /// steadily paced client stops paying for it; one that stays away longer
 /// has it halved again.
-pub const PARK_LEVELS: u8 = 6;
+pub(crate) const PARK_LEVELS: u8 = 6;
 
 /// Ready sockets taken from the kernel per `epoll_wait` call.
-pub const WAKE_BATCH: usize = 64;
+pub(crate) const WAKE_BATCH: usize = 64;
 
 /// How often the balancer samples and decides.
-pub const BALANCE_EVERY: Duration = Duration::from_millis(250);
+pub(crate) const BALANCE_EVERY: Duration = Duration::from_millis(250);
 
 /// Least time between two changes.
-pub const HOLD: Duration = Duration::from_secs(1);
+pub(crate) const HOLD: Duration = Duration::from_secs(1);
 
 /// Longest hold before growing again after repeatedly crowding.
-pub const MAX_HOLD: Duration = Duration::from_secs(16);
+pub(crate) const MAX_HOLD: Duration = Duration::from_secs(16);
 
 /// TLS sessions the server remembers for resumption by session ID (TLS
 /// 1.2 clients and those not using tickets); the oldest are forgotten
 /// beyond this. Tickets, which the client keeps, need no such store.
-pub const TLS_SESSIONS: usize = 4096;
+pub(crate) const TLS_SESSIONS: usize = 4096;
 
 /// File bytes read and encrypted at a time over TLS (sendfile cannot
 /// encrypt): four full TLS records, so a large file costs one read and one
 /// write per 64 KiB, and this is what a download holds in memory besides
 /// rustls's own outgoing buffer.
-pub const TLS_FILE_CHUNK: usize = 64 * 1024;
+pub(crate) const TLS_FILE_CHUNK: usize = 64 * 1024;
 
 /// Chunks a streamed body's producer may have made ahead of the socket
 /// (see `connection::stream`): with chunks of at most 64 KiB, what one
 /// archive download holds in memory.
-pub const STREAM_QUEUE: usize = 4;
+pub(crate) const STREAM_QUEUE: usize = 4;

@@ -10,7 +10,7 @@ use tokio::net::{TcpListener, TcpSocket};
 use crate::serve::limits::{LISTEN_BACKLOG, LISTEN_DEFER};
 
 /// Binds and listens on `addr`.
-pub fn listen(addr: SocketAddr) -> io::Result<TcpListener> {
+pub(super) fn listen(addr: SocketAddr) -> io::Result<TcpListener> {
     let socket = match addr {
         SocketAddr::V4(_) => TcpSocket::new_v4()?,
         SocketAddr::V6(_) => TcpSocket::new_v6()?,

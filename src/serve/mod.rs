@@ -46,20 +46,21 @@ use tls::Acceptor;
 use workers::{spawn_worker, start_worker};
 
 mod accept;
-pub mod balance;
-pub mod connection;
-pub mod idle;
-pub mod limits;
+pub(crate) mod balance;
+pub(crate) mod connection;
+pub(crate) mod idle;
+pub(crate) mod limits;
 mod listener;
-pub mod offload;
+pub(crate) mod offload;
 mod options;
-pub mod parking;
-pub mod pool;
+pub(crate) mod parking;
+pub(crate) mod pool;
 mod reload;
-pub mod tls;
+pub(crate) mod tls;
 mod workers;
 
-pub use options::{Hsts, Limits, Options, StartError, TlsOptions};
+pub(crate) use options::Limits;
+pub use options::{Hsts, Options, StartError, TlsOptions};
 
 /// How a shutdown ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -156,16 +157,6 @@ impl Server {
         self.context.shared.tls.clone()
     }
 
-    /// The site's authentication rule, whose counters tests read.
-    pub fn auth(&self) -> crate::site::rules::auth::Auth {
-        self.context.shared.site.auth.clone()
-    }
-
-    /// The site's store of compressed files, whose counters tests read.
-    pub fn compression(&self) -> Arc<crate::site::compress::Store> {
-        self.context.shared.site.compress.store()
-    }
-
     /// The workers: which are active, what each holds. For tests and
     /// embedding; `--balance spread` leaves the active count to the caller.
     pub fn pool(&self) -> Arc<Pool> {
@@ -214,7 +205,7 @@ impl Server {
 
     /// Serves until SIGTERM or SIGINT, then shuts down gracefully as
     /// [`Server::run`] does; a second signal gives up at once. Each step
-    /// is logged on the [`LIFECYCLE`] target.
+    /// is logged on the `staticd::lifecycle` target.
     pub async fn run_until_signalled(self, mut signals: Signals) -> Exit {
         let grace_period = self.grace_period;
         let (begin, begun) = oneshot::channel::<()>();
@@ -266,7 +257,7 @@ pub fn run_blocking(options: &Options) -> Result<Exit, StartError> {
 /// The binary's run: installs the signal handlers (before the address is
 /// announced, so a signal sent right after is not lost), binds, announces
 /// the address and serves until signalled.
-pub async fn serve_until_signalled(options: &Options) -> Result<Exit, StartError> {
+pub(crate) async fn serve_until_signalled(options: &Options) -> Result<Exit, StartError> {
     let signals = Signals::install().map_err(StartError::Signals)?;
     let hangups = reload::Hangups::install().map_err(StartError::Signals)?;
     let server = Server::bind(options).await?;
@@ -317,15 +308,15 @@ fn context(
     };
     let pool = Pool::new(config.workers, active);
     let (handoff, inboxes) = Handoff::new(pool.workers());
-    let mut secure_headers = config.headers.clone();
+    let mut https_headers = config.headers.clone();
     if let Some(hsts) = config.tls.as_ref().and_then(|tls| tls.hsts) {
-        secure_headers.push(hsts.field());
+        https_headers.push(hsts.field());
     }
     let shared = Shared {
         site,
         limits: config.limits,
         extra_headers: config.headers.clone(),
-        secure_headers,
+        https_headers,
         tls,
         access_log,
         handoff,

@@ -15,13 +15,12 @@ use tokio::sync::Semaphore;
 /// How many checks may wait for a turn before new ones are turned away.
 /// At one bcrypt of ~50 ms per turn, the last in line waits ~3 s per
 /// running slot.
-pub const OFFLOAD_QUEUE: usize = 64;
+pub(crate) const OFFLOAD_QUEUE: usize = 64;
 
 /// The pool's bound; one per connection-serving worker pair.
 #[derive(Debug)]
-pub struct Offload {
+pub(crate) struct Offload {
     turns: Semaphore,
-    running: usize,
     waiting: AtomicUsize,
     queue: usize,
 }
@@ -39,27 +38,22 @@ impl Drop for Waiting<'_> {
 impl Offload {
     /// Half of `workers` (at least one) checks at once: the other half of
     /// the cores stays with the event loops.
-    pub fn for_workers(workers: usize) -> Offload {
+    pub(crate) fn for_workers(workers: usize) -> Offload {
         Offload::new((workers / 2).max(1), OFFLOAD_QUEUE)
     }
 
     /// `running` checks at once, `queue` waiting.
-    pub fn new(running: usize, queue: usize) -> Offload {
+    pub(crate) fn new(running: usize, queue: usize) -> Offload {
         Offload {
             turns: Semaphore::new(running),
-            running,
             waiting: AtomicUsize::new(0),
             queue,
         }
     }
 
-    pub fn running(&self) -> usize {
-        self.running
-    }
-
     /// Runs `work` on a blocking thread when its turn comes; `busy` is
     /// the outcome when the queue is full (or the work could not run).
-    pub async fn run<T, W, B>(&self, work: W, busy: B) -> T
+    pub(crate) async fn run<T, W, B>(&self, work: W, busy: B) -> T
     where
         T: Send + 'static,
         W: FnOnce() -> T + Send + 'static,
@@ -146,8 +140,8 @@ mod tests {
         assert_eq!(verifier.waiting.load(Ordering::Acquire), 0);
         drop(turn);
         assert_eq!(verifier.run(|| 1, || 0).await, 1);
-        assert_eq!(Offload::for_workers(1).running(), 1);
-        assert_eq!(Offload::for_workers(8).running(), 4);
+        assert_eq!(Offload::for_workers(1).turns.available_permits(), 1);
+        assert_eq!(Offload::for_workers(8).turns.available_permits(), 4);
     }
 
     /// Polls `future` once: its output if it was ready.

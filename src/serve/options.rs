@@ -66,7 +66,7 @@ impl Default for Options {
 
 /// One worker per CPU this process may use: its affinity mask and cgroup
 /// CPU quota, as the standard library reads them; one if unknown.
-pub fn default_workers() -> usize {
+pub(super) fn default_workers() -> usize {
     std::thread::available_parallelism().map_or(1, |n| n.get())
 }
 

@@ -28,19 +28,19 @@ fn warn(warnings: &[String]) {
 
 /// The SIGHUP handler, installed before the server announces itself so a
 /// reload sent right after is not lost.
-pub struct Hangups {
+pub(super) struct Hangups {
     signal: Signal,
 }
 
 impl Hangups {
-    pub fn install() -> io::Result<Hangups> {
+    pub(super) fn install() -> io::Result<Hangups> {
         Ok(Hangups {
             signal: signal(SignalKind::hangup())?,
         })
     }
 
     /// Reloads `tls` on every SIGHUP, for as long as the runtime runs.
-    pub async fn reload_on_hangup(mut self, tls: Option<Arc<Acceptor>>) {
+    pub(super) async fn reload_on_hangup(mut self, tls: Option<Arc<Acceptor>>) {
         while self.signal.recv().await.is_some() {
             reload(tls.as_deref());
         }
@@ -48,7 +48,7 @@ impl Hangups {
 }
 
 /// One reload, logged on the lifecycle target.
-pub fn reload(tls: Option<&Acceptor>) {
+pub(super) fn reload(tls: Option<&Acceptor>) {
     let Some(tls) = tls else {
         return tracing::info!(target: LIFECYCLE, "SIGHUP: nothing to reload (no --tls-cert)");
     };

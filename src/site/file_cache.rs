@@ -49,7 +49,7 @@ impl FileId {
 
 /// What the site says about a file it caches.
 #[derive(Debug)]
-pub struct About {
+pub(crate) struct About {
     pub validators: Validators,
     pub content_type: String,
     /// Whether it is compressed on the fly for clients that accept it.
@@ -134,13 +134,13 @@ impl CachedBody {
 
 /// The cache, shared by all workers; never locked across an await.
 #[derive(Debug, Default)]
-pub struct FileCache {
+pub(crate) struct FileCache {
     entries: Mutex<HashMap<PathBuf, Arc<Cached>>>,
 }
 
 impl FileCache {
     /// The entry for `name` if it was read within [`FILE_CACHE_VALID`].
-    pub fn get(&self, name: &Path) -> Option<Arc<Cached>> {
+    pub(crate) fn get(&self, name: &Path) -> Option<Arc<Cached>> {
         let entries = self.entries.lock().ok()?;
         let entry = entries.get(name)?;
         (entry.read_at.elapsed() < FILE_CACHE_VALID).then(|| Arc::clone(entry))
@@ -148,7 +148,7 @@ impl FileCache {
 
     /// Reads a small file and caches it, returning the entry; `None` when
     /// the file is too large or changed while it was read.
-    pub fn load(
+    pub(crate) fn load(
         &self,
         name: &Path,
         file: &File,
@@ -170,7 +170,7 @@ impl FileCache {
     }
 
     /// Keeps a larger file open in the cache, returning the entry.
-    pub fn keep_open(
+    pub(crate) fn keep_open(
         &self,
         name: &Path,
         file: File,

@@ -18,7 +18,6 @@ use crate::http::version::Version;
 use crate::site::Autoindex;
 use crate::site::archive;
 use crate::site::compress::on_the_fly;
-use crate::site::compress::{Outcome, Work};
 use crate::site::file_cache::Cached;
 use crate::site::limits::INLINE_BODY;
 use crate::site::representation;
@@ -27,13 +26,13 @@ use crate::site::rules::auth::{Check, Gate, Verdict};
 
 /// The site, defined in [`crate::site`] and re-exported where its
 /// [`Site::handle`] is.
-pub use crate::site::Site;
+pub(crate) use crate::site::Site;
 
 /// The one dot-directory served even without `--show-hidden` (RFC 8615).
 const WELL_KNOWN: &[u8] = b".well-known";
 
 /// The site's answer, defined in [`crate::site`] beside [`Site`].
-pub use crate::site::{Answer, Prior};
+pub(crate) use crate::site::{Answer, Prior};
 
 /// Where the checks before the file system leave a request.
 enum Front {
@@ -46,8 +45,9 @@ enum Front {
 impl Site {
     /// Answers one request, doing any work the site asks for inline (a
     /// credential check, a compression): for callers without a pool to
-    /// run it on. See [`Site::answer`].
-    pub fn handle(&self, request: &Request) -> Response {
+    /// run it on, as the unit tests are. See [`Site::answer`].
+    #[cfg(test)]
+    pub(crate) fn handle(&self, request: &Request) -> Response {
         let mut prior = Prior::default();
         loop {
             match self.answer(request, &prior) {
@@ -57,9 +57,11 @@ impl Site {
                 }
                 Answer::Compress(work) if prior.compressed.is_none() => {
                     prior.compressed = Some(match work {
-                        Work::Run(job) => job.run(),
+                        crate::site::compress::Work::Run(job) => job.run(),
                         // Nobody to wait with here: send it as it is.
-                        Work::Wait(_) => Outcome::Skipped,
+                        crate::site::compress::Work::Wait(_) => {
+                            crate::site::compress::Outcome::Skipped
+                        }
                     });
                 }
                 // The site asked again for what it was given.
@@ -74,7 +76,7 @@ impl Site {
     /// answered before routing; the header rules then apply to whatever
     /// is sent. `prior` holds the outcomes of the work the same request
     /// was answered with before.
-    pub fn answer(&self, request: &Request, prior: &Prior) -> Answer {
+    pub(crate) fn answer(&self, request: &Request, prior: &Prior) -> Answer {
         let rules = &self.rules.headers;
         let mut response = match rules.preflight(request) {
             Some(preflight) => preflight,
@@ -220,7 +222,7 @@ impl Site {
     /// The answer to a head the connection could not accept (`400`,
     /// `408`, `414`, `431`, `501`, `505`): there is no request to route,
     /// but the error page and the security headers still apply.
-    pub fn refusal(&self, status: Status) -> Response {
+    pub(crate) fn refusal(&self, status: Status) -> Response {
         let mut response = self.error_page(status);
         self.rules.headers.secure(&mut response);
         response
@@ -248,7 +250,7 @@ impl Site {
 // The page rules, applied where the routing above reaches them.
 impl Site {
     /// The first `--redirect` rule matching `target`, answered.
-    pub fn redirect_rule(&self, target: &Target) -> Option<Response> {
+    pub(crate) fn redirect_rule(&self, target: &Target) -> Option<Response> {
         let pages = &self.rules.pages;
         let (rule, location) = pages
             .redirects
@@ -271,7 +273,7 @@ impl Site {
     /// `--fallback` for a path that does not exist (resolution said 404)
     /// and looks like an app route: no dotfile segment and no extension
     /// on the last one. `None` leaves the 404 as it is.
-    pub fn fallback(&self, request: &Request, target: &Target) -> Option<Response> {
+    pub(crate) fn fallback(&self, request: &Request, target: &Target) -> Option<Response> {
         let fallback = self.rules.pages.fallback.as_ref()?;
         let last = target.segments.last()?;
         if last.contains(&b'.') || target.segments.iter().any(|s| s.starts_with(b".")) {
@@ -288,7 +290,7 @@ impl Site {
     /// The error `status`, with its `--error-page` as the body when one is
     /// set and readable: the page's own type, no validators (a cache must
     /// not keep it as if it were the page itself).
-    pub fn error_page(&self, status: Status) -> Response {
+    pub(crate) fn error_page(&self, status: Status) -> Response {
         let mut response = Response::error(status);
         let pages = &self.rules.pages.error_pages;
         let Some(page) = pages.iter().find(|p| p.code == status.code()) else {

@@ -25,7 +25,7 @@ const DEFAULT_HTTPS_PORT: u16 = 443;
 /// No `Host` (HTTP/1.0 allows it), an empty one, or a target that is not
 /// origin- or absolute-form (`*`) is `400`: there is nothing to redirect
 /// to.
-pub fn respond(request: &Request, https_port: u16) -> Response {
+pub(crate) fn respond(request: &Request, https_port: u16) -> Response {
     let Some(location) = location(request, https_port) else {
         return Response::error(Status::BadRequest);
     };

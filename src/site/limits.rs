@@ -7,16 +7,16 @@ use std::time::Duration;
 /// precompressed variant, a range) is read into memory before its head is
 /// sent, so a failing read can still be answered with 500; larger bodies go
 /// by sendfile from the open file.
-pub const INLINE_BODY: u64 = 64 * 1024;
+pub(crate) const INLINE_BODY: u64 = 64 * 1024;
 
 /// Largest file the small-file cache holds.
-pub const FILE_CACHE_MAX_FILE: usize = 64 * 1024;
+pub(crate) const FILE_CACHE_MAX_FILE: usize = 64 * 1024;
 
 /// Total bytes the small-file cache holds.
-pub const FILE_CACHE_BYTES: usize = 32 * 1024 * 1024;
+pub(crate) const FILE_CACHE_BYTES: usize = 32 * 1024 * 1024;
 
 /// Larger files the cache holds open at once (each costs a descriptor).
-pub const FILE_CACHE_OPEN: usize = 256;
+pub(crate) const FILE_CACHE_OPEN: usize = 256;
 
 /// How long a cached file is trusted before it is checked again.
 pub const FILE_CACHE_VALID: Duration = Duration::from_secs(1);
@@ -25,11 +25,11 @@ pub const FILE_CACHE_VALID: Duration = Duration::from_secs(1);
 /// (by sendfile, with ranges and a length): compressing them would hold
 /// their bytes in memory, or stream them chunked at a cost paid again on
 /// every request.
-pub const COMPRESS_MAX_FILE: u64 = 8 * 1024 * 1024;
+pub(crate) const COMPRESS_MAX_FILE: u64 = 8 * 1024 * 1024;
 
 /// Rendered listings kept (see `listing::cache`); each is one directory
 /// at one URL path in one order and format.
-pub const LISTING_CACHE_ENTRIES: usize = 256;
+pub(crate) const LISTING_CACHE_ENTRIES: usize = 256;
 
 /// Total bytes of rendered listings kept.
-pub const LISTING_CACHE_BYTES: usize = 16 * 1024 * 1024;
+pub(crate) const LISTING_CACHE_BYTES: usize = 16 * 1024 * 1024;

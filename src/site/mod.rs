@@ -18,16 +18,16 @@
 //! values the configuration fills in; its enums derive `clap::ValueEnum` so
 //! the command line can name them, and nothing here reads the command line.
 
-pub mod archive;
-pub mod compress;
-pub mod file_cache;
-pub mod handler;
-pub mod https_redirect;
-pub mod limits;
-pub mod listing;
-pub mod representation;
-pub mod root;
-pub mod rules;
+pub(crate) mod archive;
+pub(crate) mod compress;
+pub(crate) mod file_cache;
+pub(crate) mod handler;
+pub(crate) mod https_redirect;
+pub(crate) mod limits;
+pub(crate) mod listing;
+pub(crate) mod representation;
+pub(crate) mod root;
+pub(crate) mod rules;
 
 use crate::http::response::Response;
 use crate::site::file_cache::FileCache;
@@ -89,7 +89,7 @@ impl Default for Options {
 /// [`Site::handle`]) and [`representation`] (which reads its settings), so
 /// neither of the two has to name the other's module for it.
 #[derive(Debug)]
-pub struct Site {
+pub(crate) struct Site {
     pub root: Root,
     pub autoindex: Autoindex,
     pub precompressed: bool,
@@ -111,7 +111,7 @@ pub struct Site {
 /// a credential to check (bcrypt, see [`rules::auth`]) or a file to
 /// compress ([`compress`]).
 #[derive(Debug)]
-pub enum Answer {
+pub(crate) enum Answer {
     Ready(Response),
     Verify(rules::auth::Check),
     Compress(compress::Work),
@@ -120,7 +120,7 @@ pub enum Answer {
 /// The outcomes of the work the site asked for before, for the same
 /// request.
 #[derive(Debug, Default)]
-pub struct Prior {
+pub(crate) struct Prior {
     pub verdict: Option<rules::auth::Verdict>,
     pub compressed: Option<compress::Outcome>,
 }
@@ -128,7 +128,7 @@ pub struct Prior {
 impl Site {
     /// The site for `root`, answering as `options` say; fails only when
     /// the auth file cannot be used.
-    pub fn new(root: Root, options: &Options) -> Result<Site, rules::auth::AuthError> {
+    pub(crate) fn new(root: Root, options: &Options) -> Result<Site, rules::auth::AuthError> {
         let auth = rules::auth::Auth::load(&options.auth)?;
         let options = options.clone();
         Ok(Site {

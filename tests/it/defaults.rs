@@ -1,14 +1,13 @@
 //! Each default is written once, in the layers' `Default`s: what `--help`
 //! shows, what `--print-config` prints with nothing set, and
-//! `serve::Options::default()` agree, option by option. An option that
+//! `Options::default()` agree, option by option. An option that
 //! gains a default in one of the three and not the others fails here.
 
 use std::collections::BTreeMap;
 use std::process::Command;
 
 use clap::ValueEnum;
-use staticd::config::parse_duration;
-use staticd::serve;
+use staticd::{Options, parse_duration};
 
 fn binary() -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_staticd"));
@@ -33,7 +32,7 @@ fn name<T: ValueEnum>(value: T) -> String {
 /// The defaults from the library, as the option syntax writes them;
 /// durations and sizes are compared as values, not text.
 fn library() -> BTreeMap<&'static str, String> {
-    let d = serve::Options::default();
+    let d = Options::default();
     let site = &d.site;
     let switch = |on: bool| if on { "on" } else { "off" }.to_owned();
     BTreeMap::from([
@@ -69,7 +68,7 @@ fn library() -> BTreeMap<&'static str, String> {
 /// Flags: off unless given, which `--help` does not spell out.
 const FLAGS: &[&str] = &["show-hidden", "security-headers", "hsts-subdomains"];
 
-fn hsts_subdomains(d: &serve::Options) -> bool {
+fn hsts_subdomains(d: &Options) -> bool {
     d.tls
         .as_ref()
         .and_then(|tls| tls.hsts)
@@ -191,7 +190,7 @@ fn help_print_config_and_default_agree() {
 #[test]
 fn the_compressed_types_printed_are_the_sites() {
     let printed = print_config();
-    let types: Vec<String> = serve::Options::default()
+    let types: Vec<String> = Options::default()
         .site
         .compress
         .types

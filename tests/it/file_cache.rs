@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use common::{get, request, start};
 use staticd::Autoindex;
-use staticd::site::limits::FILE_CACHE_VALID;
+use staticd::limits::FILE_CACHE_VALID;
 
 /// Repeats `GET target` until `done` holds for the reply or `limit` passes;
 /// returns how long that took. The condition is time-based by design.

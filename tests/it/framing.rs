@@ -8,7 +8,7 @@ use std::io::Write;
 
 use common::{connect, exchange, get, parse_all, read_reply, start};
 use staticd::Autoindex;
-use staticd::serve::limits::MAX_DISCARD_BODY;
+use staticd::limits::MAX_DISCARD_BODY;
 
 /// A request that would be answered with "hello" if it were ever parsed.
 const SMUGGLED: &str = "GET /text..txt HTTP/1.1\r\nHost: t\r\n\r\n";

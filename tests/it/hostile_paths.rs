@@ -8,7 +8,7 @@ use std::os::unix::fs::symlink;
 
 use common::{connect, get, read_reply, request, serve_root, start};
 use staticd::Autoindex;
-use staticd::site::root::Symlinks;
+use staticd::Symlinks;
 
 #[test]
 fn decoding_tricks_never_leave_the_root() {

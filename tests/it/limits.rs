@@ -4,7 +4,7 @@ use crate::common;
 
 use common::{get, start};
 use staticd::Autoindex;
-use staticd::http::limits::{MAX_HEAD, MAX_HEADERS, MAX_REQUEST_LINE};
+use staticd::limits::{MAX_HEAD, MAX_HEADERS, MAX_REQUEST_LINE};
 
 #[test]
 fn request_line_over_the_limit_is_414() {

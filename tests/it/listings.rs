@@ -222,7 +222,7 @@ fn a_kept_listing_follows_the_directory() {
     std::fs::remove_file(root.path().join("file-3")).unwrap();
     assert!(!html(addr, "/").contains("file-3"), "so does a removed one");
     std::fs::write(root.path().join("file-2"), vec![b'x'; 3 * 1024 * 1024]).unwrap();
-    let limit = staticd::site::limits::FILE_CACHE_VALID + std::time::Duration::from_secs(2);
+    let limit = staticd::limits::FILE_CACHE_VALID + std::time::Duration::from_secs(2);
     let started = std::time::Instant::now();
     while !html(addr, "/").contains("3.0 MiB") {
         assert!(

@@ -122,7 +122,7 @@ fn a_stalled_log_reader_never_blocks_requests() {
     // More lines (at least 60 bytes each) than the buffer
     // (ACCESS_LOG_BUFFER) and the 64 KiB pipe can hold, sent in pipelined
     // batches; every batch must be answered in full.
-    let total = staticd::ops::limits::ACCESS_LOG_BUFFER / 60 + 2_000;
+    let total = staticd::limits::ACCESS_LOG_BUFFER / 60 + 2_000;
     let batch = "GET /a.txt HTTP/1.1\r\nHost: t\r\n\r\n".repeat(100);
     let mut stream = connect(server.addr);
     let mut buf = vec![0u8; 64 * 1024];

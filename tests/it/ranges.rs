@@ -7,7 +7,7 @@ use std::io::Write;
 
 use common::{Reply, etag_of, get, read_reply, start};
 use staticd::Autoindex;
-use staticd::http::limits::MAX_RANGES;
+use staticd::limits::MAX_RANGES;
 
 /// 100 bytes: "0123456789" ten times.
 const DIGITS: &str = "0123456789";

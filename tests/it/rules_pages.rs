@@ -8,7 +8,7 @@ use crate::common;
 use common::process::run;
 use common::{MTIME_HTTP, etag_of, get, request};
 use staticd::Config;
-use staticd::site::rules::pages::{ErrorPage, PagePath, Redirect};
+use staticd::{ErrorPage, PagePath, Redirect};
 
 /// A fixture root with an app shell, error pages and a link out of the
 /// root, served with the rules `configure` sets.

@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use common::{connect, read_reply, serve};
 use staticd::Config;
-use staticd::serve::Drained;
+use staticd::Drained;
 
 const BIG: u64 = 32 << 20;
 

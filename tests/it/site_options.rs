@@ -195,7 +195,7 @@ fn listings_have_validators_that_follow_their_entries() {
         .unwrap();
     // Rendered listings are kept for the file cache's trust window, so
     // the change shows within it.
-    let limit = staticd::site::limits::FILE_CACHE_VALID + std::time::Duration::from_secs(2);
+    let limit = staticd::limits::FILE_CACHE_VALID + std::time::Duration::from_secs(2);
     let started = std::time::Instant::now();
     let after = loop {
         let after = conditional("If-None-Match", &etag);

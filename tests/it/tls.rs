@@ -12,9 +12,9 @@ use std::time::Duration;
 use common::tls::{certificate, client, client_for, connect_tls, exchange_tls, options};
 use common::{Running, connect, fixture, read_reply, read_to_close, serve_options};
 use rustls::version::{TLS12, TLS13};
+use staticd::CertPair;
 use staticd::Config;
-use staticd::serve::tls::CertPair;
-use staticd::serve::{Hsts, TlsOptions};
+use staticd::{Hsts, TlsOptions};
 
 const PAGE: &[u8] = b"<html><body>Page Sample</body></html>\n";
 

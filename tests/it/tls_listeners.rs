@@ -14,10 +14,10 @@ use common::tls::{Tls, certificate, client, connect_tls, options};
 use common::{Running, connect, fixture, read_reply, read_to_close, serve_options};
 use rustls::pki_types::CertificateDer;
 use rustls::pki_types::pem::PemObject;
+use staticd::Balance;
+use staticd::CertPair;
 use staticd::Config;
-use staticd::serve::balance::Balance;
-use staticd::serve::tls::CertPair;
-use staticd::serve::{Drained, Hsts, TlsOptions};
+use staticd::{Drained, Hsts, TlsOptions};
 
 /// A server over `root` with a `localhost` certificate written into
 /// `certs`, the configuration as `configure` changes it and the HTTPS
@@ -25,7 +25,7 @@ use staticd::serve::{Drained, Hsts, TlsOptions};
 fn https_server(
     root: &std::path::Path,
     certs: &std::path::Path,
-    configure: impl FnOnce(&mut staticd::serve::Options),
+    configure: impl FnOnce(&mut staticd::Options),
 ) -> (Running, CertPair) {
     let pair = certificate(certs, "localhost", &["localhost"]);
     let mut opts = Config::for_root(root).options();
@@ -145,7 +145,7 @@ fn a_reload_serves_new_handshakes_the_new_certificate_and_open_ones_carry_on() {
 
     // A broken renewal: the reload fails and the current pair stays.
     std::fs::write(&pair.key, "-----BEGIN PRIVATE KEY-----\nbroken\n").unwrap();
-    let err = staticd::ops::diagnostics::report(&tls.reload().expect_err("a bad key cannot load"));
+    let err = staticd::report(&tls.reload().expect_err("a bad key cannot load"));
     assert!(err.contains(&pair.key.display().to_string()), "{err}");
     assert_eq!(shown(srv.addr, &renewed), der(&renewed));
     assert_eq!(page(&mut open), PAGE);
@@ -236,7 +236,7 @@ fn https_options_with_no_certificate_files_refuse_to_start() {
         .unwrap();
     let err = match runtime.block_on(staticd::Server::bind(&opts)) {
         Ok(_) => panic!("started without a certificate"),
-        Err(err) => staticd::ops::diagnostics::report(&err),
+        Err(err) => staticd::report(&err),
     };
     assert!(
         err.starts_with(&format!("HTTPS: {}: cannot read", missing.cert.display())),

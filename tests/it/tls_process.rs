@@ -13,7 +13,7 @@ use common::tls::{certificate, client, connect_tls};
 use common::tools::on_path;
 use rustls::pki_types::CertificateDer;
 use rustls::pki_types::pem::PemObject;
-use staticd::serve::tls::CertPair;
+use staticd::CertPair;
 
 fn tls_args<'a>(root: &'a Path, pair: &'a CertPair) -> Vec<&'a str> {
     vec![

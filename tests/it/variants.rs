@@ -4,7 +4,7 @@
 use crate::common;
 
 use common::{Reply, get, serve_root};
-use staticd::config::Switch;
+use staticd::Switch;
 
 const ORIGINAL: &str = "body { color: red; }\n";
 

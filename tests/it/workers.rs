@@ -10,9 +10,9 @@ use std::net::{SocketAddr, TcpStream};
 use std::sync::Arc;
 
 use common::{connect, fixture, read_reply};
+use staticd::Balance;
 use staticd::Config;
-use staticd::serve::balance::Balance;
-use staticd::serve::pool::Pool;
+use staticd::Pool;
 
 /// A server with two workers whose active count only the test changes.
 fn start_two_workers(root: &std::path::Path) -> (SocketAddr, Arc<Pool>) {

@@ -18,8 +18,8 @@ use crate::shutdown::Shutdown;
 mod policy;
 mod sampler;
 
-pub use policy::{CROWDED_WAIT, Decision, PACK_BUSY, Policy, SPREAD_BUSY, SPREAD_IDLE, Sample};
-pub use sampler::{Sampler, parse_idle_ticks, parse_schedstat};
+pub(crate) use policy::Policy;
+pub(crate) use sampler::Sampler;
 
 /// `--balance`: how the workers share the load.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, ValueEnum)]
@@ -33,7 +33,7 @@ pub enum Balance {
 
 /// Adjusts the pool's active count until shutdown starts. Gives up, with
 /// every worker active, if the kernel's statistics cannot be read.
-pub async fn run(pool: std::sync::Arc<Pool>, mut shutdown: Shutdown) {
+pub(crate) async fn run(pool: std::sync::Arc<Pool>, mut shutdown: Shutdown) {
     let mut sampler = Sampler::new();
     let mut policy = Policy::new(pool.workers(), pool.active());
     let mut tick = tokio::time::interval(BALANCE_EVERY);

@@ -21,22 +21,22 @@ use crate::serve::limits::{HOLD, MAX_HOLD};
 
 /// Share of the time active workers must be running, on average, before
 /// another worker is considered.
-pub const SPREAD_BUSY: f64 = 0.8;
+pub(crate) const SPREAD_BUSY: f64 = 0.8;
 
 /// Idle CPU time (in CPUs) needed before another worker is made active.
-pub const SPREAD_IDLE: f64 = 0.7;
+pub(crate) const SPREAD_IDLE: f64 = 0.7;
 
 /// Share of the time active workers waiting for a CPU, on average, that
 /// counts as crowded.
-pub const CROWDED_WAIT: f64 = 0.25;
+pub(crate) const CROWDED_WAIT: f64 = 0.25;
 
 /// The work of `n` active workers must fit in `n - 1` at this load each
 /// before one is let go.
-pub const PACK_BUSY: f64 = 0.5;
+pub(crate) const PACK_BUSY: f64 = 0.5;
 
 /// One sampling interval, for the active workers.
 #[derive(Debug, Clone, Default, PartialEq)]
-pub struct Sample {
+pub(crate) struct Sample {
     /// Share of the interval each active worker was running.
     pub busy: Vec<f64>,
     /// Share of the interval each was runnable, waiting for a CPU.
@@ -47,7 +47,7 @@ pub struct Sample {
 
 /// What to do after a sample.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Decision {
+pub(crate) struct Decision {
     /// How many workers are to be active.
     pub active: usize,
     /// Whether the active workers should even out their connections.
@@ -56,7 +56,7 @@ pub struct Decision {
 
 /// The decision, with its memory of recent ones.
 #[derive(Debug, Clone)]
-pub struct Policy {
+pub(crate) struct Policy {
     workers: usize,
     active: usize,
     hold_until: Option<Instant>,
@@ -65,7 +65,7 @@ pub struct Policy {
 }
 
 impl Policy {
-    pub fn new(workers: usize, active: usize) -> Policy {
+    pub(crate) fn new(workers: usize, active: usize) -> Policy {
         Policy {
             workers: workers.max(1),
             active: active.clamp(1, workers.max(1)),
@@ -75,7 +75,7 @@ impl Policy {
     }
 
     /// What to do after `sample`, taken at `now`.
-    pub fn decide(&mut self, sample: &Sample, now: Instant) -> Decision {
+    pub(crate) fn decide(&mut self, sample: &Sample, now: Instant) -> Decision {
         let mut even_out = false;
         if self.hold_until.is_none_or(|t| now >= t) {
             even_out = self.adjust(sample, now);

@@ -9,7 +9,7 @@ use super::policy::Sample;
 use crate::serve::pool::Pool;
 
 /// The previous readings, to take differences from.
-pub struct Sampler {
+pub(crate) struct Sampler {
     /// CPUs this process may run on.
     cpus: Vec<usize>,
     /// Clock ticks per second in `/proc/stat`.
@@ -31,7 +31,7 @@ impl Default for Sampler {
 }
 
 impl Sampler {
-    pub fn new() -> Sampler {
+    pub(crate) fn new() -> Sampler {
         // SAFETY: sysconf takes no pointers.
         let ticks = unsafe { libc::sysconf(libc::_SC_CLK_TCK) };
         Sampler {
@@ -43,7 +43,7 @@ impl Sampler {
 
     /// What happened since the previous call, for the active workers;
     /// `None` on the first call.
-    pub fn sample(&mut self, pool: &Pool) -> io::Result<Option<Sample>> {
+    pub(crate) fn sample(&mut self, pool: &Pool) -> io::Result<Option<Sample>> {
         let stat = std::fs::read_to_string("/proc/stat")?;
         let idle_ticks = parse_idle_ticks(&stat, &self.cpus)
             .ok_or_else(|| io::Error::other("unexpected /proc/stat"))?;
@@ -91,7 +91,7 @@ impl Sampler {
 
 /// A thread's scheduler statistics line: nanoseconds running and
 /// nanoseconds runnable but waiting.
-pub fn parse_schedstat(text: &str) -> Option<(u64, u64)> {
+pub(crate) fn parse_schedstat(text: &str) -> Option<(u64, u64)> {
     let mut fields = text.split_ascii_whitespace();
     let run = fields.next()?.parse().ok()?;
     let wait = fields.next()?.parse().ok()?;
@@ -99,7 +99,7 @@ pub fn parse_schedstat(text: &str) -> Option<(u64, u64)> {
 }
 
 /// Idle ticks (idle plus iowait) summed over `cpus`, from `/proc/stat`.
-pub fn parse_idle_ticks(stat: &str, cpus: &[usize]) -> Option<u64> {
+pub(crate) fn parse_idle_ticks(stat: &str, cpus: &[usize]) -> Option<u64> {
     let mut total = 0u64;
     let mut found = 0;
     for line in stat.lines() {

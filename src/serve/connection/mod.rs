@@ -30,8 +30,8 @@ mod tls_io;
 mod worker;
 mod write;
 
-pub use task::{Role, arrive, serve, wake};
-pub use worker::{Shared, Worker};
+pub(crate) use task::{Role, arrive, serve, wake};
+pub(crate) use worker::{Shared, Worker};
 
 #[cfg(test)]
 pub(crate) mod tests {
@@ -55,7 +55,7 @@ pub(crate) mod tests {
             site: crate::site::Site::new(root, &options).unwrap(),
             limits: Limits::default(),
             extra_headers: Vec::new(),
-            secure_headers: Vec::new(),
+            https_headers: Vec::new(),
             tls: None,
             access_log: crate::ops::access_log::AccessLog::open(
                 crate::ops::access_log::LogFormat::Off,

@@ -18,7 +18,7 @@ use crate::serve::pool::Ticket;
 
 /// What a listener's connections are for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Role {
+pub(crate) enum Role {
     /// Serving the site (over TLS when the worker's [`Shared`] has a TLS
     /// configuration).
     ///
@@ -33,7 +33,7 @@ pub enum Role {
 /// Its `ticket` counts it against `--max-connections` and on its worker.
 /// Over TLS, the handshake comes first, within the same header timeout
 /// from the accept as the first request.
-pub async fn serve(
+pub(crate) async fn serve(
     stream: TcpStream,
     peer: SocketAddr,
     ticket: Ticket,
@@ -80,7 +80,7 @@ fn in_role(mut conn: Connection, role: Role) -> Option<Connection> {
 
 /// Carries on with a parked connection whose client sent something (or
 /// closed), with the requests served and the deadline it had.
-pub async fn wake(mut idle: Idle, worker: Worker) {
+pub(crate) async fn wake(mut idle: Idle, worker: Worker) {
     idle.park_level = idle.next_level(Instant::now());
     // The socket is readable: read before handing it back to the runtime,
     // which saves a trip through the event loop, and lets a client that
@@ -105,7 +105,7 @@ pub async fn wake(mut idle: Idle, worker: Worker) {
 }
 
 /// Carries on with a connection moved here from another worker.
-pub async fn arrive(idle: Idle, worker: Worker) {
+pub(crate) async fn arrive(idle: Idle, worker: Worker) {
     let (peer, deadline) = (idle.peer, idle.deadline);
     match Connection::resumed(idle, worker) {
         Ok(conn) => drive(conn, deadline).await,

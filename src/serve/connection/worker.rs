@@ -14,15 +14,15 @@ use crate::site::handler::Site;
 
 /// What all connections share, on every worker.
 #[derive(Debug)]
-pub struct Shared {
+pub(crate) struct Shared {
     pub site: Site,
     pub limits: Limits,
     /// `--header` fields, added to every response.
     pub extra_headers: Vec<(String, String)>,
-    /// What HTTPS responses add: the `--header` fields and
-    /// `Strict-Transport-Security` (never sent over plain HTTP, RFC 6797
-    /// §7.2).
-    pub secure_headers: Vec<(String, String)>,
+    /// What responses over HTTPS add: the `--header` fields and, under
+    /// `--hsts`, `Strict-Transport-Security`, which a plain-HTTP response
+    /// must never carry (RFC 6797 §7.2).
+    pub https_headers: Vec<(String, String)>,
     /// The main listener's TLS configuration, when it speaks HTTPS.
     pub tls: Option<Arc<Acceptor>>,
     pub access_log: AccessLog,
@@ -36,7 +36,7 @@ pub struct Shared {
 
 /// What a connection gets from the worker that serves it.
 #[derive(Clone)]
-pub struct Worker {
+pub(crate) struct Worker {
     pub shared: Arc<Shared>,
     pub shutdown: Shutdown,
     /// Where it goes when idle (none if the worker could not make one).

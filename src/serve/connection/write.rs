@@ -118,7 +118,7 @@ impl Connection {
     pub(super) fn encode_head_of(&mut self, response: &Response, keep_alive: bool) {
         self.write_buf.clear();
         let extra = match self.tls {
-            Some(_) => &self.shared.secure_headers,
+            Some(_) => &self.shared.https_headers,
             None => &self.shared.extra_headers,
         };
         let out = &mut self.write_buf;

@@ -31,7 +31,7 @@ use table::Table;
 mod table;
 
 /// A worker's parked connections and the epoll instance watching them.
-pub struct Parking {
+pub(crate) struct Parking {
     epoll: AsyncFd<OwnedFd>,
     table: Mutex<Table>,
     /// Wakes the table task when a deadline earlier than all others arrives.
@@ -45,7 +45,7 @@ impl Parking {
     /// expires its connections, until shutdown; must run inside the
     /// worker's runtime. A woken connection goes to `wake`, with the table
     /// it can park in again.
-    pub fn start<F>(shutdown: Shutdown, wake: F) -> io::Result<Arc<Parking>>
+    pub(crate) fn start<F>(shutdown: Shutdown, wake: F) -> io::Result<Arc<Parking>>
     where
         F: FnMut(Idle, &Arc<Parking>) + Send + 'static,
     {
@@ -73,7 +73,7 @@ impl Parking {
 
     /// Takes `conn` off the runtime; on error the connection is dropped,
     /// which closes it.
-    pub fn park(&self, mut conn: Idle) -> io::Result<()> {
+    pub(crate) fn park(&self, mut conn: Idle) -> io::Result<()> {
         // A parked connection holds no buffer.
         conn.read_buf = BytesMut::new();
         let fd = conn.stream.as_raw_fd();
@@ -158,7 +158,8 @@ impl Parking {
     }
 
     /// How many connections are parked now.
-    pub fn parked(&self) -> usize {
+    #[cfg(test)]
+    pub(crate) fn parked(&self) -> usize {
         self.lock().parked()
     }
 }

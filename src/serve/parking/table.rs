@@ -28,6 +28,7 @@ struct Slot {
 
 impl Table {
     /// How many connections are parked.
+    #[cfg(test)]
     pub(super) fn parked(&self) -> usize {
         self.parked
     }

@@ -58,7 +58,10 @@ fn bad_pem(path: &Path, err: pem::Error) -> TlsError {
 
 /// Loads one certificate chain and its key, and checks that they belong
 /// together.
-pub fn load_pair(pair: &CertPair, provider: &CryptoProvider) -> Result<CertifiedKey, TlsError> {
+pub(crate) fn load_pair(
+    pair: &CertPair,
+    provider: &CryptoProvider,
+) -> Result<CertifiedKey, TlsError> {
     let chain = CertificateDer::pem_slice_iter(&read(&pair.cert)?)
         .collect::<Result<Vec<_>, _>>()
         .map_err(|err| bad_pem(&pair.cert, err))?;
@@ -83,13 +86,16 @@ pub fn load_pair(pair: &CertPair, provider: &CryptoProvider) -> Result<Certified
 /// host (SNI) gets the first certificate valid for it, any other client
 /// the default.
 #[derive(Debug)]
-pub struct Certificates {
+pub(crate) struct Certificates {
     keys: Vec<Arc<CertifiedKey>>,
 }
 
 impl Certificates {
     /// Loads every pair, in order; the first failure is the error.
-    pub fn load(pairs: &[CertPair], provider: &CryptoProvider) -> Result<Certificates, TlsError> {
+    pub(crate) fn load(
+        pairs: &[CertPair],
+        provider: &CryptoProvider,
+    ) -> Result<Certificates, TlsError> {
         let keys = pairs
             .iter()
             .map(|pair| load_pair(pair, provider).map(Arc::new))
@@ -101,7 +107,7 @@ impl Certificates {
     /// `now`, naming its file (`pairs` are those it was loaded from). Such
     /// a certificate is still served: clients judge it, and refusing to
     /// start would take the whole site down over one name.
-    pub fn warnings(&self, pairs: &[CertPair], now: std::time::SystemTime) -> Vec<String> {
+    pub(crate) fn warnings(&self, pairs: &[CertPair], now: std::time::SystemTime) -> Vec<String> {
         let ends = self.keys.iter().filter_map(|key| key.cert.first());
         pairs
             .iter()
@@ -114,7 +120,7 @@ impl Certificates {
     }
 
     /// The certificate for a client that asked for `name` (or for none).
-    pub fn choose(&self, name: Option<&str>) -> Option<Arc<CertifiedKey>> {
+    pub(crate) fn choose(&self, name: Option<&str>) -> Option<Arc<CertifiedKey>> {
         let named = name.and_then(|name| ServerName::try_from(name).ok());
         let covers = |key: &&Arc<CertifiedKey>| {
             let Some(name) = &named else { return false };

@@ -13,10 +13,10 @@ use super::certs::Certificates;
 
 /// The one application protocol offered (RFC 7301); never `h2`, which
 /// staticd does not speak.
-pub const ALPN_HTTP11: &[u8] = b"http/1.1";
+pub(crate) const ALPN_HTTP11: &[u8] = b"http/1.1";
 
 /// The crypto provider staticd uses (ring: see Cargo.toml).
-pub fn provider() -> Arc<CryptoProvider> {
+pub(crate) fn provider() -> Arc<CryptoProvider> {
     Arc::new(rustls::crypto::ring::default_provider())
 }
 
@@ -24,7 +24,7 @@ pub fn provider() -> Arc<CryptoProvider> {
 /// 1.3 and 1.2 only (ring offers only AEAD suites with forward secrecy),
 /// ALPN `http/1.1`, resumption by ticket and by a bounded session cache,
 /// and `certificates` chosen by SNI.
-pub fn server_config(
+pub(crate) fn server_config(
     certificates: Arc<Certificates>,
     provider: Arc<CryptoProvider>,
 ) -> Result<Arc<ServerConfig>, rustls::Error> {

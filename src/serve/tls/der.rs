@@ -6,7 +6,7 @@
 
 /// The contents of the element at the start of `input` if its tag is
 /// `tag`, and what follows it.
-pub fn take(input: &[u8], tag: u8) -> Option<(&[u8], &[u8])> {
+pub(crate) fn take(input: &[u8], tag: u8) -> Option<(&[u8], &[u8])> {
     let (found, contents, rest) = element(input)?;
     (found == tag).then_some((contents, rest))
 }
@@ -14,7 +14,7 @@ pub fn take(input: &[u8], tag: u8) -> Option<(&[u8], &[u8])> {
 /// The tag, contents and remainder of the DER element at the start of
 /// `input`. Only single-byte tags (all the path uses) and definite
 /// lengths of up to four bytes (4 GiB, far beyond any certificate).
-pub fn element(input: &[u8]) -> Option<(u8, &[u8], &[u8])> {
+pub(crate) fn element(input: &[u8]) -> Option<(u8, &[u8], &[u8])> {
     let (&tag, rest) = input.split_first()?;
     if tag & 0x1f == 0x1f {
         return None; // a multi-byte tag

@@ -6,12 +6,11 @@
 //! DER in [`der`]). The connection layer moves the records; nothing here
 //! touches a socket.
 
-pub mod acceptor;
-pub mod certs;
-pub mod config;
-pub mod der;
-pub mod validity;
+pub(crate) mod acceptor;
+pub(crate) mod certs;
+pub(crate) mod config;
+pub(crate) mod der;
+pub(crate) mod validity;
 
 pub use acceptor::Acceptor;
-pub use certs::{CertPair, Certificates, TlsError, load_pair};
-pub use config::{ALPN_HTTP11, provider, server_config};
+pub use certs::{CertPair, TlsError};

@@ -24,7 +24,8 @@ const GENERALIZED_TIME: u8 = 0x18;
 
 /// The certificate's `notBefore` and `notAfter`, or `None` when `der` is
 /// not a DER certificate this reader can follow.
-pub fn validity(der: &[u8]) -> Option<(SystemTime, SystemTime)> {
+#[cfg(test)]
+pub(crate) fn validity(der: &[u8]) -> Option<(SystemTime, SystemTime)> {
     let (not_before, not_after) = dates(der)?;
     Some((not_before.system_time()?, not_after.system_time()?))
 }
@@ -32,7 +33,7 @@ pub fn validity(der: &[u8]) -> Option<(SystemTime, SystemTime)> {
 /// The one line to log when the certificate is not valid at `now`:
 /// expired, or not valid yet. `None` while it is valid (both ends are
 /// included, RFC 5280 §4.1.2.5) or when it cannot be read.
-pub fn warning(der: &[u8], now: SystemTime) -> Option<String> {
+pub(crate) fn warning(der: &[u8], now: SystemTime) -> Option<String> {
     let (not_before, not_after) = dates(der)?;
     if now > not_after.system_time()? {
         Some(format!("certificate expired on {not_after}"))

@@ -26,7 +26,7 @@ use crate::http::response::{Body, Response};
 use crate::http::status::Status;
 
 /// Bytes gathered before they are handed to the connection as a chunk.
-pub const ARCHIVE_CHUNK: usize = 64 * 1024;
+pub(crate) const ARCHIVE_CHUNK: usize = 64 * 1024;
 
 /// `--archive`: which format a listing offers, if any.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
@@ -60,7 +60,7 @@ impl Format {
 /// format): `download=` with exactly its name. Anything else (another
 /// format, an unknown value, no value) is not a download, and the
 /// listing is answered, as unknown `sort` values are ignored.
-pub fn requested(query: &str, offered: Format) -> bool {
+pub(crate) fn requested(query: &str, offered: Format) -> bool {
     offered != Format::Off
         && query
             .trim_start_matches('?')
@@ -71,7 +71,7 @@ pub fn requested(query: &str, offered: Format) -> bool {
 
 /// The archive of the open directory `dir`, named `name` (its last path
 /// segment, or `site` for the root), streamed.
-pub fn respond(dir: File, name: &[u8], format: Format, show_hidden: bool) -> Response {
+pub(crate) fn respond(dir: File, name: &[u8], format: Format, show_hidden: bool) -> Response {
     let top = if name.is_empty() {
         b"site".to_vec()
     } else {

@@ -13,14 +13,14 @@ const BLOCK: usize = 512;
 const USTAR_MAX_SIZE: u64 = 0o77777777777;
 
 /// Members written to `out`.
-pub struct TarWriter<W: Write> {
+pub(super) struct TarWriter<W: Write> {
     out: W,
     /// One buffer for every file's bytes, not one per file.
     buf: Vec<u8>,
 }
 
 impl<W: Write> TarWriter<W> {
-    pub fn new(out: W) -> TarWriter<W> {
+    pub(super) fn new(out: W) -> TarWriter<W> {
         TarWriter {
             out,
             buf: vec![0u8; 64 * 1024],
@@ -28,7 +28,7 @@ impl<W: Write> TarWriter<W> {
     }
 
     /// A directory member; `path` without its trailing `/`.
-    pub fn dir(&mut self, path: &[u8], mtime: i64) -> io::Result<()> {
+    pub(super) fn dir(&mut self, path: &[u8], mtime: i64) -> io::Result<()> {
         let mut name = path.to_vec();
         name.push(b'/');
         self.header(&name, b'5', 0o755, 0, mtime)
@@ -36,7 +36,13 @@ impl<W: Write> TarWriter<W> {
 
     /// A file member: exactly the `size` bytes `file` had when it was
     /// opened, or an error if it changed meanwhile.
-    pub fn file(&mut self, path: &[u8], file: &mut File, size: u64, mtime: i64) -> io::Result<()> {
+    pub(super) fn file(
+        &mut self,
+        path: &[u8],
+        file: &mut File,
+        size: u64,
+        mtime: i64,
+    ) -> io::Result<()> {
         self.header(path, b'0', 0o644, size, mtime)?;
         let mut left = size;
         while left > 0 {
@@ -59,7 +65,7 @@ impl<W: Write> TarWriter<W> {
     }
 
     /// The two zero blocks that end an archive, then the inner writer.
-    pub fn finish(mut self) -> io::Result<W> {
+    pub(super) fn finish(mut self) -> io::Result<W> {
         self.out.write_all(&[0u8; 2 * BLOCK])?;
         Ok(self.out)
     }

@@ -13,11 +13,16 @@ use super::tar::TarWriter;
 
 /// How deep an archive goes: deeper directories are left out, so a
 /// pathological tree cannot hold a thread and descriptors without bound.
-pub const MAX_DEPTH: usize = 32;
+pub(super) const MAX_DEPTH: usize = 32;
 
 /// Writes the archive of `dir` (as the top directory `top`) to `out`
 /// and returns `out`.
-pub fn archive<W: Write>(out: W, dir: &File, top: &[u8], show_hidden: bool) -> io::Result<W> {
+pub(super) fn archive<W: Write>(
+    out: W,
+    dir: &File,
+    top: &[u8],
+    show_hidden: bool,
+) -> io::Result<W> {
     let mut tar = TarWriter::new(out);
     tar.dir(top, dir.metadata()?.mtime())?;
     walk(&mut tar, dir, top, show_hidden, 1)?;

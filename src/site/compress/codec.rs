@@ -9,17 +9,17 @@ use std::io::Write;
 use crate::site::representation::negotiate::Coding;
 
 /// Brotli quality (0–11).
-pub const BROTLI_QUALITY: u32 = 9;
+pub(crate) const BROTLI_QUALITY: u32 = 9;
 /// Brotli window, log2 bytes: 4 MiB, what browsers accept.
-pub const BROTLI_WINDOW: u32 = 22;
+pub(crate) const BROTLI_WINDOW: u32 = 22;
 /// zstd level (1–19 without --ultra).
-pub const ZSTD_LEVEL: i32 = 12;
+pub(crate) const ZSTD_LEVEL: i32 = 12;
 /// gzip level (0–9).
-pub const GZIP_LEVEL: u32 = 9;
+pub(crate) const GZIP_LEVEL: u32 = 9;
 
 /// `bytes` in `coding`; an error only if an encoder fails (writing to
 /// memory does not).
-pub fn encode(bytes: &[u8], coding: Coding) -> std::io::Result<Vec<u8>> {
+pub(crate) fn encode(bytes: &[u8], coding: Coding) -> std::io::Result<Vec<u8>> {
     match coding {
         Coding::Brotli => {
             let mut out = Vec::with_capacity(bytes.len() / 3);

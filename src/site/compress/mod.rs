@@ -18,11 +18,11 @@
 //! the file cache's types and the representation's negotiation,
 //! validators, shared fields and preconditions.
 
-pub mod codec;
-pub mod on_the_fly;
-pub mod sidecar;
-pub mod store;
-pub mod types;
+pub(crate) mod codec;
+pub(crate) mod on_the_fly;
+pub(crate) mod sidecar;
+pub(crate) mod store;
+pub(crate) mod types;
 
 use std::sync::Arc;
 
@@ -30,7 +30,7 @@ use crate::site::file_cache::{CachedBody, FileId};
 use crate::site::limits::COMPRESS_MAX_FILE;
 use crate::site::representation::negotiate::Coding;
 use crate::site::representation::validators::Validators;
-pub use store::{Compressed, Flight, Lead, Lookup, Outcome, Store};
+pub(crate) use store::{Compressed, Flight, Lead, Lookup, Outcome, Store};
 use types::TypePattern;
 
 /// The least a result must save, in sixteenths of the original: less
@@ -62,13 +62,13 @@ impl Default for CompressOptions {
 
 /// The site's compressor: its options and its store.
 #[derive(Debug)]
-pub struct Compressor {
+pub(crate) struct Compressor {
     options: CompressOptions,
     store: Arc<Store>,
 }
 
 impl Compressor {
-    pub fn new(options: CompressOptions) -> Compressor {
+    pub(crate) fn new(options: CompressOptions) -> Compressor {
         Compressor {
             store: Arc::new(Store::new(options.cache_bytes)),
             options,
@@ -78,7 +78,7 @@ impl Compressor {
     /// Whether a file of `content_type` and `size` bytes is compressed:
     /// within `--compress-min` and [`COMPRESS_MAX_FILE`] (larger files go
     /// as they are, by sendfile, with ranges), of a listed type.
-    pub fn takes(&self, content_type: &str, size: u64) -> bool {
+    pub(crate) fn takes(&self, content_type: &str, size: u64) -> bool {
         self.options.enabled
             && size >= self.options.min
             && size <= COMPRESS_MAX_FILE
@@ -86,28 +86,13 @@ impl Compressor {
     }
 
     /// The stored result for a file and coding, or who makes it.
-    pub fn lookup(&self, id: FileId, coding: Coding) -> Lookup {
+    pub(crate) fn lookup(&self, id: FileId, coding: Coding) -> Lookup {
         self.store.lookup(id, coding)
-    }
-
-    /// Compressions run so far.
-    pub fn runs(&self) -> u64 {
-        self.store.runs()
-    }
-
-    /// Bytes the store holds.
-    pub fn held(&self) -> usize {
-        self.store.held()
-    }
-
-    /// The store, whose counters tests and embedders read.
-    pub fn store(&self) -> Arc<Store> {
-        Arc::clone(&self.store)
     }
 }
 
 /// What the connection does before asking the site again.
-pub enum Work {
+pub(crate) enum Work {
     /// Compress, on the blocking pool.
     Run(Job),
     /// Wait for the request that is compressing this file.
@@ -124,10 +109,10 @@ impl std::fmt::Debug for Work {
 }
 
 /// Encodes a compressed variant's 200 fields from its validators.
-pub type FieldsFor = Box<dyn FnOnce(&Validators, Coding) -> Vec<u8> + Send>;
+pub(crate) type FieldsFor = Box<dyn FnOnce(&Validators, Coding) -> Vec<u8> + Send>;
 
 /// One file to compress in one coding.
-pub struct Job {
+pub(crate) struct Job {
     pub lead: Lead,
     pub id: FileId,
     pub body: CachedBody,
@@ -140,8 +125,7 @@ pub struct Job {
 impl Job {
     /// Reads (when the file is held open rather than in memory),
     /// compresses and stores; blocking, for the pool.
-    pub fn run(self) -> Outcome {
-        self.lead.started();
+    pub(crate) fn run(self) -> Outcome {
         let outcome = match read(&self.body, self.id) {
             Some(original) => outcome(&original, self.coding, &self.validators, self.fields),
             None => Outcome::Skipped,
@@ -178,7 +162,6 @@ fn outcome(original: &[u8], coding: Coding, validators: &Validators, fields: Fie
         modified: validators.modified,
     };
     Outcome::Compressed(Arc::new(Compressed {
-        coding,
         bytes: bytes.into(),
         fields: fields(&validators, coding).into(),
         validators,
@@ -190,4 +173,99 @@ fn outcome(original: &[u8], coding: Coding, validators: &Validators, fields: Fie
 fn suffixed(etag: &str, coding: Coding) -> String {
     let inner = etag.strip_suffix('"').unwrap_or(etag);
     format!("{inner}-z{}\"", coding.token())
+}
+
+#[cfg(test)]
+mod tests {
+    //! The store as the site uses it: a file is compressed once per
+    //! coding, however many requests ask meanwhile, and then answered
+    //! from memory. Over TCP, with every coding decoded, in
+    //! tests/it/compress.rs.
+
+    use super::*;
+    use crate::http::request::{Request, parse};
+    use crate::http::response::{Body, Response};
+    use crate::site::root::{Root, Symlinks};
+    use crate::site::{Answer, Options, Prior, Site};
+
+    /// A site over a fresh root holding a page that compresses well.
+    fn site() -> (Site, tempfile::TempDir) {
+        let dir = tempfile::tempdir().unwrap();
+        let page: String = (0..1500)
+            .map(|i| format!("<li id=\"n{i}\">item {}</li>\n", i * 7))
+            .collect();
+        std::fs::write(dir.path().join("page.html"), page).unwrap();
+        let root = Root::open(dir.path(), Symlinks::Inside).unwrap();
+        (Site::new(root, &Options::default()).unwrap(), dir)
+    }
+
+    fn get(coding: &str) -> Request {
+        let head =
+            format!("GET /page.html HTTP/1.1\r\nHost: t\r\nAccept-Encoding: {coding}\r\n\r\n");
+        parse(head.as_bytes()).unwrap().unwrap().0
+    }
+
+    /// The compressed 200's bytes, checking it is one in `coding`.
+    fn compressed(answer: Answer, coding: &str) -> Arc<[u8]> {
+        let Answer::Ready(Response {
+            encoded_fields: Some(fields),
+            body: Body::Shared(bytes),
+            ..
+        }) = answer
+        else {
+            panic!("expected a compressed answer, got {answer:?}");
+        };
+        let fields = String::from_utf8_lossy(&fields);
+        assert!(
+            fields.contains(&format!("Content-Encoding: {coding}\r\n")),
+            "{fields}"
+        );
+        bytes
+    }
+
+    fn asked_again(outcome: Outcome) -> Prior {
+        Prior {
+            compressed: Some(outcome),
+            ..Prior::default()
+        }
+    }
+
+    #[test]
+    fn each_coding_is_compressed_once_then_answered_from_the_store() {
+        let (site, _dir) = site();
+        for coding in ["br", "zstd", "gzip"] {
+            let request = get(coding);
+            let Answer::Compress(Work::Run(job)) = site.answer(&request, &Prior::default()) else {
+                panic!("{coding}: the first request compresses");
+            };
+            let first = compressed(site.answer(&request, &asked_again(job.run())), coding);
+            for _ in 0..3 {
+                let again = compressed(site.answer(&request, &Prior::default()), coding);
+                assert!(Arc::ptr_eq(&first, &again), "{coding}: the stored bytes");
+            }
+        }
+    }
+
+    #[tokio::test]
+    async fn requests_arriving_during_a_compression_wait_for_it() {
+        let (site, _dir) = site();
+        let request = get("br");
+        let Answer::Compress(Work::Run(job)) = site.answer(&request, &Prior::default()) else {
+            panic!("the first request compresses");
+        };
+        let flights: Vec<Arc<Flight>> = (0..7)
+            .map(|_| match site.answer(&request, &Prior::default()) {
+                Answer::Compress(Work::Wait(flight)) => flight,
+                other => panic!("expected to wait, got {other:?}"),
+            })
+            .collect();
+        let led = compressed(site.answer(&request, &asked_again(job.run())), "br");
+        for flight in flights {
+            let outcome = flight.wait().await;
+            let waited = compressed(site.answer(&request, &asked_again(outcome)), "br");
+            assert!(Arc::ptr_eq(&led, &waited), "the leader's bytes");
+        }
+        let later = compressed(site.answer(&request, &Prior::default()), "br");
+        assert!(Arc::ptr_eq(&led, &later));
+    }
 }

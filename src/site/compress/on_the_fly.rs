@@ -17,7 +17,7 @@ use crate::site::representation::negotiate::{self, Coding};
 use crate::site::{Answer, Prior, Site};
 
 /// Whether `request` accepts any coding staticd compresses in.
-pub fn wanted(request: &Request) -> bool {
+pub(crate) fn wanted(request: &Request) -> bool {
     best(request).is_some()
 }
 
@@ -32,7 +32,7 @@ fn best(request: &Request) -> Option<Coding> {
 /// to do first; `None` when the identity answer is the one to send (not
 /// compressible, nothing accepted, not worth it, or not done this time).
 /// `prior` carries the outcome of the work asked for before.
-pub fn answer(
+pub(crate) fn answer(
     site: &Site,
     request: &Request,
     cached: &Arc<Cached>,

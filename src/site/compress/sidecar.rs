@@ -11,7 +11,7 @@ use crate::site::root::Root;
 
 /// The file chosen to answer with.
 #[derive(Debug)]
-pub struct Selected {
+pub(crate) struct Selected {
     pub file: File,
     pub meta: Metadata,
     /// The coding of a chosen sidecar; `None` for the file itself.
@@ -23,7 +23,7 @@ pub struct Selected {
 
 impl Selected {
     /// The requested file itself, with no variants looked for.
-    pub fn original(file: File, meta: Metadata) -> Selected {
+    pub(crate) fn original(file: File, meta: Metadata) -> Selected {
         Selected {
             file,
             meta,
@@ -37,7 +37,7 @@ impl Selected {
 /// sidecar that `accept_encoding` accepts best, if one exists and is not
 /// older than the original; otherwise the original, noting whether any
 /// fresh sidecar exists.
-pub fn select(
+pub(crate) fn select(
     root: &Root,
     name: &Path,
     accept_encoding: Option<&str>,

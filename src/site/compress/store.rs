@@ -15,8 +15,7 @@ use crate::site::representation::validators::Validators;
 
 /// What a file compresses to, once compressed.
 #[derive(Debug)]
-pub struct Compressed {
-    pub coding: Coding,
+pub(crate) struct Compressed {
     pub bytes: Arc<[u8]>,
     /// The original's validators, the ETag suffixed by the coding.
     pub validators: Validators,
@@ -26,7 +25,7 @@ pub struct Compressed {
 
 /// How compressing a file turned out.
 #[derive(Debug, Clone)]
-pub enum Outcome {
+pub(crate) enum Outcome {
     Compressed(Arc<Compressed>),
     /// It did not shrink enough to be worth sending (kept, so it is not
     /// tried again).
@@ -37,7 +36,7 @@ pub enum Outcome {
 }
 
 /// What the cache says about a file and coding.
-pub enum Lookup {
+pub(crate) enum Lookup {
     Hit(Outcome),
     /// Nobody is compressing it: the caller does, and must finish (or
     /// drop) the [`Lead`].
@@ -69,27 +68,23 @@ struct Inner {
 
 /// The cache, shared by every worker.
 #[derive(Debug)]
-pub struct Store {
+pub(crate) struct Store {
     budget: usize,
     inner: Mutex<Inner>,
     tick: AtomicU64,
-    runs: AtomicU64,
-    follows: AtomicU64,
 }
 
 impl Store {
-    pub fn new(budget: usize) -> Store {
+    pub(crate) fn new(budget: usize) -> Store {
         Store {
             budget,
             inner: Mutex::default(),
             tick: AtomicU64::new(0),
-            runs: AtomicU64::new(0),
-            follows: AtomicU64::new(0),
         }
     }
 
     /// The result for `id` in `coding`, or who makes it.
-    pub fn lookup(self: &Arc<Self>, id: FileId, coding: Coding) -> Lookup {
+    pub(crate) fn lookup(self: &Arc<Self>, id: FileId, coding: Coding) -> Lookup {
         let key = (id, coding);
         let Ok(mut inner) = self.inner.lock() else {
             return Lookup::Hit(Outcome::Skipped);
@@ -100,7 +95,6 @@ impl Store {
             return Lookup::Hit(entry.outcome.clone());
         }
         if let Some(flight) = inner.flights.get(&key) {
-            self.follows.fetch_add(1, Ordering::Relaxed);
             return Lookup::Follow(Arc::clone(flight));
         }
         let flight = Arc::new(Flight::default());
@@ -111,22 +105,6 @@ impl Store {
             flight,
             finished: false,
         })
-    }
-
-    /// How many compressions have run: what tests read to see that
-    /// concurrent requests compress once.
-    pub fn runs(&self) -> u64 {
-        self.runs.load(Ordering::Relaxed)
-    }
-
-    /// How many requests waited for another's compression.
-    pub fn follows(&self) -> u64 {
-        self.follows.load(Ordering::Relaxed)
-    }
-
-    /// Bytes held, entry overheads included.
-    pub fn held(&self) -> usize {
-        self.inner.lock().map_or(0, |inner| inner.bytes)
     }
 
     fn finish(&self, key: Key, outcome: &Outcome) {
@@ -169,14 +147,14 @@ impl Store {
 
 /// One compression in progress, which others wait for.
 #[derive(Debug, Default)]
-pub struct Flight {
+pub(crate) struct Flight {
     done: Mutex<Option<Outcome>>,
     notify: tokio::sync::Notify,
 }
 
 impl Flight {
     /// The leader's outcome, once it has one.
-    pub async fn wait(&self) -> Outcome {
+    pub(crate) async fn wait(&self) -> Outcome {
         loop {
             let notified = self.notify.notified();
             tokio::pin!(notified);
@@ -201,7 +179,7 @@ impl Flight {
 /// request went away), finished as [`Outcome::Skipped`], so no follower
 /// waits forever.
 #[derive(Debug)]
-pub struct Lead {
+pub(crate) struct Lead {
     store: Arc<Store>,
     key: Key,
     flight: Arc<Flight>,
@@ -209,14 +187,8 @@ pub struct Lead {
 }
 
 impl Lead {
-    /// Counts a compression as run (before it runs, so a test that sees
-    /// the result sees the count).
-    pub fn started(&self) {
-        self.store.runs.fetch_add(1, Ordering::Relaxed);
-    }
-
     /// Keeps `outcome` (unless it is `Skipped`) and wakes the followers.
-    pub fn finish(mut self, outcome: Outcome) {
+    pub(crate) fn finish(mut self, outcome: Outcome) {
         self.finished = true;
         self.store.finish(self.key, &outcome);
         self.flight.complete(outcome);
@@ -245,7 +217,6 @@ mod tests {
 
     fn compressed(size: usize) -> Outcome {
         Outcome::Compressed(Arc::new(Compressed {
-            coding: Coding::Gzip,
             bytes: vec![1u8; size].into(),
             validators: Validators {
                 etag: "\"x\"".to_owned(),
@@ -279,7 +250,7 @@ mod tests {
         }
         assert!(is_hit(&store, ids[0]), "used again: now the most recent");
         lead(&store, ids[3]).finish(compressed(1000));
-        assert!(store.held() <= budget);
+        assert!(store.inner.lock().unwrap().bytes <= budget);
         assert!(is_hit(&store, ids[0]) && is_hit(&store, ids[2]) && is_hit(&store, ids[3]));
         assert!(
             !is_hit(&store, ids[1]),
@@ -316,7 +287,6 @@ mod tests {
         let Lookup::Follow(flight) = store.lookup(a, Coding::Gzip) else {
             panic!("expected to follow");
         };
-        assert_eq!(store.follows(), 1);
         let waiting = tokio::spawn(async move { flight.wait().await });
         drop(first);
         assert!(matches!(waiting.await.unwrap(), Outcome::Skipped));

@@ -5,7 +5,7 @@
 //! compressing them again costs CPU and gains nothing.
 
 /// The default `--compress-types`.
-pub const DEFAULT_TYPES: &[&str] = &[
+pub(crate) const DEFAULT_TYPES: &[&str] = &[
     "text/*",
     "application/javascript",
     "application/json",
@@ -78,7 +78,7 @@ impl std::fmt::Display for TypePattern {
 }
 
 /// The default list, parsed.
-pub fn defaults() -> Vec<TypePattern> {
+pub(crate) fn defaults() -> Vec<TypePattern> {
     DEFAULT_TYPES
         .iter()
         .map(|t| TypePattern::parse(t).expect("the defaults parse"))

@@ -17,7 +17,7 @@ use crate::site::representation::validators::Validators;
 
 /// What a listing is cached under.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub struct ListingKey {
+pub(crate) struct ListingKey {
     pub dir: FileId,
     /// The breadcrumb and links depend on it.
     pub url_path: String,
@@ -27,7 +27,7 @@ pub struct ListingKey {
 
 /// A rendered listing and its validators.
 #[derive(Debug)]
-pub struct CachedListing {
+pub(crate) struct CachedListing {
     pub body: Arc<[u8]>,
     pub validators: Validators,
     made_at: Instant,
@@ -35,13 +35,13 @@ pub struct CachedListing {
 
 /// The cache, shared by all workers; never locked across an await.
 #[derive(Debug, Default)]
-pub struct ListingCache {
+pub(crate) struct ListingCache {
     entries: Mutex<HashMap<ListingKey, Arc<CachedListing>>>,
 }
 
 impl ListingCache {
     /// The listing for `key`, if one was made within the trust window.
-    pub fn get(&self, key: &ListingKey) -> Option<Arc<CachedListing>> {
+    pub(crate) fn get(&self, key: &ListingKey) -> Option<Arc<CachedListing>> {
         let entries = self.entries.lock().ok()?;
         let entry = entries.get(key)?;
         (entry.made_at.elapsed() < FILE_CACHE_VALID).then(|| Arc::clone(entry))
@@ -49,7 +49,7 @@ impl ListingCache {
 
     /// Keeps `body` for `key` and returns the entry; expired entries go
     /// first, then arbitrary ones, to stay within both bounds.
-    pub fn insert(
+    pub(crate) fn insert(
         &self,
         key: ListingKey,
         body: Vec<u8>,
@@ -83,12 +83,9 @@ impl ListingCache {
     }
 
     /// Listings held.
-    pub fn len(&self) -> usize {
+    #[cfg(test)]
+    pub(crate) fn len(&self) -> usize {
         self.entries.lock().map_or(0, |e| e.len())
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
     }
 }
 

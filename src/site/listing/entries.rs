@@ -12,7 +12,7 @@ use std::os::unix::fs::MetadataExt;
 use super::sort::{Key, Order, Sort};
 
 /// One directory entry, as listed.
-pub struct Entry {
+pub(super) struct Entry {
     /// The raw file name: not necessarily UTF-8.
     pub name: Vec<u8>,
     pub is_dir: bool,
@@ -22,7 +22,7 @@ pub struct Entry {
 }
 
 impl Entry {
-    pub fn display_name(&self) -> String {
+    pub(super) fn display_name(&self) -> String {
         String::from_utf8_lossy(&self.name).into_owned()
     }
 }
@@ -31,7 +31,7 @@ impl Entry {
 /// (`/proc/self/fd`), so it is the directory that was checked, not
 /// whatever its path names by now; dotfiles only with `show_hidden`.
 /// Sorted as `sort` says.
-pub fn read(dir: &File, show_hidden: bool, order: Sort) -> io::Result<Vec<Entry>> {
+pub(super) fn read(dir: &File, show_hidden: bool, order: Sort) -> io::Result<Vec<Entry>> {
     let mut entries = Vec::new();
     for entry in std::fs::read_dir(format!("/proc/self/fd/{}", dir.as_raw_fd()))? {
         let entry = entry?;
@@ -56,7 +56,7 @@ pub fn read(dir: &File, show_hidden: bool, order: Sort) -> io::Result<Vec<Entry>
 /// in the requested order, ties by name ascending. A directory's size is
 /// its inode's, not its contents', so directories count as equal in size
 /// and sort by name under `sort=size`.
-pub fn sort(entries: &mut [Entry], sort: Sort) {
+pub(super) fn sort(entries: &mut [Entry], sort: Sort) {
     entries.sort_by(|a, b| {
         let by_key = match sort.key {
             Key::Name => Ordering::Equal,
@@ -83,7 +83,7 @@ pub fn sort(entries: &mut [Entry], sort: Sort) {
 /// value, other bytes one by one with ASCII case ignored. Names equal so
 /// far (`a10` and `a010`, `File` and `file`) fall back to plain byte
 /// order, so the order is total and the same on every request.
-pub fn natural(a: &[u8], b: &[u8]) -> Ordering {
+pub(super) fn natural(a: &[u8], b: &[u8]) -> Ordering {
     tokens(a).cmp(tokens(b)).then_with(|| a.cmp(b))
 }
 

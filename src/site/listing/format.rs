@@ -7,7 +7,7 @@ const UNITS: [&str; 4] = ["KiB", "MiB", "GiB", "TiB"];
 /// the largest unit that keeps the number at least 1 (`1.0 KiB`,
 /// `13.1 KiB`), rounded half up in integers so a size never reads as
 /// `1024.0 KiB`.
-pub fn human_size(bytes: u64) -> String {
+pub(super) fn human_size(bytes: u64) -> String {
     if bytes < 1024 {
         return format!("{bytes} B");
     }
@@ -32,7 +32,7 @@ fn rounded_tenths(bytes: u64, unit: usize) -> u128 {
 /// A modification time as shown (`2026-12-02 15:04`) and as machine
 /// readable RFC 3339 for `<time datetime>` (`2026-12-02T15:04:05Z`), both
 /// UTC: the server cannot know the reader's time zone.
-pub fn short_date(unix_secs: u64) -> (String, String) {
+pub(super) fn short_date(unix_secs: u64) -> (String, String) {
     let full = crate::http::date::format_rfc3339(unix_secs, 0);
     // `YYYY-MM-DDTHH:MM:SS.ffffffZ`; the year may have more digits.
     let (date, time) = full.split_once('T').unwrap_or((&full, "00:00:00"));

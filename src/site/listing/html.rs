@@ -16,7 +16,12 @@ const CLOSE: &str = "}}";
 
 /// The page for `entries` of the directory at `url_path` (percent-encoded,
 /// ending in `/`), sorted as `sort`.
-pub fn page(entries: &[Entry], url_path: &str, sort: Sort, download: Option<&str>) -> String {
+pub(super) fn page(
+    entries: &[Entry],
+    url_path: &str,
+    sort: Sort,
+    download: Option<&str>,
+) -> String {
     let segments = decoded_segments(url_path);
     let mut title = String::from("/");
     for segment in &segments {

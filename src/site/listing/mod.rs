@@ -11,13 +11,13 @@
 //! linked. Both formats take the same [`Sort`], so a query orders HTML and
 //! JSON alike; the body differs per order, and so do its validators.
 
-pub mod cache;
+pub(crate) mod cache;
 mod entries;
 mod format;
 mod html;
 mod sort;
 
-pub use sort::{Key, Order, Sort};
+pub(crate) use sort::Sort;
 
 use std::fmt::Write as _;
 use std::fs::File;
@@ -29,7 +29,7 @@ use entries::Entry;
 /// A rendered listing and the newest modification time among its entries
 /// (a listing changes when any entry does, not only when the directory
 /// itself does).
-pub struct Listing {
+pub(crate) struct Listing {
     pub body: Vec<u8>,
     pub newest: u64,
 }
@@ -41,7 +41,7 @@ fn newest(entries: &[Entry]) -> u64 {
 /// The HTML listing of `dir`, whose URL path (percent-encoded, ending in
 /// `/`) is `url_path`: name, size and modification time per entry.
 /// `download` names the archive format the page links to, if any.
-pub fn render_html(
+pub(crate) fn render_html(
     dir: &File,
     url_path: &str,
     show_hidden: bool,
@@ -57,7 +57,7 @@ pub fn render_html(
 
 /// The same listing as a JSON array of `{"name", "type", "size",
 /// "modified"}` objects (`modified` in seconds since the epoch).
-pub fn render_json(dir: &File, show_hidden: bool, sort: Sort) -> io::Result<Listing> {
+pub(crate) fn render_json(dir: &File, show_hidden: bool, sort: Sort) -> io::Result<Listing> {
     let entries = entries::read(dir, show_hidden, sort)?;
     let mut out = String::from("[");
     for (i, entry) in entries.iter().enumerate() {

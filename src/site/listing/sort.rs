@@ -2,7 +2,7 @@
 
 /// The column a listing is sorted by.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
-pub enum Key {
+pub(crate) enum Key {
     #[default]
     Name,
     Size,
@@ -11,7 +11,7 @@ pub enum Key {
 
 /// Ascending or descending.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
-pub enum Order {
+pub(crate) enum Order {
     #[default]
     Asc,
     Desc,
@@ -20,13 +20,13 @@ pub enum Order {
 /// How a listing is ordered: by `key` in `order`, directories always
 /// first (see `entries::sort`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
-pub struct Sort {
+pub(crate) struct Sort {
     pub key: Key,
     pub order: Order,
 }
 
 impl Key {
-    pub const ALL: [Key; 3] = [Key::Name, Key::Size, Key::Modified];
+    pub(crate) const ALL: [Key; 3] = [Key::Name, Key::Size, Key::Modified];
 
     fn parse(value: &str) -> Option<Key> {
         match value {
@@ -37,7 +37,7 @@ impl Key {
         }
     }
 
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             Key::Name => "name",
             Key::Size => "size",
@@ -55,14 +55,14 @@ impl Order {
         }
     }
 
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             Order::Asc => "asc",
             Order::Desc => "desc",
         }
     }
 
-    pub fn flipped(self) -> Order {
+    pub(crate) fn flipped(self) -> Order {
         match self {
             Order::Asc => Order::Desc,
             Order::Desc => Order::Asc,
@@ -76,7 +76,7 @@ impl Sort {
     /// anything not understood (unknown parameters, unknown values, pairs
     /// without `=`, stray `&`) is ignored rather than refused: each of the
     /// two falls back to its default, and the last valid value wins.
-    pub fn from_query(query: &str) -> Sort {
+    pub(crate) fn from_query(query: &str) -> Sort {
         let mut sort = Sort::default();
         let query = query.strip_prefix('?').unwrap_or(query);
         for pair in query.split('&') {
@@ -94,13 +94,13 @@ impl Sort {
 
     /// The query that asks for this sort, as it goes in a link (not yet
     /// HTML-escaped).
-    pub fn query(self) -> String {
+    pub(crate) fn query(self) -> String {
         format!("?sort={}&order={}", self.key.as_str(), self.order.as_str())
     }
 
     /// Where the head of column `key` leads: the current column flips
     /// the order, another column starts ascending.
-    pub fn toggled(self, key: Key) -> Sort {
+    pub(crate) fn toggled(self, key: Key) -> Sort {
         let order = if key == self.key {
             self.order.flipped()
         } else {

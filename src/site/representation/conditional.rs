@@ -14,10 +14,10 @@ use crate::site::representation::negotiate::Coding;
 use crate::site::representation::validators::{self, Precondition, Validators};
 
 /// What a file's response varies on when a coded variant exists.
-pub const VARY_CODING: &str = "Accept-Encoding";
+pub(crate) const VARY_CODING: &str = "Accept-Encoding";
 
 /// The 416 for a file of `size` bytes, saying how long it is.
-pub fn unsatisfiable(size: u64) -> Response {
+pub(crate) fn unsatisfiable(size: u64) -> Response {
     let mut refused = Response::error(Status::RangeNotSatisfiable);
     refused
         .headers
@@ -28,7 +28,7 @@ pub fn unsatisfiable(size: u64) -> Response {
 
 /// The fields of a 200 from memory, encoded: a cached file's, or
 /// (`coding` given) a variant compressed on the fly.
-pub fn encoded_fields(
+pub(crate) fn encoded_fields(
     cache_control: Option<&str>,
     content_type: &str,
     validators: &Validators,
@@ -50,7 +50,7 @@ pub fn encoded_fields(
 /// Last-Modified, ETag, `Vary` when the answer depends on the request
 /// field `vary` names, and Cache-Control: the fields a 200 and its 304
 /// share, for files and listings alike.
-pub fn caching_fields(
+pub(crate) fn caching_fields(
     site: &Site,
     validators: &Validators,
     vary: Option<&'static str>,
@@ -60,7 +60,7 @@ pub fn caching_fields(
 
 /// [`caching_fields`] with the site's `Cache-Control` given, for fields
 /// encoded away from the site (on the compression pool).
-pub fn caching_fields_for(
+pub(crate) fn caching_fields_for(
     cache_control: Option<&str>,
     validators: &Validators,
     vary: Option<&'static str>,
@@ -78,14 +78,17 @@ pub fn caching_fields_for(
 
 /// `Cache-Control` when the site sets one: the one place files, listings,
 /// their 304s and redirects take it from.
-pub fn push_cache_control(cache_control: Option<&str>, headers: &mut Vec<(&'static str, String)>) {
+pub(crate) fn push_cache_control(
+    cache_control: Option<&str>,
+    headers: &mut Vec<(&'static str, String)>,
+) {
     if let Some(cache_control) = cache_control {
         headers.push(("Cache-Control", cache_control.to_owned()));
     }
 }
 
 /// A 412 or a 304 (with the fields `headers` makes), or `None` to go on.
-pub fn preconditions(
+pub(crate) fn preconditions(
     request: &Request,
     current: &Validators,
     headers: impl FnOnce() -> Vec<(&'static str, String)>,
@@ -104,7 +107,7 @@ pub fn preconditions(
 
 /// Ranges apply to GET only (RFC 9110 §14.2), and with `If-Range` only
 /// while the representation is the one the client has.
-pub fn ranges(request: &Request, current: &Validators, size: u64) -> Ranges {
+pub(crate) fn ranges(request: &Request, current: &Validators, size: u64) -> Ranges {
     let negotiation = &request.fields.negotiation;
     match &negotiation.range {
         Some(value) if request.method == Method::Get => {

@@ -30,7 +30,7 @@ const TABLE: &[(&str, &str)] = &[
 
 /// The Content-Type for a file, judged by its extension only (never by
 /// sniffing content, so a user-uploaded `.txt` is never served as HTML).
-pub fn content_type(path: &Path) -> &'static str {
+pub(crate) fn content_type(path: &Path) -> &'static str {
     let Some(ext) = path.extension().and_then(|e| e.to_str()) else {
         return FALLBACK;
     };

@@ -8,11 +8,11 @@
 //! content negotiation ([`negotiate`]), content types ([`mime`]) and
 //! `multipart/byteranges` bodies ([`multipart`]).
 
-pub mod conditional;
-pub mod mime;
-pub mod multipart;
-pub mod negotiate;
-pub mod validators;
+pub(crate) mod conditional;
+pub(crate) mod mime;
+pub(crate) mod multipart;
+pub(crate) mod negotiate;
+pub(crate) mod validators;
 
 use std::fs::{File, Metadata};
 use std::path::Path;
@@ -46,7 +46,7 @@ const VARY_LISTING: &str = "Accept";
 /// through the file cache when it has no precompressed variant (and asks
 /// for no range, unless it is compressed on the fly, whose ranges apply
 /// to the compressed bytes), from disk otherwise.
-pub fn respond(
+pub(crate) fn respond(
     site: &Site,
     request: &Request,
     file: File,
@@ -102,7 +102,7 @@ pub fn respond(
 /// Answers with `file` as it is on disk, never through the file cache,
 /// whose encoded fields would carry the site's own `Cache-Control`: for
 /// the app fallback ([`crate::site::rules::pages`]), which sets its own.
-pub fn respond_uncached(
+pub(crate) fn respond_uncached(
     site: &Site,
     request: &Request,
     file: File,
@@ -213,7 +213,7 @@ fn read_small(body: Body, head: bool) -> Result<Body, Response> {
 
 /// Answers from the small-file cache: the same fields and preconditions as
 /// a file read from disk (only ranges go the long way, see `Site::handle`).
-pub fn respond_cached(site: &Site, request: &Request, cached: &Cached) -> Response {
+pub(crate) fn respond_cached(site: &Site, request: &Request, cached: &Cached) -> Response {
     let vary = cached.compressible.then_some(VARY_CODING);
     let fields = || caching_fields(site, &cached.validators, vary);
     if let Some(refused) = preconditions(request, &cached.validators, fields) {
@@ -255,7 +255,7 @@ fn cached_fields(
 /// The listing of a directory without an index, as HTML or as JSON when
 /// the client prefers it; its validators (see [`Validators::of_listing`])
 /// make conditional requests work as for files.
-pub fn listing(
+pub(crate) fn listing(
     site: &Site,
     request: &Request,
     dir: &File,
@@ -308,14 +308,14 @@ pub fn listing(
 
 /// The permanent redirect to `location`, a directory's name with its
 /// slash; as cacheable as what it points to.
-pub fn redirect(site: &Site, location: String) -> Response {
+pub(crate) fn redirect(site: &Site, location: String) -> Response {
     let mut moved = Response::redirect(location);
     push_cache_control(site.cache_control.as_deref(), &mut moved.headers);
     moved
 }
 
 /// The Content-Type for a file, with `--charset` on text types.
-pub fn content_type(site: &Site, name: &Path) -> String {
+pub(crate) fn content_type(site: &Site, name: &Path) -> String {
     let ty = mime::content_type(name);
     match &site.charset {
         Some(charset) if ty.starts_with("text/") => format!("{ty}; charset={charset}"),

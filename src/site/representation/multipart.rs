@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use crate::http::response::{Body, Piece};
 
 /// A `multipart/byteranges` body (RFC 9110 §14.6) for sorted, merged parts.
-pub fn body(
+pub(crate) fn body(
     file: File,
     parts: &[(u64, u64)],
     size: u64,
@@ -30,7 +30,7 @@ pub fn body(
 }
 
 /// A boundary unique within this process and unlikely in any file.
-pub fn boundary() -> String {
+pub(crate) fn boundary() -> String {
     static COUNTER: AtomicU64 = AtomicU64::new(0);
     let seed = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)

@@ -9,7 +9,7 @@
 
 /// A content coding staticd can serve from a precompressed sidecar file.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Coding {
+pub(crate) enum Coding {
     Brotli,
     Zstd,
     Gzip,
@@ -17,10 +17,10 @@ pub enum Coding {
 
 impl Coding {
     /// Our preference order, best first.
-    pub const ALL: [Coding; 3] = [Coding::Brotli, Coding::Zstd, Coding::Gzip];
+    pub(crate) const ALL: [Coding; 3] = [Coding::Brotli, Coding::Zstd, Coding::Gzip];
 
     /// The token used in `Content-Encoding` and the ETag suffix.
-    pub fn token(self) -> &'static str {
+    pub(crate) fn token(self) -> &'static str {
         match self {
             Coding::Brotli => "br",
             Coding::Zstd => "zstd",
@@ -29,7 +29,7 @@ impl Coding {
     }
 
     /// The sidecar file's extension.
-    pub fn extension(self) -> &'static str {
+    pub(crate) fn extension(self) -> &'static str {
         match self {
             Coding::Brotli => "br",
             Coding::Zstd => "zst",
@@ -41,7 +41,7 @@ impl Coding {
 /// The codings `accept_encoding` allows, best first (higher q, then our
 /// preference). No header at all means identity only: a client that did
 /// not ask for compression gets none.
-pub fn accepted_codings(accept_encoding: Option<&str>) -> Vec<Coding> {
+pub(crate) fn accepted_codings(accept_encoding: Option<&str>) -> Vec<Coding> {
     let Some(value) = accept_encoding else {
         return Vec::new();
     };
@@ -62,7 +62,7 @@ pub fn accepted_codings(accept_encoding: Option<&str>) -> Vec<Coding> {
 /// Whether `accept` prefers a JSON directory listing to HTML: it names
 /// `application/json` itself (not through a wildcard) with a weight above
 /// that of `text/html`. A tie goes to HTML, the listing browsers expect.
-pub fn wants_json(accept: Option<&str>) -> bool {
+pub(crate) fn wants_json(accept: Option<&str>) -> bool {
     let Some(value) = accept else { return false };
     let named = |media: &'static str| {
         value.split(',').find_map(|element| {

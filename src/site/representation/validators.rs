@@ -11,7 +11,7 @@ use std::os::unix::fs::MetadataExt;
 
 use crate::http::date;
 
-pub use crate::http::fields::Conditions;
+pub(crate) use crate::http::fields::Conditions;
 
 /// The validators of one representation.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -63,7 +63,7 @@ fn fnv1a(bytes: &[u8]) -> u64 {
 
 /// What the preconditions decided for a GET or HEAD.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Precondition {
+pub(crate) enum Precondition {
     Proceed,
     /// 304 Not Modified.
     NotModified,
@@ -73,7 +73,7 @@ pub enum Precondition {
 
 /// Evaluates the preconditions in RFC 9110 §13.2.2 order. Malformed
 /// entity-tag lists and invalid dates are ignored, as if absent.
-pub fn evaluate(conditions: &Conditions, current: &Validators) -> Precondition {
+pub(crate) fn evaluate(conditions: &Conditions, current: &Validators) -> Precondition {
     let if_match = conditions.if_match.as_deref().and_then(parse_tags);
     if let Some(tags) = &if_match {
         if !tags.matches(&current.etag, Compare::Strong) {
@@ -108,7 +108,7 @@ pub fn evaluate(conditions: &Conditions, current: &Validators) -> Precondition {
 
 /// Whether `If-Range` lets a Range apply: a strong entity-tag match, or a
 /// date equal to Last-Modified (RFC 9110 §13.1.5).
-pub fn if_range_holds(value: &str, current: &Validators) -> bool {
+pub(crate) fn if_range_holds(value: &str, current: &Validators) -> bool {
     let value = value.trim();
     if value.starts_with('"') || value.starts_with("W/") {
         return parse_tags(value)

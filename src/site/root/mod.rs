@@ -7,5 +7,6 @@
 mod resolve;
 mod wall;
 
-pub use resolve::{INDEX_FILE, Resolved, read_exactly, resolve, status_for};
+pub use resolve::{Resolved, resolve};
+pub(crate) use resolve::{read_exactly, status_for};
 pub use wall::{Root, Symlinks};

@@ -14,7 +14,7 @@ use crate::http::target::Target;
 use crate::site::root::wall::Root;
 
 /// The name served for a directory requested with a trailing slash.
-pub const INDEX_FILE: &str = "index.html";
+pub(crate) const INDEX_FILE: &str = "index.html";
 
 /// What a target names inside the root.
 #[derive(Debug)]
@@ -33,7 +33,7 @@ pub enum Resolved {
 }
 
 /// The one table from filesystem errors to response status.
-pub fn status_for(err: &io::Error) -> Status {
+pub(crate) fn status_for(err: &io::Error) -> Status {
     match err.kind() {
         io::ErrorKind::NotFound | io::ErrorKind::NotADirectory => Status::NotFound,
         io::ErrorKind::PermissionDenied => Status::Forbidden,
@@ -97,7 +97,7 @@ fn open_with_meta(root: &Root, rel: &Path) -> Result<(File, Metadata), Status> {
 /// Reads exactly `len` bytes of a small file from `offset`. A file that shrank since it
 /// was stat'ed is an error, so a short body is never sent as complete; one
 /// that grew is cut at the size announced.
-pub fn read_exactly(file: &File, offset: u64, len: u64) -> io::Result<Vec<u8>> {
+pub(crate) fn read_exactly(file: &File, offset: u64, len: u64) -> io::Result<Vec<u8>> {
     use std::os::unix::fs::FileExt;
     let len = usize::try_from(len).map_err(|_| io::Error::from(io::ErrorKind::InvalidInput))?;
     let mut bytes = vec![0u8; len];

@@ -9,7 +9,7 @@ use crate::http::response::Response;
 /// the response's fields: a response with a dozen rule fields is not
 /// scanned a dozen times. The pre-encoded fields are copied only when one
 /// of them must go.
-pub fn set_all(response: &mut Response, mut fields: Vec<(&'static str, String)>) {
+pub(crate) fn set_all(response: &mut Response, mut fields: Vec<(&'static str, String)>) {
     let mut kept: Vec<(&'static str, String)> = Vec::with_capacity(fields.len());
     for (name, value) in fields.drain(..) {
         kept.retain(|(n, _)| !n.eq_ignore_ascii_case(name));
@@ -39,7 +39,7 @@ pub fn set_all(response: &mut Response, mut fields: Vec<(&'static str, String)>)
 
 /// The values of every field named `name` (any case), joined with `, `,
 /// without removing them.
-pub fn get(response: &Response, name: &str) -> Option<String> {
+pub(crate) fn get(response: &Response, name: &str) -> Option<String> {
     let mut values: Vec<&str> = response
         .headers
         .iter()

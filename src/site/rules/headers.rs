@@ -16,7 +16,7 @@ use crate::site::rules::edit;
 use crate::site::rules::pattern::{self, Pattern, PatternSet};
 
 /// `--security-headers`: the fields that are safe for any static site.
-pub const SECURITY: &[(&str, &str)] = &[
+pub(crate) const SECURITY: &[(&str, &str)] = &[
     ("X-Content-Type-Options", "nosniff"),
     ("Referrer-Policy", "strict-origin-when-cross-origin"),
     ("X-Frame-Options", "SAMEORIGIN"),

@@ -5,7 +5,7 @@ use std::collections::HashMap;
 
 /// One `user:hash` line.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Entry {
+pub(crate) struct Entry {
     pub user: String,
     /// A bcrypt hash, checked to have bcrypt's shape (`$2y$CC$` and 53
     /// digits of its alphabet).
@@ -23,12 +23,12 @@ pub struct LineError {
 }
 
 /// The longest user name taken: Apache's own limit.
-pub const MAX_USER: usize = 255;
+pub(crate) const MAX_USER: usize = 255;
 
 /// The entries of an htpasswd file. Blank lines and lines starting with
 /// `#` are skipped; every other line must be `user:hash` with a bcrypt
 /// hash, and a user may appear once.
-pub fn parse(text: &str) -> Result<Vec<Entry>, LineError> {
+pub(crate) fn parse(text: &str) -> Result<Vec<Entry>, LineError> {
     let mut entries = Vec::new();
     let mut seen: HashMap<String, usize> = HashMap::new();
     for (index, raw) in text.split('\n').enumerate() {

@@ -11,14 +11,14 @@
 //! resolves, see [`pattern`]), so `/assets/../secret` or `%2e%2e` cannot
 //! dodge a pattern.
 
-pub mod auth;
-pub mod cors;
-pub mod edit;
-pub mod headers;
-pub mod htpasswd;
-pub mod pages;
-pub mod pattern;
-pub mod verified;
+pub(crate) mod auth;
+pub(crate) mod cors;
+pub(crate) mod edit;
+pub(crate) mod headers;
+pub(crate) mod htpasswd;
+pub(crate) mod pages;
+pub(crate) mod pattern;
+pub(crate) mod verified;
 
 /// Every rule the site applies.
 #[derive(Debug, Clone, Default)]

@@ -74,7 +74,7 @@ impl Pattern {
 /// paths, extensions, prefixes...) and tries each kind once, so twenty
 /// rules cost little more than one.
 #[derive(Debug, Clone, Default)]
-pub struct PatternSet {
+pub(crate) struct PatternSet {
     /// `None` when globset could not combine them (past its size limits):
     /// then each is matched alone, from `each`.
     set: Option<GlobSet>,
@@ -82,7 +82,7 @@ pub struct PatternSet {
 }
 
 impl PatternSet {
-    pub fn new<'a>(patterns: impl IntoIterator<Item = &'a Pattern>) -> PatternSet {
+    pub(crate) fn new<'a>(patterns: impl IntoIterator<Item = &'a Pattern>) -> PatternSet {
         let mut builder = GlobSetBuilder::new();
         let mut each = Vec::new();
         for pattern in patterns {
@@ -97,7 +97,7 @@ impl PatternSet {
 
     /// The indices of the patterns `path` matches, in order, into `into`
     /// (emptied first).
-    pub fn matches_into(&self, path: &[u8], into: &mut Vec<usize>) {
+    pub(crate) fn matches_into(&self, path: &[u8], into: &mut Vec<usize>) {
         into.clear();
         if self.each.is_empty() {
             return;
@@ -114,7 +114,7 @@ impl PatternSet {
 
 /// The normalized path of `target` as patterns see it: decoded segments
 /// joined by `/`, with a trailing `/` for a directory.
-pub fn normalized(target: &Target) -> Vec<u8> {
+pub(crate) fn normalized(target: &Target) -> Vec<u8> {
     let mut path = vec![b'/'];
     for (i, segment) in target.segments.iter().enumerate() {
         if i > 0 {

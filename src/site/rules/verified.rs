@@ -11,14 +11,14 @@ use std::sync::{Mutex, MutexGuard};
 
 /// How many verified credentials are kept; the least recently used goes
 /// first. Each entry is 32 bytes, so the cache stays under 64 KiB.
-pub const VERIFIED_ENTRIES: usize = 1024;
+pub(crate) const VERIFIED_ENTRIES: usize = 1024;
 
 /// A verified credential's key: see the module docs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub struct Key(u128);
+pub(crate) struct Key(u128);
 
 #[derive(Debug)]
-pub struct Verified {
+pub(crate) struct Verified {
     /// Two independent SipHash keys, for 128 bits.
     hashers: (RandomState, RandomState),
     uses: Mutex<Uses>,
@@ -47,7 +47,7 @@ impl Default for Verified {
 }
 
 impl Verified {
-    pub fn with_capacity(capacity: usize) -> Verified {
+    pub(crate) fn with_capacity(capacity: usize) -> Verified {
         Verified {
             hashers: (RandomState::new(), RandomState::new()),
             uses: Mutex::default(),
@@ -57,7 +57,7 @@ impl Verified {
 
     /// The key of `user` with `password`; the user's length goes first,
     /// so no other split of the same bytes has the same key.
-    pub fn key(&self, user: &str, password: &[u8]) -> Key {
+    pub(crate) fn key(&self, user: &str, password: &[u8]) -> Key {
         let item = (user.len(), user, password);
         let high = self.hashers.0.hash_one(item);
         let low = self.hashers.1.hash_one(item);
@@ -69,7 +69,7 @@ impl Verified {
     }
 
     /// Whether `key` was verified, noting the use.
-    pub fn contains(&self, key: Key) -> bool {
+    pub(crate) fn contains(&self, key: Key) -> bool {
         let mut uses = self.uses();
         let known = uses.last.contains_key(&key);
         if known {
@@ -81,7 +81,7 @@ impl Verified {
     /// Keeps `key` as verified, evicting the least recently used when
     /// full. The scan is linear, but runs only after a bcrypt, which
     /// costs a thousand times more.
-    pub fn insert(&self, key: Key) {
+    pub(crate) fn insert(&self, key: Key) {
         let mut uses = self.uses();
         if uses.last.len() >= self.capacity && !uses.last.contains_key(&key) {
             let oldest = uses
@@ -96,12 +96,9 @@ impl Verified {
         uses.touch(key);
     }
 
-    pub fn len(&self) -> usize {
+    #[cfg(test)]
+    pub(crate) fn len(&self) -> usize {
         self.uses().last.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
     }
 }
 

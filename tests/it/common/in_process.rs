@@ -6,12 +6,7 @@ use std::net::SocketAddr;
 use std::path::Path;
 use std::sync::{Arc, mpsc};
 
-use staticd::serve::pool::Pool;
-use staticd::serve::tls::Acceptor;
-use staticd::serve::{Drained, Options};
-use staticd::site::compress::Store;
-use staticd::site::rules::auth::Auth;
-use staticd::{Autoindex, Config, Server};
+use staticd::{Acceptor, Autoindex, Config, Drained, Options, Pool, Server};
 
 use super::{IO_TIMEOUT, fixture};
 
@@ -25,10 +20,6 @@ pub struct Running {
     pub pool: Arc<Pool>,
     /// Its HTTPS configuration, for tests that reload it.
     pub tls: Option<Arc<Acceptor>>,
-    /// Its authentication rule, for tests that count credential checks.
-    pub auth: Auth,
-    /// Its store of compressed files, for tests that count compressions.
-    pub compression: Arc<Store>,
     stop: tokio::sync::oneshot::Sender<()>,
     /// Receives how the shutdown ended.
     drained: mpsc::Receiver<Drained>,
@@ -79,8 +70,6 @@ pub fn serve_options(options: Options) -> Running {
                 redirect,
                 pool: server.pool(),
                 tls: server.tls(),
-                auth: server.auth(),
-                compression: server.compression(),
             };
             started_tx.send(started).expect("send addr");
             let outcome = server
@@ -97,16 +86,12 @@ pub fn serve_options(options: Options) -> Running {
         redirect,
         pool,
         tls,
-        auth,
-        compression,
     } = started.recv().expect("server started");
     Running {
         addr,
         redirect,
         pool,
         tls,
-        auth,
-        compression,
         stop,
         drained,
     }
@@ -118,8 +103,6 @@ struct Started {
     redirect: Option<SocketAddr>,
     pool: Arc<Pool>,
     tls: Option<Arc<Acceptor>>,
-    auth: Auth,
-    compression: Arc<Store>,
 }
 
 /// A server for `root` with the defaults as `configure` changes them,

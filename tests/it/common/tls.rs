@@ -9,8 +9,8 @@ use std::sync::Arc;
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, ServerName};
 use rustls::{ClientConfig, ClientConnection, StreamOwned};
-use staticd::serve::TlsOptions;
-use staticd::serve::tls::CertPair;
+use staticd::CertPair;
+use staticd::TlsOptions;
 
 use super::connect;
 

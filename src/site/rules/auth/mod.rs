@@ -14,7 +14,6 @@ use std::collections::HashMap;
 use std::fmt;
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
 
 use crate::http::auth;
 use crate::http::request::Request;
@@ -24,7 +23,7 @@ use crate::site::rules::pattern::{self, Pattern};
 use crate::site::rules::verified::{Key, Verified};
 
 /// The realm when none is given.
-pub const DEFAULT_REALM: &str = "staticd";
+pub(crate) const DEFAULT_REALM: &str = "staticd";
 
 /// What the configuration says.
 #[derive(Debug, Clone)]
@@ -82,7 +81,7 @@ fn place(file: &std::path::Path, line: usize) -> String {
 /// The authentication rule, shared by everything answering with one
 /// configuration (a reload builds a new one, with an empty cache).
 #[derive(Debug, Clone, Default)]
-pub struct Auth {
+pub(crate) struct Auth {
     table: Option<Arc<Table>>,
 }
 
@@ -94,13 +93,11 @@ struct Table {
     paths: Vec<Pattern>,
     challenge: String,
     verified: Verified,
-    /// bcrypt runs so far, for tests and, later, metrics.
-    checks: AtomicU64,
 }
 
 /// What a request may do, as far as authentication goes.
 #[derive(Debug)]
-pub enum Gate {
+pub(crate) enum Gate {
     Pass,
     /// `401` with the challenge.
     Challenge,
@@ -112,7 +109,7 @@ pub enum Gate {
 
 /// One bcrypt verification, owning what it needs, so it can run on any
 /// thread.
-pub struct Check {
+pub(crate) struct Check {
     table: Arc<Table>,
     key: Key,
     user: String,
@@ -129,7 +126,7 @@ impl fmt::Debug for Check {
 
 /// What a [`Check`] found, for the credential it checked.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Verdict {
+pub(crate) struct Verdict {
     key: Key,
     outcome: Outcome,
 }
@@ -143,9 +140,8 @@ enum Outcome {
 
 impl Check {
     /// Runs bcrypt: tens of milliseconds, off the event loop.
-    pub fn run(self) -> Verdict {
+    pub(crate) fn run(self) -> Verdict {
         let table = &self.table;
-        table.checks.fetch_add(1, Ordering::Relaxed);
         let (hash, known) = match table.users.get(&self.user) {
             Some(hash) => (hash, true),
             None => (&table.decoy, false),
@@ -164,7 +160,7 @@ impl Check {
     }
 
     /// The verdict when the check could not be run now.
-    pub fn busy(&self) -> Verdict {
+    pub(crate) fn busy(&self) -> Verdict {
         Verdict {
             key: self.key,
             outcome: Outcome::Busy,
@@ -174,7 +170,7 @@ impl Check {
 
 impl Auth {
     /// Reads `options.file`; off when there is none.
-    pub fn load(options: &AuthOptions) -> Result<Auth, AuthError> {
+    pub(crate) fn load(options: &AuthOptions) -> Result<Auth, AuthError> {
         let Some(file) = &options.file else {
             return Ok(Auth::default());
         };
@@ -202,7 +198,7 @@ impl Auth {
     }
 
     /// The rule for an htpasswd file's `text`.
-    pub fn from_text(text: &str, options: &AuthOptions) -> Result<Auth, LineError> {
+    pub(crate) fn from_text(text: &str, options: &AuthOptions) -> Result<Auth, LineError> {
         let entries = htpasswd::parse(text)?;
         let decoy = decoy(&entries).hash.clone();
         let users = entries.into_iter().map(|e| (e.user, e.hash)).collect();
@@ -212,7 +208,6 @@ impl Auth {
             paths: options.paths.clone(),
             challenge: format!("Basic realm=\"{}\", charset=\"UTF-8\"", options.realm),
             verified: Verified::default(),
-            checks: AtomicU64::new(0),
         };
         Ok(Auth {
             table: Some(Arc::new(table)),
@@ -233,7 +228,7 @@ impl Auth {
     /// trailing slash is protected when the path with it is, so
     /// `/private/**` does not let `/private` say (by its redirect to
     /// `/private/`) that the directory exists.
-    pub fn protects(&self, target: &Target) -> bool {
+    pub(crate) fn protects(&self, target: &Target) -> bool {
         let Some(table) = &self.table else {
             return false;
         };
@@ -254,7 +249,7 @@ impl Auth {
 
     /// Whether `request`, for a path [`Auth::protects`], may go on.
     /// `verdict` is what running the [`Check`] this returned before said.
-    pub fn gate(&self, request: &Request, verdict: Option<Verdict>) -> Gate {
+    pub(crate) fn gate(&self, request: &Request, verdict: Option<Verdict>) -> Gate {
         let Some(table) = &self.table else {
             return Gate::Pass;
         };
@@ -287,20 +282,8 @@ impl Auth {
     }
 
     /// The `WWW-Authenticate` value of a `401`.
-    pub fn challenge(&self) -> Option<&str> {
+    pub(crate) fn challenge(&self) -> Option<&str> {
         self.table.as_ref().map(|t| t.challenge.as_str())
-    }
-
-    /// How many bcrypt checks have run.
-    pub fn checks(&self) -> u64 {
-        self.table
-            .as_ref()
-            .map_or(0, |t| t.checks.load(Ordering::Relaxed))
-    }
-
-    /// How many verified credentials are cached.
-    pub fn cached(&self) -> usize {
-        self.table.as_ref().map_or(0, |t| t.verified.len())
     }
 }
 
