@@ -44,7 +44,9 @@ pub use crate::serve::balance::Balance;
 pub use crate::site::Autoindex;
 pub use crate::site::root::Symlinks;
 pub use values::parse_duration;
-pub(crate) use values::{parse_charset, parse_field_value, parse_header, parse_level};
+pub(crate) use values::{
+    parse_charset, parse_field_value, parse_header, parse_index_name, parse_level,
+};
 
 pub use values::Switch;
 
@@ -102,7 +104,12 @@ pub struct Config {
           value_name = "MODE")]
     pub balance: Balance,
 
-    /// A directory without index.html: off = 404, forbid = 403, on = HTML listing
+    /// Index file names tried in order for a directory (comma-separated); the first that exists is served
+    #[arg(long, env = "STATICD_INDEX", value_name = "NAMES", value_delimiter = ',',
+          value_parser = parse_index_name, default_values_t = defaults::site().index.clone())]
+    pub index: Vec<String>,
+
+    /// A directory without any --index file: off = 404, forbid = 403, on = HTML listing
     #[arg(long, env = "STATICD_AUTOINDEX", value_enum, default_value_t = defaults::site().autoindex,
           value_name = "MODE")]
     pub autoindex: Autoindex,
@@ -294,6 +301,7 @@ impl Config {
             root: self.root.clone(),
             symlinks: self.symlinks,
             site: site::Options {
+                index: self.index.clone(),
                 autoindex: self.autoindex,
                 precompressed: self.precompressed == Switch::On,
                 show_hidden: self.show_hidden,

@@ -67,6 +67,19 @@ pub(crate) fn parse_charset(text: &str) -> Result<String, String> {
     }
 }
 
+/// One `--index` name: a file name in the directory itself, so not empty,
+/// not `.` or `..`, and without `/` (nor NUL, which no file name holds).
+pub(crate) fn parse_index_name(text: &str) -> Result<String, String> {
+    match text {
+        "" => Err("an index name cannot be empty".to_owned()),
+        "." | ".." => Err(format!("'{text}' is not a file name")),
+        _ if text.contains(['/', '\0']) => Err(format!(
+            "'{text}' is not a file name in the directory (no '/')"
+        )),
+        _ => Ok(text.to_owned()),
+    }
+}
+
 /// A log level name.
 pub(crate) fn parse_level(text: &str) -> Result<String, String> {
     let level = text.trim().to_ascii_lowercase();
@@ -179,6 +192,20 @@ mod tests {
             (d.precompressed, d.show_hidden, d.headers.len()),
             (Switch::On, false, 0)
         );
+    }
+
+    #[test]
+    fn index_names_are_file_names_in_order() {
+        let c = Config::try_parse_from(["staticd", "--index", "index.htm,default.html"]).unwrap();
+        assert_eq!(c.index, ["index.htm", "default.html"]);
+        assert_eq!(
+            Config::try_parse_from(["staticd"]).unwrap().index,
+            ["index.html"]
+        );
+        for bad in ["", "a/b", ".", "..", "index.html,", "x,/etc/passwd"] {
+            let err = Config::try_parse_from(["staticd", "--index", bad]).unwrap_err();
+            assert!(err.to_string().contains("--index"), "{bad}: {err}");
+        }
     }
 
     #[test]

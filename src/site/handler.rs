@@ -176,7 +176,7 @@ impl Site {
         if self.hidden(target) {
             return Answer::Ready(self.error(request, Status::NotFound));
         }
-        let response = match root::resolve(&self.root, target) {
+        let response = match root::resolve_with(&self.root, target, &self.index) {
             Ok(Resolved::File { file, meta, name }) => {
                 return representation::respond(self, request, file, meta, &name, prior);
             }
@@ -342,6 +342,7 @@ mod tests {
         ];
         let origins = origins.iter().map(|o| o.to_string()).collect();
         let options = Options {
+            index: Options::default().index,
             autoindex: Autoindex::Off,
             precompressed: true,
             show_hidden: false,

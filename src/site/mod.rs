@@ -33,7 +33,7 @@ use crate::http::response::Response;
 use crate::site::file_cache::FileCache;
 use crate::site::root::Root;
 
-/// What to answer for a directory that has no `index.html`.
+/// What to answer for a directory that has none of the `--index` files.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
 pub enum Autoindex {
     /// 404 Not Found: the directory's contents stay private.
@@ -49,6 +49,9 @@ pub enum Autoindex {
 /// [`root::Root`]).
 #[derive(Debug, Clone)]
 pub struct Options {
+    /// The names tried, in order, for a directory requested with its
+    /// trailing slash; the first that exists answers.
+    pub index: Vec<String>,
     pub autoindex: Autoindex,
     /// Serve `FILE.br` / `FILE.gz` beside `FILE` to clients that accept them.
     pub precompressed: bool,
@@ -71,6 +74,7 @@ pub struct Options {
 impl Default for Options {
     fn default() -> Self {
         Options {
+            index: vec![root::INDEX_FILE.to_owned()],
             autoindex: Autoindex::default(),
             precompressed: true,
             show_hidden: false,
@@ -91,6 +95,10 @@ impl Default for Options {
 #[derive(Debug)]
 pub(crate) struct Site {
     pub root: Root,
+    /// The index names tried, without the hidden ones unless hidden
+    /// files are served (a hidden index is never sent, as a request
+    /// naming it is not).
+    pub index: Vec<String>,
     pub autoindex: Autoindex,
     pub precompressed: bool,
     pub show_hidden: bool,
@@ -131,8 +139,15 @@ impl Site {
     pub(crate) fn new(root: Root, options: &Options) -> Result<Site, rules::auth::AuthError> {
         let auth = rules::auth::Auth::load(&options.auth)?;
         let options = options.clone();
+        let index = options
+            .index
+            .iter()
+            .filter(|name| options.show_hidden || !name.starts_with('.'))
+            .cloned()
+            .collect();
         Ok(Site {
             root,
+            index,
             autoindex: options.autoindex,
             precompressed: options.precompressed,
             show_hidden: options.show_hidden,

@@ -41,6 +41,7 @@ fn library() -> BTreeMap<&'static str, String> {
         ("port", d.addr.port().to_string()),
         ("workers", d.workers.to_string()),
         ("balance", name(d.balance)),
+        ("index", site.index.join(",")),
         ("autoindex", name(site.autoindex)),
         ("symlinks", name(d.symlinks)),
         ("precompressed", switch(site.precompressed)),

@@ -35,6 +35,7 @@ mod rules_order;
 mod rules_pages;
 mod shutdown;
 mod site_options;
+mod site_paths;
 mod timeouts;
 mod tls;
 mod tls_lint;

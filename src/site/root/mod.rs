@@ -7,6 +7,6 @@
 mod resolve;
 mod wall;
 
+pub(crate) use resolve::{INDEX_FILE, read_exactly, resolve_with, status_for};
 pub use resolve::{Resolved, resolve};
-pub(crate) use resolve::{read_exactly, status_for};
 pub use wall::{Root, Symlinks};

@@ -13,7 +13,8 @@ use crate::http::status::Status;
 use crate::http::target::Target;
 use crate::site::root::wall::Root;
 
-/// The name served for a directory requested with a trailing slash.
+/// The name served for a directory requested with a trailing slash when
+/// no other list is given (the default of `--index`).
 pub(crate) const INDEX_FILE: &str = "index.html";
 
 /// What a target names inside the root.
@@ -46,10 +47,22 @@ pub(crate) fn status_for(err: &io::Error) -> Status {
     }
 }
 
-/// Resolves `target` below `root`. Only regular files and directories are
-/// ever answered; anything else (FIFO, socket, device) is 403 and was
-/// opened non-blocking, so it cannot stall a worker.
+/// Resolves `target` below `root` with the one index name `index.html`;
+/// see [`resolve_with`].
 pub fn resolve(root: &Root, target: &Target) -> Result<Resolved, Status> {
+    resolve_with(root, target, &[INDEX_FILE])
+}
+
+/// Resolves `target` below `root`; a directory named with its trailing
+/// slash is answered by the first of `index` that exists in it. Only
+/// regular files and directories are ever answered; anything else (FIFO,
+/// socket, device) is 403 and was opened non-blocking, so it cannot stall
+/// a worker.
+pub(crate) fn resolve_with<S: AsRef<str>>(
+    root: &Root,
+    target: &Target,
+    index: &[S],
+) -> Result<Resolved, Status> {
     let rel: PathBuf = target
         .segments
         .iter()
@@ -60,19 +73,7 @@ pub fn resolve(root: &Root, target: &Target) -> Result<Resolved, Status> {
         if !target.trailing_slash {
             return Ok(Resolved::DirectoryWithoutSlash);
         }
-        let index = rel.join(INDEX_FILE);
-        return match open_with_meta(root, &index) {
-            Ok((file, meta)) if meta.is_file() => Ok(Resolved::File {
-                file,
-                meta,
-                name: index,
-            }),
-            Ok((_, meta)) if !meta.is_dir() => Err(Status::Forbidden),
-            Ok(_) | Err(Status::NotFound) => {
-                Ok(Resolved::DirectoryWithoutIndex { dir: file, meta })
-            }
-            Err(status) => Err(status),
-        };
+        return directory_index(root, &rel, index, file, meta);
     }
     if target.trailing_slash {
         // `/file.html/` names a directory that does not exist.
@@ -85,6 +86,39 @@ pub fn resolve(root: &Root, target: &Target) -> Result<Resolved, Status> {
         file,
         meta,
         name: rel,
+    })
+}
+
+/// The first of `index` that exists in the directory `rel` (open as
+/// `dir`), under the same policy as a direct request for it: a name that
+/// is refused (a symlink the policy forbids, a special file) is that
+/// refusal, a name that is missing or a directory is passed over, and
+/// with none found the directory is answered as having no index.
+fn directory_index<S: AsRef<str>>(
+    root: &Root,
+    rel: &Path,
+    index: &[S],
+    dir: File,
+    dir_meta: Metadata,
+) -> Result<Resolved, Status> {
+    for name in index {
+        let path = rel.join(name.as_ref());
+        match open_with_meta(root, &path) {
+            Ok((file, meta)) if meta.is_file() => {
+                return Ok(Resolved::File {
+                    file,
+                    meta,
+                    name: path,
+                });
+            }
+            Ok((_, meta)) if !meta.is_dir() => return Err(Status::Forbidden),
+            Ok(_) | Err(Status::NotFound) => {}
+            Err(status) => return Err(status),
+        }
+    }
+    Ok(Resolved::DirectoryWithoutIndex {
+        dir,
+        meta: dir_meta,
     })
 }
 
@@ -184,6 +218,42 @@ mod tests {
             assert_eq!(status(&root, "/a.txt/"), 404);
             assert_eq!(status(&root, "/missing"), 404);
             assert_eq!(status(&root, "/a.txt/x"), 404);
+        }
+    }
+
+    #[test]
+    fn the_first_index_name_that_exists_wins() {
+        let fx = fixture();
+        std::fs::write(fx.root.join("dir/index.htm"), "htm").unwrap();
+        std::fs::create_dir(fx.root.join("dir/sub/index.htm")).unwrap();
+        symlink(
+            fx.root.join("../secret.txt"),
+            fx.root.join("dir/sub/out.html"),
+        )
+        .unwrap();
+        for root in roots(&fx, Symlinks::Inside) {
+            let named = |raw: &str, index: &[&str]| match resolve_with(
+                &root,
+                &Target::parse(raw).unwrap(),
+                index,
+            ) {
+                Ok(Resolved::File { name, .. }) => Ok(name),
+                Ok(Resolved::DirectoryWithoutIndex { .. }) => Err(299),
+                Ok(Resolved::DirectoryWithoutSlash) => Err(301),
+                Err(status) => Err(status.code()),
+            };
+            let htm = Ok(PathBuf::from("dir/index.htm"));
+            assert_eq!(named("/dir/", &["index.htm", "index.html"]), htm);
+            assert_eq!(named("/dir/", &["missing", "index.htm"]), htm);
+            assert_eq!(
+                named("/dir/", &["index.html", "index.htm"]),
+                Ok(PathBuf::from("dir/index.html"))
+            );
+            assert_eq!(named("/dir/", &["none.html"]), Err(299));
+            // A directory of the name is passed over; a forbidden link is 403.
+            assert_eq!(named("/dir/sub/", &["index.htm"]), Err(299));
+            assert_eq!(named("/dir/sub/", &["out.html", "index.htm"]), Err(403));
+            assert_eq!(named("/dir", &["index.htm"]), Err(301));
         }
     }
 
