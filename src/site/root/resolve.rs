@@ -48,7 +48,7 @@ pub(crate) fn status_for(err: &io::Error) -> Status {
 }
 
 /// Resolves `target` below `root` with the one index name `index.html`;
-/// see [`resolve_with`].
+/// the site tries its `--index` names through `resolve_with`.
 pub fn resolve(root: &Root, target: &Target) -> Result<Resolved, Status> {
     resolve_with(root, target, &[INDEX_FILE])
 }
