@@ -92,6 +92,10 @@ pub struct Config {
     )]
     pub port: u16,
 
+    /// At start-up, print the first LAN URL (else the loopback one) as a QR code on stderr
+    #[arg(long, env = "STATICD_QRCODE")]
+    pub qrcode: bool,
+
     /// Worker threads [default: number of CPUs]
     #[arg(short = 'w', long, env = "STATICD_WORKERS", value_name = "N",
           value_parser = clap::value_parser!(u16).range(1..=1024))]
@@ -324,6 +328,7 @@ impl Config {
             // Only with HTTPS to redirect to ([`Config::check_https`]).
             redirect_http: tls.as_ref().and(self.redirect_http),
             tls,
+            qrcode: self.qrcode,
         }
     }
 

@@ -57,6 +57,7 @@ pub(crate) mod parking;
 pub(crate) mod pool;
 mod reload;
 pub(crate) mod tls;
+mod urls;
 mod workers;
 
 pub(crate) use options::Limits;
@@ -268,6 +269,7 @@ pub(crate) async fn serve_until_signalled(options: &Options) -> Result<Exit, Sta
         "http"
     };
     tracing::info!(target: LIFECYCLE, "listening on {scheme}://{addr}");
+    urls::announce(scheme, addr, options.qrcode);
     if let Some(redirect) = server.redirect_addr() {
         let redirect = redirect.map_err(StartError::Address)?;
         tracing::info!(target: LIFECYCLE, "redirecting http://{redirect} to https");

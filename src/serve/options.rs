@@ -40,6 +40,8 @@ pub struct Options {
     /// A plain-HTTP listener on this port (on the same address as the main
     /// one) that redirects every request to HTTPS.
     pub redirect_http: Option<u16>,
+    /// At start-up, print the first LAN URL as a QR code on stderr.
+    pub qrcode: bool,
 }
 
 /// The documented defaults; the command line takes its own from here.
@@ -60,6 +62,7 @@ impl Default for Options {
             access_log: None,
             tls: None,
             redirect_http: None,
+            qrcode: false,
         }
     }
 }

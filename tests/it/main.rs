@@ -22,6 +22,7 @@ mod httptest;
 mod init_script;
 mod limits;
 mod lint;
+mod listen;
 mod listing_browser;
 mod listings;
 mod operate;
