@@ -20,7 +20,7 @@ fn main() -> ExitCode {
         return ExitCode::SUCCESS;
     }
     if let Some(path) = &config.probe {
-        return match probe(config.bind, config.port, path, !config.tls_certs.is_empty()) {
+        return match probe(&config.probe_target(), path, !config.tls_certs.is_empty()) {
             Ok(()) => ExitCode::SUCCESS,
             Err(message) => fail(&message),
         };

@@ -33,6 +33,7 @@ mod defaults;
 mod error;
 pub(crate) mod file;
 pub(crate) mod headers;
+mod listen;
 mod origin;
 pub(crate) mod pages;
 mod syntax;
@@ -43,6 +44,7 @@ pub(crate) use crate::ops::access_log::LogFormat;
 pub use crate::serve::balance::Balance;
 pub use crate::site::Autoindex;
 pub use crate::site::root::Symlinks;
+pub use listen::Bind;
 pub use values::parse_duration;
 pub(crate) use values::{parse_charset, parse_field_value, parse_header, parse_level};
 
@@ -72,15 +74,26 @@ pub struct Config {
     )]
     pub root: PathBuf,
 
-    /// Address to listen on (IPv4 or IPv6)
+    /// Address to listen on (IPv4 or IPv6), or unix:PATH for a Unix stream socket
     #[arg(
         short = 'b',
         long,
         env = "STATICD_BIND",
-        default_value_t = defaults::SERVE.addr.ip(),
+        default_value_t = Bind::Ip(defaults::SERVE.addr.ip()),
+        value_parser = listen::parse_bind,
         value_name = "ADDR"
     )]
-    pub bind: IpAddr,
+    pub bind: Bind,
+
+    /// File mode of a unix: socket (octal); only with --bind unix:PATH
+    #[arg(
+        long,
+        env = "STATICD_SOCKET_MODE",
+        default_value = listen::mode_text(defaults::SERVE.socket_mode),
+        value_parser = listen::parse_mode,
+        value_name = "MODE"
+    )]
+    pub socket_mode: u32,
 
     /// Port to listen on; 0 picks a free one (the log line says which)
     #[arg(
@@ -312,6 +325,8 @@ impl Config {
                 archive: self.archive.archive,
             },
             addr: self.addr(),
+            unix_socket: self.unix_socket(),
+            socket_mode: self.socket_mode,
             workers: self.worker_threads(),
             balance: self.balance,
             limits: serve::Limits {
@@ -332,9 +347,14 @@ impl Config {
         }
     }
 
-    /// The address to bind.
+    /// The TCP address to bind (unspecified, on the port, with
+    /// `--bind unix:PATH`, where it is not used).
     pub fn addr(&self) -> SocketAddr {
-        SocketAddr::new(self.bind, self.port)
+        let ip = match self.bind {
+            Bind::Ip(ip) => ip,
+            Bind::Unix(_) => IpAddr::from([0, 0, 0, 0]),
+        };
+        SocketAddr::new(ip, self.port)
     }
 
     /// Worker thread count: the flag, or the serving layer's default (one

@@ -27,7 +27,6 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::net::TcpListener;
 use tokio::sync::{Semaphore, oneshot};
 
 use crate::ops::access_log::AccessLog;
@@ -40,6 +39,7 @@ use accept::{Context, accept_loop};
 use balance::Balance;
 use connection::{Role, Shared, Worker};
 use idle::{Handoff, Inbox};
+use listener::{Accepting, Local};
 use limits::ACCESS_LOG_FLUSH;
 use pool::Pool;
 use tls::Acceptor;
@@ -50,11 +50,12 @@ pub(crate) mod balance;
 pub(crate) mod connection;
 pub(crate) mod idle;
 pub(crate) mod limits;
-mod listener;
+pub(crate) mod listener;
 pub(crate) mod offload;
 mod options;
 pub(crate) mod parking;
 pub(crate) mod pool;
+pub(crate) mod stream;
 mod reload;
 pub(crate) mod tls;
 mod urls;
@@ -83,9 +84,11 @@ pub enum Exit {
 
 /// A bound server, ready to run.
 pub struct Server {
-    listener: TcpListener,
+    listener: Accepting,
     /// `--redirect-http`: the plain listener sending clients to HTTPS.
-    redirect: Option<TcpListener>,
+    redirect: Option<Accepting>,
+    /// The Unix socket's file, removed when the server stops.
+    socket_file: Option<SocketFile>,
     context: Context,
     inbox: Inbox,
     balance: Balance,
@@ -110,11 +113,19 @@ impl Server {
             Some(tls) => Some(Arc::new(reload::load(&tls.certificates)?)),
             None => None,
         };
-        let listener = listener::listen(addr).map_err(|e| StartError::Bind(addr, e))?;
+        let (listener, socket_file) = match &config.unix_socket {
+            Some(path) => {
+                let bound = listener::listen_unix(path, config.socket_mode)
+                    .map_err(|e| StartError::BindUnix(path.clone(), e))?;
+                (bound, Some(SocketFile(path.clone())))
+            }
+            None => (listener::listen(addr).map_err(|e| StartError::Bind(addr, e))?, None),
+        };
         let redirect = match config.redirect_http {
             Some(port) => {
                 let addr = SocketAddr::new(addr.ip(), port);
-                Some(listener::listen(addr).map_err(|e| StartError::Bind(addr, e))?)
+                let bound = listener::listen(addr).map_err(|e| StartError::Bind(addr, e))?;
+                Some(Accepting::from_std(bound).map_err(StartError::Workers)?)
             }
             None => None,
         };
@@ -125,14 +136,14 @@ impl Server {
             })?;
         let control = Control::new();
         let (context, mut inboxes) = context(config, site, access_log, tls, &control);
-        let listener = listener.into_std().map_err(StartError::Workers)?;
         for (index, inbox) in inboxes.drain(1..).enumerate() {
             let copy = listener.try_clone().map_err(StartError::Workers)?;
             spawn_worker(index + 1, copy, context.clone(), inbox).map_err(StartError::Workers)?;
         }
         Ok(Server {
-            listener: TcpListener::from_std(listener).map_err(StartError::Workers)?,
+            listener: Accepting::from_std(listener).map_err(StartError::Workers)?,
             redirect,
+            socket_file,
             context,
             inbox: inboxes.pop().expect("worker 0's inbox"),
             balance: config.balance,
@@ -142,14 +153,24 @@ impl Server {
         })
     }
 
-    /// The address actually bound (the real port when 0 was asked for).
+    /// The TCP address actually bound (the real port when 0 was asked
+    /// for); an error on a Unix socket.
     pub fn local_addr(&self) -> io::Result<SocketAddr> {
-        self.listener.local_addr()
+        match self.listener.local()? {
+            Local::Tcp(addr) => Ok(addr),
+            Local::Unix(_) => Err(io::Error::new(
+                io::ErrorKind::Unsupported,
+                "listening on a Unix socket",
+            )),
+        }
     }
 
     /// The redirect listener's address, with `--redirect-http`.
     pub fn redirect_addr(&self) -> Option<io::Result<SocketAddr>> {
-        self.redirect.as_ref().map(TcpListener::local_addr)
+        self.redirect.as_ref().map(|l| match l.local()? {
+            Local::Tcp(addr) => Ok(addr),
+            Local::Unix(_) => Err(io::ErrorKind::Unsupported.into()),
+        })
     }
 
     /// The HTTPS configuration, when the main listener speaks TLS: what
@@ -177,9 +198,9 @@ impl Server {
                 self.context.shutdown.clone(),
             ));
         }
+        let port = self.local_addr().map_or(443, |a| a.port());
         let worker = start_worker(&self.context, self.inbox);
         if let Some(redirect) = self.redirect {
-            let port = self.listener.local_addr().map_or(443, |a| a.port());
             tokio::spawn(redirect_loop(
                 redirect,
                 port,
@@ -190,6 +211,8 @@ impl Server {
         tokio::pin!(stop);
         accept_loop(&self.listener, 0, &self.context, &worker, &mut stop).await;
         drop(self.listener);
+        // New clients are refused from here on, rather than queued.
+        drop(self.socket_file);
         self.control.enter(Phase::Stopping);
         let slots = &self.context.slots;
         let all = slots.acquire_many(self.max_connections);
@@ -262,14 +285,21 @@ pub(crate) async fn serve_until_signalled(options: &Options) -> Result<Exit, Sta
     let signals = Signals::install().map_err(StartError::Signals)?;
     let hangups = reload::Hangups::install().map_err(StartError::Signals)?;
     let server = Server::bind(options).await?;
-    let addr = server.local_addr().map_err(StartError::Address)?;
     let scheme = if server.tls().is_some() {
         "https"
     } else {
         "http"
     };
-    tracing::info!(target: LIFECYCLE, "listening on {scheme}://{addr}");
-    urls::announce(scheme, addr, options.qrcode);
+    match server.listener.local().map_err(StartError::Address)? {
+        Local::Tcp(addr) => {
+            tracing::info!(target: LIFECYCLE, "listening on {scheme}://{addr}");
+            urls::announce(scheme, addr, options.qrcode);
+        }
+        Local::Unix(path) => {
+            let path = path.display();
+            tracing::info!(target: LIFECYCLE, "listening on unix:{path} ({scheme})");
+        }
+    }
     if let Some(redirect) = server.redirect_addr() {
         let redirect = redirect.map_err(StartError::Address)?;
         tracing::info!(target: LIFECYCLE, "redirecting http://{redirect} to https");
@@ -281,7 +311,7 @@ pub(crate) async fn serve_until_signalled(options: &Options) -> Result<Exit, Sta
 /// Accepts on the redirect listener until shutdown begins, on the first
 /// worker. Its connections answer once and close, so they never park or
 /// move, and they count against `--max-connections` like any other.
-async fn redirect_loop(listener: TcpListener, https_port: u16, context: Context, worker: Worker) {
+async fn redirect_loop(listener: Accepting, https_port: u16, context: Context, worker: Worker) {
     let context = Context {
         role: Role::RedirectToHttps(https_port),
         ..context
@@ -294,6 +324,18 @@ async fn redirect_loop(listener: TcpListener, https_port: u16, context: Context,
     let stop = shutdown.stopping();
     tokio::pin!(stop);
     accept_loop(&listener, 0, &context, &worker, &mut stop).await;
+}
+
+/// A Unix socket's file, removed when dropped: when the server stops
+/// accepting, or when it could not start after all.
+struct SocketFile(std::path::PathBuf);
+
+impl Drop for SocketFile {
+    fn drop(&mut self) {
+        if let Err(err) = std::fs::remove_file(&self.0) {
+            tracing::warn!(path = %self.0.display(), error = %err, "cannot remove the socket file");
+        }
+    }
 }
 
 /// What the workers share, and each worker's inbox.

@@ -21,7 +21,15 @@ pub struct Options {
     pub root: PathBuf,
     pub symlinks: Symlinks,
     pub site: site::Options,
+    /// The TCP address to listen on, unless `unix_socket` is given.
     pub addr: SocketAddr,
+    /// A Unix stream socket to listen on instead of `addr`: created at
+    /// start-up (replacing a stale one nobody listens on), removed at
+    /// shutdown.
+    pub unix_socket: Option<PathBuf>,
+    /// The Unix socket file's permission bits: the owner and the group
+    /// (a reverse proxy's user, added to the group) may connect.
+    pub socket_mode: u32,
     /// Worker threads, at least one.
     pub workers: usize,
     pub balance: Balance,
@@ -52,6 +60,8 @@ impl Default for Options {
             symlinks: Symlinks::default(),
             site: site::Options::default(),
             addr: SocketAddr::from(([0, 0, 0, 0], 8080)),
+            unix_socket: None,
+            socket_mode: 0o660,
             workers: default_workers(),
             balance: Balance::default(),
             limits: Limits::default(),
@@ -137,6 +147,8 @@ pub enum StartError {
     RootNotDirectory(PathBuf),
     #[error("cannot listen on {0}")]
     Bind(SocketAddr, #[source] io::Error),
+    #[error("cannot listen on unix:{}", .0.display())]
+    BindUnix(PathBuf, #[source] io::Error),
     #[error("access log {}", .0.display())]
     AccessLog(PathBuf, #[source] io::Error),
     /// A worker thread or its runtime could not be started.

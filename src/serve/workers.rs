@@ -16,7 +16,7 @@ use crate::shutdown::{Phase, Shutdown};
 /// until the server is finished (or gone).
 pub(super) fn spawn_worker(
     index: usize,
-    listener: std::net::TcpListener,
+    listener: crate::serve::listener::Listener,
     context: Context,
     inbox: Inbox,
 ) -> io::Result<()> {

@@ -2,19 +2,19 @@
 //! parking table and into it, and from one worker to another.
 
 use std::io;
-use std::net::SocketAddr;
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd};
 
 use bytes::BytesMut;
-use tokio::net::TcpStream;
 use tokio::time::Instant;
 
 use super::exchange::{Connection, Ended};
 use super::tls_io::{absorb, take_plaintext};
 use super::worker::Worker;
+use crate::ops::access_log::Peer;
 use crate::serve::idle::Idle;
 use crate::serve::limits::READ_BUFFER;
 use crate::serve::pool::Ticket;
+use crate::serve::stream::{StdStream, Stream};
 
 /// What a listener's connections are for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -34,8 +34,8 @@ pub(crate) enum Role {
 /// Over TLS, the handshake comes first, within the same header timeout
 /// from the accept as the first request.
 pub(crate) async fn serve(
-    stream: TcpStream,
-    peer: SocketAddr,
+    stream: Stream,
+    peer: Peer,
     ticket: Ticket,
     worker: Worker,
     role: Role,
@@ -141,7 +141,7 @@ fn read_now(socket: BorrowedFd<'_>) -> io::Result<Option<BytesMut>> {
 /// plaintext (perhaps none yet: a record may be incomplete), or `None`
 /// once the client closed the session.
 fn decrypt(
-    stream: &std::net::TcpStream,
+    stream: &StdStream,
     tls: &mut rustls::ServerConnection,
     raw: &[u8],
 ) -> io::Result<Option<BytesMut>> {
