@@ -30,9 +30,10 @@ impl std::fmt::Display for Bind {
 /// relative path whose directory exists (the socket file is made there).
 pub(crate) fn parse_bind(text: &str) -> Result<Bind, String> {
     let Some(path) = text.strip_prefix("unix:") else {
-        return text.parse().map(Bind::Ip).map_err(|_| {
-            format!("'{text}' is neither an IP address nor unix:PATH")
-        });
+        return text
+            .parse()
+            .map(Bind::Ip)
+            .map_err(|_| format!("'{text}' is neither an IP address nor unix:PATH"));
     };
     if path.is_empty() {
         return Err("unix: needs the socket's path, e.g. unix:/run/staticd/http.sock".to_owned());

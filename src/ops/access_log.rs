@@ -8,7 +8,7 @@
 
 use std::fs::OpenOptions;
 use std::io::{self, Write};
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
@@ -34,9 +34,11 @@ pub enum LogFormat {
 
 /// Who a connection is from. A client of a Unix socket has no address
 /// of its own: it is logged as `unix:`, as nginx's `$remote_addr` shows it.
+/// An address and port rather than a `SocketAddr`, which would carry an
+/// IPv6 flow label and scope the log does not show, in every connection.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Peer {
-    Ip(SocketAddr),
+    Ip(IpAddr, u16),
     Unix,
 }
 
@@ -44,7 +46,7 @@ impl Peer {
     /// The client's host as the Combined format's first field shows it.
     fn host(&self) -> String {
         match self {
-            Peer::Ip(addr) => addr.ip().to_string(),
+            Peer::Ip(ip, _) => ip.to_string(),
             Peer::Unix => "unix:".to_owned(),
         }
     }
@@ -53,7 +55,7 @@ impl Peer {
 impl std::fmt::Display for Peer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            Peer::Ip(addr) => addr.fmt(f),
+            Peer::Ip(ip, port) => SocketAddr::new(*ip, *port).fmt(f),
             Peer::Unix => f.write_str("unix:"),
         }
     }
@@ -61,7 +63,7 @@ impl std::fmt::Display for Peer {
 
 impl From<SocketAddr> for Peer {
     fn from(addr: SocketAddr) -> Peer {
-        Peer::Ip(addr)
+        Peer::Ip(addr.ip(), addr.port())
     }
 }
 
@@ -314,7 +316,7 @@ mod tests {
 
     fn entry() -> Entry<'static> {
         Entry {
-            peer: Peer::Ip("192.0.2.7:51234".parse().unwrap()),
+            peer: "192.0.2.7:51234".parse::<SocketAddr>().unwrap().into(),
             time: UNIX_EPOCH + Duration::new(784_111_777, 123_000),
             request_line: Some(b"GET /x?a=\"1\" HTTP/1.1"),
             status: 200,

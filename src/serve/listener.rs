@@ -75,7 +75,7 @@ impl Accepting {
         match self {
             Accepting::Tcp(l) => {
                 let (stream, peer) = l.accept().await?;
-                Ok((Stream::Tcp(stream), Peer::Ip(peer)))
+                Ok((Stream::Tcp(stream), Peer::from(peer)))
             }
             Accepting::Unix(l) => {
                 let (stream, _) = l.accept().await?;

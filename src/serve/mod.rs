@@ -39,8 +39,8 @@ use accept::{Context, accept_loop};
 use balance::Balance;
 use connection::{Role, Shared, Worker};
 use idle::{Handoff, Inbox};
-use listener::{Accepting, Local};
 use limits::ACCESS_LOG_FLUSH;
+use listener::{Accepting, Local};
 use pool::Pool;
 use tls::Acceptor;
 use workers::{spawn_worker, start_worker};
@@ -55,8 +55,8 @@ pub(crate) mod offload;
 mod options;
 pub(crate) mod parking;
 pub(crate) mod pool;
-pub(crate) mod stream;
 mod reload;
+pub(crate) mod stream;
 pub(crate) mod tls;
 mod urls;
 mod workers;
@@ -119,7 +119,10 @@ impl Server {
                     .map_err(|e| StartError::BindUnix(path.clone(), e))?;
                 (bound, Some(SocketFile(path.clone())))
             }
-            None => (listener::listen(addr).map_err(|e| StartError::Bind(addr, e))?, None),
+            None => (
+                listener::listen(addr).map_err(|e| StartError::Bind(addr, e))?,
+                None,
+            ),
         };
         let redirect = match config.redirect_http {
             Some(port) => {

@@ -144,8 +144,8 @@ mod tests {
         let pool = Pool::new(2, 2);
         let ticket = pool.ticket(1, permit);
         tokio::spawn(connection::serve(
-            stream,
-            peer,
+            crate::serve::stream::Stream::Tcp(stream),
+            peer.into(),
             ticket,
             worker,
             connection::Role::Site,

@@ -41,5 +41,6 @@ mod tls;
 mod tls_lint;
 mod tls_listeners;
 mod tls_process;
+mod unix_socket;
 mod variants;
 mod workers;

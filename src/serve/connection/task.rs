@@ -33,13 +33,7 @@ pub(crate) enum Role {
 /// Its `ticket` counts it against `--max-connections` and on its worker.
 /// Over TLS, the handshake comes first, within the same header timeout
 /// from the accept as the first request.
-pub(crate) async fn serve(
-    stream: Stream,
-    peer: Peer,
-    ticket: Ticket,
-    worker: Worker,
-    role: Role,
-) {
+pub(crate) async fn serve(stream: Stream, peer: Peer, ticket: Ticket, worker: Worker, role: Role) {
     let first = Instant::now() + worker.shared.limits.header_timeout; // from accept
     // The listener defers accepting until the request arrives, so it is
     // normally here already.
