@@ -50,6 +50,10 @@ pub use site::rules::pages::{ErrorPage, PagePath, Redirect};
 /// the tests run it in process, the binary through [`run_blocking`].
 pub use serve::{Drained, Exit, Options, Server, StartError, run_blocking};
 
+/// systemd socket activation: the binary takes the listening sockets the
+/// service manager passed (`LISTEN_FDS`) into [`Options::inherited`].
+pub use serve::activation::{Inherited, take_from_env as inherited_sockets};
+
 /// The HTTPS options of [`Options`], which the TLS tests fill in.
 pub use serve::{Hsts, TlsOptions};
 

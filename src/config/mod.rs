@@ -327,6 +327,9 @@ impl Config {
             addr: self.addr(),
             unix_socket: self.unix_socket(),
             socket_mode: self.socket_mode,
+            // Sockets passed by a service manager are not configuration:
+            // the binary takes them from its environment.
+            inherited: Vec::new(),
             workers: self.worker_threads(),
             balance: self.balance,
             limits: serve::Limits {

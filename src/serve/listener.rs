@@ -47,6 +47,17 @@ impl Listener {
             Listener::Unix(l) => Listener::Unix(l.try_clone()?),
         })
     }
+
+    pub(crate) fn local(&self) -> io::Result<Local> {
+        match self {
+            Listener::Tcp(l) => l.local_addr().map(Local::Tcp),
+            Listener::Unix(l) => {
+                let addr = l.local_addr()?;
+                let path = addr.as_pathname().unwrap_or(Path::new(""));
+                Ok(Local::Unix(path.to_owned()))
+            }
+        }
+    }
 }
 
 /// A listening socket on the current runtime.

@@ -42,10 +42,12 @@ use idle::{Handoff, Inbox};
 use limits::ACCESS_LOG_FLUSH;
 use listener::{Accepting, Local};
 use pool::Pool;
+use sockets::SocketFile;
 use tls::Acceptor;
 use workers::{spawn_worker, start_worker};
 
 mod accept;
+pub(crate) mod activation;
 pub(crate) mod balance;
 pub(crate) mod connection;
 pub(crate) mod idle;
@@ -56,6 +58,7 @@ mod options;
 pub(crate) mod parking;
 pub(crate) mod pool;
 mod reload;
+mod sockets;
 pub(crate) mod stream;
 pub(crate) mod tls;
 mod urls;
@@ -85,8 +88,9 @@ pub enum Exit {
 /// A bound server, ready to run.
 pub struct Server {
     listener: Accepting,
-    /// `--redirect-http`: the plain listener sending clients to HTTPS.
-    redirect: Option<Accepting>,
+    /// Listeners the first worker alone accepts on, each for its role: the
+    /// redirect to HTTPS (`--redirect-http`), further inherited sockets.
+    others: Vec<(Accepting, Role)>,
     /// The Unix socket's file, removed when the server stops.
     socket_file: Option<SocketFile>,
     context: Context,
@@ -108,45 +112,34 @@ impl Server {
                 StartError::Root(config.root.clone(), e)
             }
         })?;
-        let addr = config.addr;
         let tls = match &config.tls {
             Some(tls) => Some(Arc::new(reload::load(&tls.certificates)?)),
             None => None,
         };
-        let (listener, socket_file) = match &config.unix_socket {
-            Some(path) => {
-                let bound = listener::listen_unix(path, config.socket_mode)
-                    .map_err(|e| StartError::BindUnix(path.clone(), e))?;
-                (bound, Some(SocketFile(path.clone())))
-            }
-            None => (
-                listener::listen(addr).map_err(|e| StartError::Bind(addr, e))?,
-                None,
-            ),
-        };
-        let redirect = match config.redirect_http {
-            Some(port) => {
-                let addr = SocketAddr::new(addr.ip(), port);
-                let bound = listener::listen(addr).map_err(|e| StartError::Bind(addr, e))?;
-                Some(Accepting::from_std(bound).map_err(StartError::Workers)?)
-            }
-            None => None,
-        };
+        let sockets = sockets::open(config, tls.is_some())?;
+        let listener = sockets.main;
+        let others = sockets
+            .others
+            .into_iter()
+            .map(|(listener, role)| Ok((Accepting::from_std(listener)?, role)))
+            .collect::<io::Result<_>>()
+            .map_err(StartError::Workers)?;
         let site = Site::new(root, &config.site).map_err(StartError::Auth)?;
         let access_log =
             AccessLog::open(config.log_format, config.access_log.as_deref()).map_err(|e| {
                 StartError::AccessLog(config.access_log.clone().unwrap_or_else(|| "-".into()), e)
             })?;
         let control = Control::new();
-        let (context, mut inboxes) = context(config, site, access_log, tls, &control);
+        let (mut context, mut inboxes) = context(config, site, access_log, tls, &control);
+        context.role = sockets.main_role;
         for (index, inbox) in inboxes.drain(1..).enumerate() {
             let copy = listener.try_clone().map_err(StartError::Workers)?;
             spawn_worker(index + 1, copy, context.clone(), inbox).map_err(StartError::Workers)?;
         }
         Ok(Server {
             listener: Accepting::from_std(listener).map_err(StartError::Workers)?,
-            redirect,
-            socket_file,
+            others,
+            socket_file: sockets.socket_file,
             context,
             inbox: inboxes.pop().expect("worker 0's inbox"),
             balance: config.balance,
@@ -170,7 +163,10 @@ impl Server {
 
     /// The redirect listener's address, with `--redirect-http`.
     pub fn redirect_addr(&self) -> Option<io::Result<SocketAddr>> {
-        self.redirect.as_ref().map(|l| match l.local()? {
+        let redirect = self.others.iter().find_map(|(listener, role)| {
+            matches!(role, Role::RedirectToHttps(_)).then_some(listener)
+        });
+        redirect.map(|l| match l.local()? {
             Local::Tcp(addr) => Ok(addr),
             Local::Unix(_) => Err(io::ErrorKind::Unsupported.into()),
         })
@@ -201,12 +197,11 @@ impl Server {
                 self.context.shutdown.clone(),
             ));
         }
-        let port = self.local_addr().map_or(443, |a| a.port());
         let worker = start_worker(&self.context, self.inbox);
-        if let Some(redirect) = self.redirect {
-            tokio::spawn(redirect_loop(
-                redirect,
-                port,
+        for (listener, role) in self.others {
+            tokio::spawn(side_loop(
+                listener,
+                role,
                 self.context.clone(),
                 worker.clone(),
             ));
@@ -311,34 +306,21 @@ pub(crate) async fn serve_until_signalled(options: &Options) -> Result<Exit, Sta
     Ok(server.run_until_signalled(signals).await)
 }
 
-/// Accepts on the redirect listener until shutdown begins, on the first
-/// worker. Its connections answer once and close, so they never park or
-/// move, and they count against `--max-connections` like any other.
-async fn redirect_loop(listener: Accepting, https_port: u16, context: Context, worker: Worker) {
-    let context = Context {
-        role: Role::RedirectToHttps(https_port),
-        ..context
+/// Accepts on a listener other than the main one until shutdown begins,
+/// on the first worker; its connections count against
+/// `--max-connections` like any other. The redirect's answer once and
+/// close, so they never park or move.
+async fn side_loop(listener: Accepting, role: Role, context: Context, worker: Worker) {
+    let context = Context { role, ..context };
+    let parking = match role {
+        Role::RedirectToHttps(_) => None,
+        Role::Site | Role::Plain => worker.parking,
     };
-    let worker = Worker {
-        parking: None,
-        ..worker
-    };
+    let worker = Worker { parking, ..worker };
     let mut shutdown = context.shutdown.clone();
     let stop = shutdown.stopping();
     tokio::pin!(stop);
     accept_loop(&listener, 0, &context, &worker, &mut stop).await;
-}
-
-/// A Unix socket's file, removed when dropped: when the server stops
-/// accepting, or when it could not start after all.
-struct SocketFile(std::path::PathBuf);
-
-impl Drop for SocketFile {
-    fn drop(&mut self) {
-        if let Err(err) = std::fs::remove_file(&self.0) {
-            tracing::warn!(path = %self.0.display(), error = %err, "cannot remove the socket file");
-        }
-    }
 }
 
 /// What the workers share, and each worker's inbox.

@@ -8,6 +8,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use crate::ops::access_log::LogFormat;
+use crate::serve::activation::Inherited;
 use crate::serve::balance::Balance;
 use crate::serve::tls::{CertPair, TlsError};
 use crate::site;
@@ -30,6 +31,9 @@ pub struct Options {
     /// The Unix socket file's permission bits: the owner and the group
     /// (a reverse proxy's user, added to the group) may connect.
     pub socket_mode: u32,
+    /// Listening sockets passed by the service manager, served instead of
+    /// binding `addr`, `unix_socket` and `redirect_http`'s port.
+    pub inherited: Vec<Inherited>,
     /// Worker threads, at least one.
     pub workers: usize,
     pub balance: Balance,
@@ -62,6 +66,7 @@ impl Default for Options {
             addr: SocketAddr::from(([0, 0, 0, 0], 8080)),
             unix_socket: None,
             socket_mode: 0o660,
+            inherited: Vec::new(),
             workers: default_workers(),
             balance: Balance::default(),
             limits: Limits::default(),
@@ -149,6 +154,12 @@ pub enum StartError {
     Bind(SocketAddr, #[source] io::Error),
     #[error("cannot listen on unix:{}", .0.display())]
     BindUnix(PathBuf, #[source] io::Error),
+    /// A socket the service manager passed cannot be served.
+    #[error("inherited socket {0}")]
+    Inherited(String, #[source] io::Error),
+    /// The sockets the service manager passed could not be taken.
+    #[error("socket activation")]
+    Activation(#[source] io::Error),
     #[error("access log {}", .0.display())]
     AccessLog(PathBuf, #[source] io::Error),
     /// A worker thread or its runtime could not be started.

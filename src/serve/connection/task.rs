@@ -24,8 +24,22 @@ pub(crate) enum Role {
     ///
     /// [`Shared`]: super::Shared
     Site,
+    /// Serving the site in plain HTTP, even when the main listener speaks
+    /// TLS (an inherited socket named `http`).
+    Plain,
     /// Answering every request with a redirect to HTTPS on this port.
     RedirectToHttps(u16),
+}
+
+impl Role {
+    /// What the start-up lines call it.
+    pub(crate) fn describe(&self) -> &'static str {
+        match self {
+            Role::Site => "the site (over TLS when configured)",
+            Role::Plain => "the site in plain HTTP",
+            Role::RedirectToHttps(_) => "the redirect to HTTPS",
+        }
+    }
 }
 
 /// Serves requests on `stream` until the client, a limit or shutdown ends
@@ -57,6 +71,7 @@ pub(crate) async fn serve(stream: Stream, peer: Peer, ticket: Ticket, worker: Wo
 fn in_role(mut conn: Connection, role: Role) -> Option<Connection> {
     match role {
         Role::RedirectToHttps(port) => conn.redirect_to = Some(port),
+        Role::Plain => {}
         Role::Site => {
             if let Some(acceptor) = &conn.shared.tls {
                 match rustls::ServerConnection::new(acceptor.config()) {
