@@ -39,6 +39,7 @@ fn library() -> BTreeMap<&'static str, String> {
         ("root", d.root.display().to_string()),
         ("bind", d.addr.ip().to_string()),
         ("port", d.addr.port().to_string()),
+        ("socket-mode", format!("{:04o}", d.socket_mode)),
         ("workers", d.workers.to_string()),
         ("balance", name(d.balance)),
         ("autoindex", name(site.autoindex)),

@@ -6,6 +6,7 @@
 
 mod common;
 
+mod activation;
 mod architecture;
 mod archive;
 mod cli;
