@@ -52,7 +52,8 @@ pub use serve::{Drained, Exit, Options, Server, StartError, run_blocking};
 
 /// systemd socket activation: the binary takes the listening sockets the
 /// service manager passed (`LISTEN_FDS`) into [`Options::inherited`].
-pub use serve::activation::{Inherited, take_from_env as inherited_sockets};
+pub use serve::activation::Inherited;
+pub use serve::inherited_sockets;
 
 /// The HTTPS options of [`Options`], which the TLS tests fill in.
 pub use serve::{Hsts, TlsOptions};

@@ -44,11 +44,10 @@ pub(crate) use crate::ops::access_log::LogFormat;
 pub use crate::serve::balance::Balance;
 pub use crate::site::Autoindex;
 pub use crate::site::root::Symlinks;
-pub use listen::Bind;
 pub use values::parse_duration;
 pub(crate) use values::{parse_charset, parse_field_value, parse_header, parse_level};
 
-pub use values::Switch;
+pub use values::{Bind, Switch};
 
 /// `--version`: the version and what this build does.
 const LONG_VERSION: &str = concat!(
@@ -80,7 +79,7 @@ pub struct Config {
         long,
         env = "STATICD_BIND",
         default_value_t = Bind::Ip(defaults::SERVE.addr.ip()),
-        value_parser = listen::parse_bind,
+        value_parser = values::parse_bind,
         value_name = "ADDR"
     )]
     pub bind: Bind,
@@ -89,8 +88,8 @@ pub struct Config {
     #[arg(
         long,
         env = "STATICD_SOCKET_MODE",
-        default_value = listen::mode_text(defaults::SERVE.socket_mode),
-        value_parser = listen::parse_mode,
+        default_value = values::mode_text(defaults::SERVE.socket_mode),
+        value_parser = values::parse_mode,
         value_name = "MODE"
     )]
     pub socket_mode: u32,

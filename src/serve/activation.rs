@@ -11,7 +11,6 @@ use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 use std::sync::Arc;
 
 use crate::serve::listener::Listener;
-use crate::serve::options::StartError;
 
 /// The first passed descriptor (`SD_LISTEN_FDS_START`).
 const FIRST_FD: RawFd = 3;
@@ -33,16 +32,7 @@ pub struct Inherited {
 /// # Safety
 /// Changes the environment: call it before any other thread runs (the
 /// binary does, first thing in `main`).
-pub unsafe fn take_from_env() -> Result<Vec<Inherited>, StartError> {
-    // SAFETY: the caller's promise, passed on.
-    unsafe { take() }.map_err(StartError::Activation)
-}
-
-/// [`take_from_env`], with the plain I/O error.
-///
-/// # Safety
-/// As for [`take_from_env`].
-unsafe fn take() -> io::Result<Vec<Inherited>> {
+pub(crate) unsafe fn take_from_env() -> io::Result<Vec<Inherited>> {
     let pid = std::env::var("LISTEN_PID").ok();
     let count = std::env::var("LISTEN_FDS").ok();
     let names = std::env::var("LISTEN_FDNAMES").ok();

@@ -263,6 +263,17 @@ impl Server {
     }
 }
 
+/// The sockets a service manager passed (systemd socket activation, see
+/// [`activation`]), for [`Options::inherited`]; none unless `LISTEN_PID`
+/// is this process. The `LISTEN_*` variables are removed either way.
+///
+/// # Safety
+/// Changes the environment: call it while the process has one thread.
+pub unsafe fn inherited_sockets() -> Result<Vec<activation::Inherited>, StartError> {
+    // SAFETY: the caller's promise, passed on.
+    unsafe { activation::take_from_env() }.map_err(StartError::Activation)
+}
+
 /// The binary's whole run, on the calling thread, which becomes the first
 /// worker (the server starts the others on threads of their own).
 pub fn run_blocking(options: &Options) -> Result<Exit, StartError> {
