@@ -263,9 +263,8 @@ impl Server {
     }
 }
 
-/// The sockets a service manager passed (systemd socket activation, see
-/// [`activation`]), for [`Options::inherited`]; none unless `LISTEN_PID`
-/// is this process. The `LISTEN_*` variables are removed either way.
+/// The sockets a service manager passed (systemd socket activation), for
+/// [`Options::inherited`]; none unless `LISTEN_PID` is this process. The `LISTEN_*` variables are removed either way.
 ///
 /// # Safety
 /// Changes the environment: call it while the process has one thread.
