@@ -54,6 +54,7 @@ pub fn load<I: IntoIterator<Item = OsString>>(args: I) -> Result<Loaded, LoadErr
     let origins = origins(&first, &files.origins);
     config
         .check_https()
+        .and_then(|()| config.check_listen())
         .and_then(|()| config.auth.check())
         .map_err(|conflict| placed(conflict, &origins))?;
     Ok(Loaded {

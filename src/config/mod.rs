@@ -33,6 +33,7 @@ mod defaults;
 mod error;
 pub(crate) mod file;
 pub(crate) mod headers;
+mod listen;
 mod origin;
 pub(crate) mod pages;
 mod syntax;
@@ -46,7 +47,7 @@ pub use crate::site::root::Symlinks;
 pub use values::parse_duration;
 pub(crate) use values::{parse_charset, parse_field_value, parse_header, parse_level};
 
-pub use values::Switch;
+pub use values::{Bind, Switch};
 
 /// `--version`: the version and what this build does.
 const LONG_VERSION: &str = concat!(
@@ -72,15 +73,26 @@ pub struct Config {
     )]
     pub root: PathBuf,
 
-    /// Address to listen on (IPv4 or IPv6)
+    /// Address to listen on (IPv4 or IPv6), or unix:PATH for a Unix stream socket
     #[arg(
         short = 'b',
         long,
         env = "STATICD_BIND",
-        default_value_t = defaults::SERVE.addr.ip(),
+        default_value_t = Bind::Ip(defaults::SERVE.addr.ip()),
+        value_parser = values::parse_bind,
         value_name = "ADDR"
     )]
-    pub bind: IpAddr,
+    pub bind: Bind,
+
+    /// File mode of a unix: socket (octal); only with --bind unix:PATH
+    #[arg(
+        long,
+        env = "STATICD_SOCKET_MODE",
+        default_value = values::mode_text(defaults::SERVE.socket_mode),
+        value_parser = values::parse_mode,
+        value_name = "MODE"
+    )]
+    pub socket_mode: u32,
 
     /// Port to listen on; 0 picks a free one (the log line says which)
     #[arg(
@@ -91,6 +103,10 @@ pub struct Config {
         value_name = "PORT"
     )]
     pub port: u16,
+
+    /// At start-up, print the first LAN URL (else the loopback one) as a QR code on stderr
+    #[arg(long, env = "STATICD_QRCODE")]
+    pub qrcode: bool,
 
     /// Worker threads [default: number of CPUs]
     #[arg(short = 'w', long, env = "STATICD_WORKERS", value_name = "N",
@@ -308,6 +324,11 @@ impl Config {
                 archive: self.archive.archive,
             },
             addr: self.addr(),
+            unix_socket: self.unix_socket(),
+            socket_mode: self.socket_mode,
+            // Sockets passed by a service manager are not configuration:
+            // the binary takes them from its environment.
+            inherited: Vec::new(),
             workers: self.worker_threads(),
             balance: self.balance,
             limits: serve::Limits {
@@ -324,12 +345,18 @@ impl Config {
             // Only with HTTPS to redirect to ([`Config::check_https`]).
             redirect_http: tls.as_ref().and(self.redirect_http),
             tls,
+            qrcode: self.qrcode,
         }
     }
 
-    /// The address to bind.
+    /// The TCP address to bind (unspecified, on the port, with
+    /// `--bind unix:PATH`, where it is not used).
     pub fn addr(&self) -> SocketAddr {
-        SocketAddr::new(self.bind, self.port)
+        let ip = match self.bind {
+            Bind::Ip(ip) => ip,
+            Bind::Unix(_) => IpAddr::from([0, 0, 0, 0]),
+        };
+        SocketAddr::new(ip, self.port)
     }
 
     /// Worker thread count: the flag, or the serving layer's default (one

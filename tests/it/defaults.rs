@@ -39,6 +39,7 @@ fn library() -> BTreeMap<&'static str, String> {
         ("root", d.root.display().to_string()),
         ("bind", d.addr.ip().to_string()),
         ("port", d.addr.port().to_string()),
+        ("socket-mode", format!("{:04o}", d.socket_mode)),
         ("workers", d.workers.to_string()),
         ("balance", name(d.balance)),
         ("autoindex", name(site.autoindex)),
@@ -62,11 +63,17 @@ fn library() -> BTreeMap<&'static str, String> {
         ("show-hidden", site.show_hidden.to_string()),
         ("security-headers", site.rules.headers.security.to_string()),
         ("hsts-subdomains", hsts_subdomains(&d).to_string()),
+        ("qrcode", d.qrcode.to_string()),
     ])
 }
 
 /// Flags: off unless given, which `--help` does not spell out.
-const FLAGS: &[&str] = &["show-hidden", "security-headers", "hsts-subdomains"];
+const FLAGS: &[&str] = &[
+    "show-hidden",
+    "security-headers",
+    "hsts-subdomains",
+    "qrcode",
+];
 
 fn hsts_subdomains(d: &Options) -> bool {
     d.tls

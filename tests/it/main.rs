@@ -6,6 +6,7 @@
 
 mod common;
 
+mod activation;
 mod architecture;
 mod archive;
 mod cli;
@@ -22,6 +23,7 @@ mod httptest;
 mod init_script;
 mod limits;
 mod lint;
+mod listen;
 mod listing_browser;
 mod listings;
 mod operate;
@@ -40,5 +42,6 @@ mod tls;
 mod tls_lint;
 mod tls_listeners;
 mod tls_process;
+mod unix_socket;
 mod variants;
 mod workers;
