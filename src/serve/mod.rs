@@ -47,6 +47,7 @@ use workers::{spawn_worker, start_worker};
 
 mod accept;
 pub(crate) mod balance;
+mod check;
 pub(crate) mod connection;
 pub(crate) mod idle;
 pub(crate) mod limits;
@@ -59,6 +60,7 @@ mod reload;
 pub(crate) mod tls;
 mod workers;
 
+pub use check::{Checked, check};
 pub(crate) use options::Limits;
 pub use options::{Hsts, Options, StartError, TlsOptions};
 
@@ -97,13 +99,7 @@ impl Server {
     /// Checks the document root, binds the listening socket and starts the
     /// other workers (they wait until [`Server::run`]).
     pub async fn bind(config: &Options) -> Result<Server, StartError> {
-        let root = Root::open(&config.root, config.symlinks).map_err(|e| {
-            if e.kind() == io::ErrorKind::NotADirectory {
-                StartError::RootNotDirectory(config.root.clone())
-            } else {
-                StartError::Root(config.root.clone(), e)
-            }
-        })?;
+        let root = open_root(config)?;
         let addr = config.addr;
         let tls = match &config.tls {
             Some(tls) => Some(Arc::new(reload::load(&tls.certificates)?)),
@@ -239,6 +235,17 @@ impl Server {
             }
         }
     }
+}
+
+/// The document root, or why it cannot be served.
+fn open_root(config: &Options) -> Result<Root, StartError> {
+    Root::open(&config.root, config.symlinks).map_err(|e| {
+        if e.kind() == io::ErrorKind::NotADirectory {
+            StartError::RootNotDirectory(config.root.clone())
+        } else {
+            StartError::Root(config.root.clone(), e)
+        }
+    })
 }
 
 /// The binary's whole run, on the calling thread, which becomes the first
