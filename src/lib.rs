@@ -46,6 +46,14 @@ pub use config::parse_duration;
 /// that the tests put into a [`Config`].
 pub use site::rules::pages::{ErrorPage, PagePath, Redirect};
 
+/// `--generate`: the man page and completions from the clap definition,
+/// and `--version`'s feature table, which the tests hold against `--help`.
+pub use config::reference::{FEATURES, Generate, generate};
+
+/// `--check`: what a start would load, loaded without binding; used by
+/// `src/main.rs`.
+pub use serve::{Checked, check};
+
 /// A server: bound, then run until a future resolves or a signal comes;
 /// the tests run it in process, the binary through [`run_blocking`].
 pub use serve::{Drained, Exit, Options, Server, StartError, run_blocking};

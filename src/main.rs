@@ -4,7 +4,8 @@
 use std::process::ExitCode;
 
 use staticd::{
-    Exit, LoadError, inherited_sockets, init_logging, load_config, probe, report, run_blocking,
+    Exit, LoadError, check, inherited_sockets, init_logging, load_config, probe, report,
+    run_blocking,
 };
 
 fn main() -> ExitCode {
@@ -15,13 +16,28 @@ fn main() -> ExitCode {
         Err(LoadError::Clap(err)) => err.exit(),
         Err(err) => {
             eprintln!("error: {}", report(&err));
-            return ExitCode::from(2);
+            // `--check` judges the configuration: 1 for any fault in it.
+            let checking = std::env::args_os().any(|a| a == "--check" || a == "-t");
+            return ExitCode::from(if checking { 1 } else { 2 });
         }
     };
     let config = &loaded.config;
     if config.print_config {
         print!("{}", loaded.render());
         return ExitCode::SUCCESS;
+    }
+    if let Some(what) = config.generate {
+        return match staticd::generate(what) {
+            Ok(text) => {
+                use std::io::Write;
+                let _ = std::io::stdout().write_all(&text);
+                ExitCode::SUCCESS
+            }
+            Err(err) => fail(&err.to_string()),
+        };
+    }
+    if config.check {
+        return checked(&config.options());
     }
     if let Some(path) = &config.probe {
         return match probe(&config.probe_target(), path, !config.tls_certs.is_empty()) {
@@ -39,6 +55,23 @@ fn main() -> ExitCode {
         Ok(Exit::Graceful) => ExitCode::SUCCESS,
         Ok(Exit::Forced) => ExitCode::FAILURE,
         Err(err) => fail(&report(&err)),
+    }
+}
+
+/// `--check`: warnings and errors on stderr, the verdict on stdout.
+fn checked(options: &staticd::Options) -> ExitCode {
+    let checked = check(options);
+    for warning in &checked.warnings {
+        eprintln!("warning: {warning}");
+    }
+    for error in &checked.errors {
+        eprintln!("error: {}", report(error));
+    }
+    if checked.errors.is_empty() {
+        println!("configuration ok");
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
     }
 }
 

@@ -36,6 +36,7 @@ pub(crate) mod headers;
 mod listen;
 mod origin;
 pub(crate) mod pages;
+pub(crate) mod reference;
 mod syntax;
 mod tls;
 mod values;
@@ -49,20 +50,14 @@ pub(crate) use values::{parse_charset, parse_field_value, parse_header, parse_le
 
 pub use values::{Bind, Switch};
 
-/// `--version`: the version and what this build does.
-const LONG_VERSION: &str = concat!(
-    env!("CARGO_PKG_VERSION"),
-    "\nfeatures: http/1.1 keep-alive+pipelining, openat2 root confinement (fallback: realpath+O_NOFOLLOW), \
-     conditional requests, byte ranges, precompressed .br/.zst/.gz, compression on the fly (br, zstd, gzip), \
-     autoindex html/json, \
-     access log combined/json, config files, graceful shutdown, \
-     https via rustls (TLS 1.2/1.3, SNI certificate choice, HSTS, HTTP redirect)"
-);
-
 /// staticd: a small, fast, careful HTTP/1.1 static file server.
 #[derive(Debug, Clone, Parser)]
-#[command(name = "staticd", version, long_version = LONG_VERSION, about, max_term_width = 100)]
+#[command(name = "staticd", version, long_version = reference::long_version(), about, max_term_width = 100)]
 pub struct Config {
+    /// Document root to serve: the same as --root, as `staticd ./site`
+    #[arg(value_name = "DIR")]
+    pub dir: Option<PathBuf>,
+
     /// Document root to serve
     #[arg(
         short = 'r',
@@ -128,7 +123,7 @@ pub struct Config {
           value_name = "POLICY")]
     pub symlinks: Symlinks,
 
-    /// Serve FILE.br / FILE.gz beside FILE to clients that accept them
+    /// Serve FILE.br / FILE.zst / FILE.gz beside FILE to clients that accept them
     #[arg(long, env = "STATICD_PRECOMPRESSED", value_enum, default_value_t = Switch::from(defaults::site().precompressed),
           value_name = "MODE", help_heading = "HTTP")]
     pub precompressed: Switch,
@@ -251,6 +246,14 @@ pub struct Config {
     /// Print the effective configuration and where each value came from, then exit
     #[arg(long, help_heading = "Configuration")]
     pub print_config: bool,
+
+    /// Load everything a start would (root, certificates, auth file, pages, log file) without binding; print "configuration ok" or every error, then exit 0 or 1
+    #[arg(short = 't', long, help_heading = "Configuration")]
+    pub check: bool,
+
+    /// Print the man page (man) or a shell's completion script (bash, zsh, fish), then exit
+    #[arg(long, value_name = "WHAT", value_enum, help_heading = "Configuration")]
+    pub generate: Option<reference::Generate>,
 
     /// Health check: ask the server this configuration describes for PATH (HEAD); exit 0 if it answers below 400
     #[arg(long, value_name = "PATH", help_heading = "Configuration")]

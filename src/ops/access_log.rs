@@ -161,6 +161,32 @@ pub(crate) struct AccessLog {
 impl AccessLog {
     /// Opens the log: `path` `None` or `-` means stdout; a file is opened
     /// for appending (created if missing).
+    /// Whether `open` would succeed for the file at `path`, without
+    /// creating it: an existing file must open for appending, a new one
+    /// needs a directory this process may write in. For `--check`.
+    pub(crate) fn check(path: &Path) -> io::Result<()> {
+        if path == Path::new("-") {
+            return Ok(());
+        }
+        if path.exists() {
+            return OpenOptions::new().append(true).open(path).map(drop);
+        }
+        let dir = match path.parent() {
+            Some(dir) if !dir.as_os_str().is_empty() => dir,
+            _ => Path::new("."),
+        };
+        if !std::fs::metadata(dir)?.is_dir() {
+            return Err(io::Error::from(io::ErrorKind::NotADirectory));
+        }
+        let c_dir = std::ffi::CString::new(dir.as_os_str().as_encoded_bytes())
+            .map_err(|_| io::Error::from(io::ErrorKind::InvalidInput))?;
+        // SAFETY: a NUL-terminated path; access(2) only reads it.
+        if unsafe { libc::access(c_dir.as_ptr(), libc::W_OK) } != 0 {
+            return Err(io::Error::last_os_error());
+        }
+        Ok(())
+    }
+
     pub(crate) fn open(format: LogFormat, path: Option<&Path>) -> io::Result<AccessLog> {
         if format == LogFormat::Off {
             return Ok(AccessLog {

@@ -49,6 +49,7 @@ use workers::{spawn_worker, start_worker};
 mod accept;
 pub(crate) mod activation;
 pub(crate) mod balance;
+mod check;
 pub(crate) mod connection;
 pub(crate) mod idle;
 pub(crate) mod limits;
@@ -64,6 +65,7 @@ pub(crate) mod tls;
 mod urls;
 mod workers;
 
+pub use check::{Checked, check};
 pub(crate) use options::Limits;
 pub use options::{Hsts, Options, StartError, TlsOptions};
 
@@ -105,13 +107,7 @@ impl Server {
     /// Checks the document root, binds the listening socket and starts the
     /// other workers (they wait until [`Server::run`]).
     pub async fn bind(config: &Options) -> Result<Server, StartError> {
-        let root = Root::open(&config.root, config.symlinks).map_err(|e| {
-            if e.kind() == io::ErrorKind::NotADirectory {
-                StartError::RootNotDirectory(config.root.clone())
-            } else {
-                StartError::Root(config.root.clone(), e)
-            }
-        })?;
+        let root = open_root(config)?;
         let tls = match &config.tls {
             Some(tls) => Some(Arc::new(reload::load(&tls.certificates)?)),
             None => None,
@@ -271,6 +267,17 @@ impl Server {
 pub unsafe fn inherited_sockets() -> Result<Vec<activation::Inherited>, StartError> {
     // SAFETY: the caller's promise, passed on.
     unsafe { activation::take_from_env() }.map_err(StartError::Activation)
+}
+
+/// The document root, or why it cannot be served.
+fn open_root(config: &Options) -> Result<Root, StartError> {
+    Root::open(&config.root, config.symlinks).map_err(|e| {
+        if e.kind() == io::ErrorKind::NotADirectory {
+            StartError::RootNotDirectory(config.root.clone())
+        } else {
+            StartError::Root(config.root.clone(), e)
+        }
+    })
 }
 
 /// The binary's whole run, on the calling thread, which becomes the first

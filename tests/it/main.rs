@@ -30,6 +30,7 @@ mod operate;
 mod paths;
 mod persistence;
 mod ranges;
+mod reference;
 mod responses;
 mod rules_auth;
 mod rules_headers;
