@@ -48,7 +48,8 @@ pub use site::rules::pages::{ErrorPage, PagePath, Redirect};
 
 /// `--generate`: the man page and completions from the clap definition,
 /// and `--version`'s feature table, which the tests hold against `--help`.
-pub use config::reference::{FEATURES, Generate, generate};
+pub use config::features::{FEATURES, Generate};
+pub use config::reference::generate;
 
 /// `--check`: what a start would load, loaded without binding; used by
 /// `src/main.rs`.

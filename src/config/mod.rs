@@ -31,6 +31,7 @@ pub(crate) mod auth;
 pub(crate) mod compress;
 mod defaults;
 mod error;
+pub(crate) mod features;
 pub(crate) mod file;
 pub(crate) mod headers;
 mod listen;
@@ -52,7 +53,7 @@ pub use values::{Bind, Switch};
 
 /// staticd: a small, fast, careful HTTP/1.1 static file server.
 #[derive(Debug, Clone, Parser)]
-#[command(name = "staticd", version, long_version = reference::long_version(), about, max_term_width = 100)]
+#[command(name = "staticd", version, long_version = features::long_version(), about, max_term_width = 100)]
 pub struct Config {
     /// Document root to serve: the same as --root, as `staticd ./site`
     #[arg(value_name = "DIR")]
@@ -253,7 +254,7 @@ pub struct Config {
 
     /// Print the man page (man) or a shell's completion script (bash, zsh, fish), then exit
     #[arg(long, value_name = "WHAT", value_enum, help_heading = "Configuration")]
-    pub generate: Option<reference::Generate>,
+    pub generate: Option<features::Generate>,
 
     /// Health check: ask the server this configuration describes for PATH (HEAD); exit 0 if it answers below 400
     #[arg(long, value_name = "PATH", help_heading = "Configuration")]

@@ -3,9 +3,12 @@
 //! judged before it goes live (as `nginx -t` does). Each part is tried
 //! even when an earlier one failed, so one run names every problem.
 
+use std::io;
+
 use crate::ops::access_log::AccessLog;
 use crate::serve::options::{Options, StartError};
 use crate::site::Site;
+use crate::site::root::Root;
 use crate::site::rules::auth::Auth;
 
 /// What `--check` found: errors a start would stop at, and warnings a
@@ -27,7 +30,7 @@ pub fn check(config: &Options) -> Checked {
             Err(err) => checked.errors.push(StartError::Tls(err)),
         }
     }
-    match super::open_root(config) {
+    match open_root(config) {
         Ok(root) => match Site::new(root, &config.site) {
             Ok(site) => checked.warnings.extend(site.missing_pages()),
             Err(err) => checked.errors.push(StartError::Auth(err)),
@@ -48,4 +51,15 @@ pub fn check(config: &Options) -> Checked {
         }
     }
     checked
+}
+
+/// The document root, or why it cannot be served.
+pub(super) fn open_root(config: &Options) -> Result<Root, StartError> {
+    Root::open(&config.root, config.symlinks).map_err(|e| {
+        if e.kind() == io::ErrorKind::NotADirectory {
+            StartError::RootNotDirectory(config.root.clone())
+        } else {
+            StartError::Root(config.root.clone(), e)
+        }
+    })
 }

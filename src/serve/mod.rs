@@ -34,7 +34,6 @@ use crate::ops::diagnostics::LIFECYCLE;
 use crate::serve::offload::Offload;
 use crate::shutdown::{Control, Phase, Signals};
 use crate::site::handler::Site;
-use crate::site::root::Root;
 use accept::{Context, accept_loop};
 use balance::Balance;
 use connection::{Role, Shared, Worker};
@@ -107,7 +106,7 @@ impl Server {
     /// Checks the document root, binds the listening socket and starts the
     /// other workers (they wait until [`Server::run`]).
     pub async fn bind(config: &Options) -> Result<Server, StartError> {
-        let root = open_root(config)?;
+        let root = check::open_root(config)?;
         let tls = match &config.tls {
             Some(tls) => Some(Arc::new(reload::load(&tls.certificates)?)),
             None => None,
@@ -267,17 +266,6 @@ impl Server {
 pub unsafe fn inherited_sockets() -> Result<Vec<activation::Inherited>, StartError> {
     // SAFETY: the caller's promise, passed on.
     unsafe { activation::take_from_env() }.map_err(StartError::Activation)
-}
-
-/// The document root, or why it cannot be served.
-fn open_root(config: &Options) -> Result<Root, StartError> {
-    Root::open(&config.root, config.symlinks).map_err(|e| {
-        if e.kind() == io::ErrorKind::NotADirectory {
-            StartError::RootNotDirectory(config.root.clone())
-        } else {
-            StartError::Root(config.root.clone(), e)
-        }
-    })
 }
 
 /// The binary's whole run, on the calling thread, which becomes the first
