@@ -7,23 +7,12 @@ use std::io::Write;
 use std::process::{Command, Stdio};
 
 use crate::common;
-use crate::common::process::{BIN, Process, run};
+use crate::common::process::{BIN, Process, finish, run};
 use staticd::FEATURES;
 
 /// Runs the binary with a cleared environment: (exit code, stdout, stderr).
 fn clean(args: &[&str]) -> (i32, String, String) {
-    let out = Command::new(BIN)
-        .args(args)
-        .env_clear()
-        .stdin(Stdio::null())
-        .output()
-        .expect("run staticd");
-    let text = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
-    (
-        out.status.code().unwrap_or(-1),
-        text(&out.stdout),
-        text(&out.stderr),
-    )
+    finish(Command::new(BIN).args(args).env_clear())
 }
 
 #[test]

@@ -11,13 +11,15 @@ pub const BIN: &str = env!("CARGO_BIN_EXE_staticd");
 /// Runs the binary to completion with `args` and `env` added to the
 /// environment (`RUST_LOG` removed): (exit code, stdout, stderr).
 pub fn run(args: &[&str], env: &[(&str, &str)]) -> (i32, String, String) {
-    let out = Command::new(BIN)
-        .args(args)
-        .env_remove("RUST_LOG")
-        .envs(env.iter().copied())
-        .stdin(Stdio::null())
-        .output()
-        .expect("run staticd");
+    let mut command = Command::new(BIN);
+    command.env_remove("RUST_LOG").envs(env.iter().copied());
+    finish(command.args(args))
+}
+
+/// Runs `command` to completion, no standard input: (exit code, stdout,
+/// stderr).
+pub fn finish(command: &mut Command) -> (i32, String, String) {
+    let out = command.stdin(Stdio::null()).output().expect("run staticd");
     let text = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
     (
         out.status.code().unwrap_or(-1),
