@@ -34,9 +34,9 @@ pub use config::Config;
 pub use config::file::{LoadError, Loaded, load as load_config};
 
 /// Values of [`Config`] fields that the tests set: `--autoindex`,
-/// `--balance`, `--symlinks` and `on`/`off` options such as
+/// `--balance`, `--symlinks`, `--bind` and `on`/`off` options such as
 /// `--precompressed`.
-pub use config::{Autoindex, Balance, Switch, Symlinks};
+pub use config::{Autoindex, Balance, Bind, Switch, Symlinks};
 
 /// The duration syntax of the options (`30s`, `500ms`), which the defaults
 /// test reads `--help` with.
@@ -46,9 +46,23 @@ pub use config::parse_duration;
 /// that the tests put into a [`Config`].
 pub use site::rules::pages::{ErrorPage, PagePath, Redirect};
 
+/// `--generate`: the man page and completions from the clap definition,
+/// and `--version`'s feature table, which the tests hold against `--help`.
+pub use config::features::{FEATURES, Generate};
+pub use config::reference::generate;
+
+/// `--check`: what a start would load, loaded without binding; used by
+/// `src/main.rs`.
+pub use serve::{Checked, check};
+
 /// A server: bound, then run until a future resolves or a signal comes;
 /// the tests run it in process, the binary through [`run_blocking`].
 pub use serve::{Drained, Exit, Options, Server, StartError, run_blocking};
+
+/// systemd socket activation: the binary takes the listening sockets the
+/// service manager passed (`LISTEN_FDS`) into [`Options::inherited`].
+pub use serve::activation::Inherited;
+pub use serve::inherited_sockets;
 
 /// The HTTPS options of [`Options`], which the TLS tests fill in.
 pub use serve::{Hsts, TlsOptions};
@@ -76,6 +90,10 @@ pub use ops::diagnostics::init as init_logging;
 /// `--probe`: one request to a running server, for container health
 /// checks; used by `src/main.rs`.
 pub use ops::probe::check as probe;
+
+/// Where `--probe` connects ([`Config::probe_target`]): the address or the
+/// Unix socket the configuration listens on.
+pub use ops::probe::Target as ProbeTarget;
 
 /// The fixed limits the tests aim requests at (a head just over the
 /// largest accepted, a body too large to read and discard, a file changed

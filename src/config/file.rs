@@ -42,6 +42,7 @@ pub fn load<I: IntoIterator<Item = OsString>>(args: I) -> Result<Loaded, LoadErr
     let first = Config::command()
         .try_get_matches_from(&args)
         .map_err(LoadError::Clap)?;
+    refuse_two_roots(&first)?;
     let base = Config::from_arg_matches(&first).map_err(LoadError::Clap)?;
     let files = from_files(&first, read_files(&base)?)?;
     let mut merged = vec![args.first().cloned().unwrap_or_else(|| "staticd".into())];
@@ -50,10 +51,14 @@ pub fn load<I: IntoIterator<Item = OsString>>(args: I) -> Result<Loaded, LoadErr
     let matches = Config::command()
         .try_get_matches_from(&merged)
         .map_err(LoadError::Clap)?;
-    let config = Config::from_arg_matches(&matches).map_err(LoadError::Clap)?;
+    let mut config = Config::from_arg_matches(&matches).map_err(LoadError::Clap)?;
+    if let Some(dir) = config.dir.take() {
+        config.root = dir;
+    }
     let origins = origins(&first, &files.origins);
     config
         .check_https()
+        .and_then(|()| config.check_listen())
         .and_then(|()| config.auth.check())
         .map_err(|conflict| placed(conflict, &origins))?;
     Ok(Loaded {
@@ -61,6 +66,20 @@ pub fn load<I: IntoIterator<Item = OsString>>(args: I) -> Result<Loaded, LoadErr
         origins,
         matches,
     })
+}
+
+/// `staticd DIR --root OTHER` names two roots: refused as clap refuses
+/// conflicting arguments (exit 2). DIR does override `STATICD_ROOT` and a
+/// file's `root`, as every command-line value does.
+fn refuse_two_roots(first: &ArgMatches) -> Result<(), LoadError> {
+    let positional = first.value_source("dir") == Some(ValueSource::CommandLine);
+    if positional && first.value_source("root") == Some(ValueSource::CommandLine) {
+        let message =
+            "the argument '[DIR]' cannot be used with '--root <DIR>': give the document root once";
+        let error = Config::command().error(clap::error::ErrorKind::ArgumentConflict, message);
+        return Err(LoadError::Clap(error));
+    }
+    Ok(())
 }
 
 /// A conflict between options, placed at the origin of the one at fault:
@@ -121,10 +140,13 @@ fn from_files(first: &ArgMatches, settings: Vec<Setting>) -> Result<FromFiles, L
     };
     for setting in latest_wins(settings) {
         let id = arg_id(&setting.option);
-        if matches!(
-            first.value_source(&id),
-            Some(ValueSource::CommandLine | ValueSource::EnvVariable)
-        ) {
+        let root_given = id == "root" && first.value_source("dir").is_some();
+        if root_given
+            || matches!(
+                first.value_source(&id),
+                Some(ValueSource::CommandLine | ValueSource::EnvVariable)
+            )
+        {
             continue; // overridden
         }
         files.args.extend(to_args(&setting)?);

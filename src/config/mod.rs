@@ -31,10 +31,13 @@ pub(crate) mod auth;
 pub(crate) mod compress;
 mod defaults;
 mod error;
+pub(crate) mod features;
 pub(crate) mod file;
 pub(crate) mod headers;
+mod listen;
 mod origin;
 pub(crate) mod pages;
+pub(crate) mod reference;
 mod syntax;
 mod tls;
 mod values;
@@ -48,22 +51,16 @@ pub(crate) use values::{
     parse_charset, parse_field_value, parse_header, parse_index_name, parse_level,
 };
 
-pub use values::Switch;
-
-/// `--version`: the version and what this build does.
-const LONG_VERSION: &str = concat!(
-    env!("CARGO_PKG_VERSION"),
-    "\nfeatures: http/1.1 keep-alive+pipelining, openat2 root confinement (fallback: realpath+O_NOFOLLOW), \
-     conditional requests, byte ranges, precompressed .br/.zst/.gz, compression on the fly (br, zstd, gzip), \
-     autoindex html/json, \
-     access log combined/json, config files, graceful shutdown, \
-     https via rustls (TLS 1.2/1.3, SNI certificate choice, HSTS, HTTP redirect)"
-);
+pub use values::{Bind, Switch};
 
 /// staticd: a small, fast, careful HTTP/1.1 static file server.
 #[derive(Debug, Clone, Parser)]
-#[command(name = "staticd", version, long_version = LONG_VERSION, about, max_term_width = 100)]
+#[command(name = "staticd", version, long_version = features::long_version(), about, max_term_width = 100)]
 pub struct Config {
+    /// Document root to serve: the same as --root, as `staticd ./site`
+    #[arg(value_name = "DIR")]
+    pub dir: Option<PathBuf>,
+
     /// Document root to serve
     #[arg(
         short = 'r',
@@ -74,15 +71,26 @@ pub struct Config {
     )]
     pub root: PathBuf,
 
-    /// Address to listen on (IPv4 or IPv6)
+    /// Address to listen on (IPv4 or IPv6), or unix:PATH for a Unix stream socket
     #[arg(
         short = 'b',
         long,
         env = "STATICD_BIND",
-        default_value_t = defaults::SERVE.addr.ip(),
+        default_value_t = Bind::Ip(defaults::SERVE.addr.ip()),
+        value_parser = values::parse_bind,
         value_name = "ADDR"
     )]
-    pub bind: IpAddr,
+    pub bind: Bind,
+
+    /// File mode of a unix: socket (octal); only with --bind unix:PATH
+    #[arg(
+        long,
+        env = "STATICD_SOCKET_MODE",
+        default_value = values::mode_text(defaults::SERVE.socket_mode),
+        value_parser = values::parse_mode,
+        value_name = "MODE"
+    )]
+    pub socket_mode: u32,
 
     /// Port to listen on; 0 picks a free one (the log line says which)
     #[arg(
@@ -93,6 +101,10 @@ pub struct Config {
         value_name = "PORT"
     )]
     pub port: u16,
+
+    /// At start-up, print the first LAN URL (else the loopback one) as a QR code on stderr
+    #[arg(long, env = "STATICD_QRCODE")]
+    pub qrcode: bool,
 
     /// Worker threads [default: number of CPUs]
     #[arg(short = 'w', long, env = "STATICD_WORKERS", value_name = "N",
@@ -119,7 +131,7 @@ pub struct Config {
           value_name = "POLICY")]
     pub symlinks: Symlinks,
 
-    /// Serve FILE.br / FILE.gz beside FILE to clients that accept them
+    /// Serve FILE.br / FILE.zst / FILE.gz beside FILE to clients that accept them
     #[arg(long, env = "STATICD_PRECOMPRESSED", value_enum, default_value_t = Switch::from(defaults::site().precompressed),
           value_name = "MODE", help_heading = "HTTP")]
     pub precompressed: Switch,
@@ -243,6 +255,14 @@ pub struct Config {
     #[arg(long, help_heading = "Configuration")]
     pub print_config: bool,
 
+    /// Load everything a start would (root, certificates, auth file, pages, log file) without binding; print "configuration ok" or every error, then exit 0 or 1
+    #[arg(short = 't', long, help_heading = "Configuration")]
+    pub check: bool,
+
+    /// Print the man page (man) or a shell's completion script (bash, zsh, fish), then exit
+    #[arg(long, value_name = "WHAT", value_enum, help_heading = "Configuration")]
+    pub generate: Option<features::Generate>,
+
     /// Health check: ask the server this configuration describes for PATH (HEAD); exit 0 if it answers below 400
     #[arg(long, value_name = "PATH", help_heading = "Configuration")]
     pub probe: Option<String>,
@@ -316,6 +336,11 @@ impl Config {
                 archive: self.archive.archive,
             },
             addr: self.addr(),
+            unix_socket: self.unix_socket(),
+            socket_mode: self.socket_mode,
+            // Sockets passed by a service manager are not configuration:
+            // the binary takes them from its environment.
+            inherited: Vec::new(),
             workers: self.worker_threads(),
             balance: self.balance,
             limits: serve::Limits {
@@ -332,12 +357,18 @@ impl Config {
             // Only with HTTPS to redirect to ([`Config::check_https`]).
             redirect_http: tls.as_ref().and(self.redirect_http),
             tls,
+            qrcode: self.qrcode,
         }
     }
 
-    /// The address to bind.
+    /// The TCP address to bind (unspecified, on the port, with
+    /// `--bind unix:PATH`, where it is not used).
     pub fn addr(&self) -> SocketAddr {
-        SocketAddr::new(self.bind, self.port)
+        let ip = match self.bind {
+            Bind::Ip(ip) => ip,
+            Bind::Unix(_) => IpAddr::from([0, 0, 0, 0]),
+        };
+        SocketAddr::new(ip, self.port)
     }
 
     /// Worker thread count: the flag, or the serving layer's default (one

@@ -46,7 +46,12 @@ pub(super) fn origins(
             if NOT_IN_FILES.contains(&long) {
                 return None;
             }
-            let origin = match first.value_source(arg.get_id().as_str()) {
+            let id = match arg.get_id().as_str() {
+                // `staticd DIR` sets the root as --root would.
+                "root" if first.value_source("dir").is_some() => "dir",
+                id => id,
+            };
+            let origin = match first.value_source(id) {
                 Some(ValueSource::CommandLine) => Origin::CommandLine,
                 Some(ValueSource::EnvVariable) => Origin::Environment(
                     arg.get_env()
@@ -62,12 +67,15 @@ pub(super) fn origins(
         .collect()
 }
 
-/// One line per option: its name, its effective values from `matches`
-/// (its default when clap holds none, `(unset)` when there is none) and
-/// its origin.
+/// The effective configuration in the config-file format, so that it can
+/// be fed back with `--config`: one `key value` line per option (per value
+/// for a repeatable one), its default when clap holds none, its origin as
+/// a trailing comment; an option with no value at all is a comment line.
 pub(super) fn render(origins: &[(String, Origin)], matches: &ArgMatches) -> String {
     let command = Config::command();
-    let mut out = String::new();
+    let mut out = String::from(
+        "# The effective staticd configuration (--print-config); `staticd --config FILE` reads it back.\n",
+    );
     for (long, origin) in origins {
         let Some(arg) = command
             .get_arguments()
@@ -75,27 +83,61 @@ pub(super) fn render(origins: &[(String, Origin)], matches: &ArgMatches) -> Stri
         else {
             continue;
         };
+        let id = match arg.get_id().as_str() {
+            "root" if matches.value_source("dir").is_some() => "dir",
+            id => id,
+        };
         let values: Vec<String> = matches
-            .get_raw(arg.get_id().as_str())
+            .get_raw(id)
             .map(|v| v.map(|s| s.to_string_lossy().into_owned()).collect())
             .unwrap_or_default();
-        let shown = match implicit_default(long) {
-            _ if !values.is_empty() => values.join(", "),
-            Some(value) => value,
-            None => "(unset)".to_owned(),
+        let values = match (values.is_empty(), implicit_default(long)) {
+            (false, _) => values,
+            (true, Some(value)) => vec![value],
+            (true, None) if long == "auth-realm" => {
+                // Shown, but as a comment: given without --auth-file it is refused.
+                let realm = &super::defaults::site().auth.realm;
+                out.push_str(&format!(
+                    "# {long:<18} {realm:<30} # {origin}, with auth-file\n"
+                ));
+                continue;
+            }
+            (true, None) => {
+                out.push_str(&format!("# {long:<18} {:<30} # {origin}, unset\n", ""));
+                continue;
+            }
         };
-        out.push_str(&format!("{long:<20} {shown:<30} # {origin}\n"));
+        // A list written on one line (`a,b`), or one line per value for a
+        // repeatable option (whose environment form is one per line).
+        let lines = match arg.get_value_delimiter() {
+            Some(delimiter) if delimiter != '\n' => vec![values.join(&delimiter.to_string())],
+            _ => values,
+        };
+        for value in lines {
+            let value = quoted(&value);
+            out.push_str(&format!("{long:<20} {value:<30} # {origin}\n"));
+        }
     }
     out
 }
 
-/// The defaults clap does not hold: the worker count, which depends on the
-/// machine, and the realm, which stays unset on the command line so that
-/// setting it without `--auth-file` can be refused.
+/// A value as the file syntax reads it back: in quotes when it has
+/// spaces at its ends or is empty, which a bare value would lose.
+fn quoted(value: &str) -> String {
+    if value.is_empty() || value.trim() != value {
+        format!("\"{value}\"")
+    } else {
+        value.to_owned()
+    }
+}
+
+/// The default clap does not hold: the worker count, which depends on the
+/// machine. (The realm's default is written as a comment: `auth-realm`
+/// stays unset unless given, so that setting it without `--auth-file` can
+/// be refused.)
 fn implicit_default(long: &str) -> Option<String> {
     match long {
         "workers" => Some(super::defaults::SERVE.workers.to_string()),
-        "auth-realm" => Some(super::defaults::site().auth.realm.clone()),
         _ => None,
     }
 }

@@ -18,6 +18,8 @@ pub(super) const NOT_IN_FILES: &[&str] = &[
     "config",
     "optional-config",
     "print-config",
+    "check",
+    "generate",
     "help",
     "version",
 ];

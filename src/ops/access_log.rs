@@ -8,7 +8,7 @@
 
 use std::fs::OpenOptions;
 use std::io::{self, Write};
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
@@ -32,10 +32,45 @@ pub enum LogFormat {
     Off,
 }
 
+/// Who a connection is from. A client of a Unix socket has no address
+/// of its own: it is logged as `unix:`, as nginx's `$remote_addr` shows it.
+/// An address and port rather than a `SocketAddr`, which would carry an
+/// IPv6 flow label and scope the log does not show, in every connection.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Peer {
+    Ip(IpAddr, u16),
+    Unix,
+}
+
+impl Peer {
+    /// The client's host as the Combined format's first field shows it.
+    fn host(&self) -> String {
+        match self {
+            Peer::Ip(ip, _) => ip.to_string(),
+            Peer::Unix => "unix:".to_owned(),
+        }
+    }
+}
+
+impl std::fmt::Display for Peer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Peer::Ip(ip, port) => SocketAddr::new(*ip, *port).fmt(f),
+            Peer::Unix => f.write_str("unix:"),
+        }
+    }
+}
+
+impl From<SocketAddr> for Peer {
+    fn from(addr: SocketAddr) -> Peer {
+        Peer::Ip(addr.ip(), addr.port())
+    }
+}
+
 /// What is logged about one request.
 #[derive(Debug, Clone)]
 pub(crate) struct Entry<'a> {
-    pub peer: SocketAddr,
+    pub peer: Peer,
     pub time: SystemTime,
     /// The request line (`GET /x HTTP/1.1`), or `None` when none was parsed.
     pub request_line: Option<&'a [u8]>,
@@ -55,7 +90,7 @@ pub(crate) fn format_combined(entry: &Entry<'_>, out: &mut Vec<u8>) {
         .time
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_secs());
-    let _ = write!(out, "{} - - [", entry.peer.ip());
+    let _ = write!(out, "{} - - [", entry.peer.host());
     date::with_clf(secs, |date| out.extend_from_slice(date.as_bytes()));
     out.extend_from_slice(b"] \"");
     escape_log(entry.request_line.unwrap_or(b"-"), out);
@@ -126,6 +161,32 @@ pub(crate) struct AccessLog {
 impl AccessLog {
     /// Opens the log: `path` `None` or `-` means stdout; a file is opened
     /// for appending (created if missing).
+    /// Whether `open` would succeed for the file at `path`, without
+    /// creating it: an existing file must open for appending, a new one
+    /// needs a directory this process may write in. For `--check`.
+    pub(crate) fn check(path: &Path) -> io::Result<()> {
+        if path == Path::new("-") {
+            return Ok(());
+        }
+        if path.exists() {
+            return OpenOptions::new().append(true).open(path).map(drop);
+        }
+        let dir = match path.parent() {
+            Some(dir) if !dir.as_os_str().is_empty() => dir,
+            _ => Path::new("."),
+        };
+        if !std::fs::metadata(dir)?.is_dir() {
+            return Err(io::Error::from(io::ErrorKind::NotADirectory));
+        }
+        let c_dir = std::ffi::CString::new(dir.as_os_str().as_encoded_bytes())
+            .map_err(|_| io::Error::from(io::ErrorKind::InvalidInput))?;
+        // SAFETY: a NUL-terminated path; access(2) only reads it.
+        if unsafe { libc::access(c_dir.as_ptr(), libc::W_OK) } != 0 {
+            return Err(io::Error::last_os_error());
+        }
+        Ok(())
+    }
+
     pub(crate) fn open(format: LogFormat, path: Option<&Path>) -> io::Result<AccessLog> {
         if format == LogFormat::Off {
             return Ok(AccessLog {
@@ -281,7 +342,7 @@ mod tests {
 
     fn entry() -> Entry<'static> {
         Entry {
-            peer: "192.0.2.7:51234".parse().unwrap(),
+            peer: "192.0.2.7:51234".parse::<SocketAddr>().unwrap().into(),
             time: UNIX_EPOCH + Duration::new(784_111_777, 123_000),
             request_line: Some(b"GET /x?a=\"1\" HTTP/1.1"),
             status: 200,

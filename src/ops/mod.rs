@@ -1,6 +1,7 @@
 //! Operations: what serves the people running staticd rather than its
 //! clients: the access log ([`access_log`]), diagnostics on standard error
-//! ([`diagnostics`]) and the health probe ([`probe`]).
+//! ([`diagnostics`]), the health probe ([`probe`]) and the start-up QR
+//! code ([`qrcode`]).
 //!
 //! Imports: [`crate::http`] only (dates and escaping).
 
@@ -8,3 +9,4 @@ pub(crate) mod access_log;
 pub(crate) mod diagnostics;
 pub(crate) mod limits;
 pub(crate) mod probe;
+pub(crate) mod qrcode;

@@ -5,6 +5,8 @@
 
 use std::io::{self, Read, Write};
 use std::net::{IpAddr, SocketAddr, TcpStream};
+use std::os::unix::net::UnixStream;
+use std::path::PathBuf;
 use std::sync::Arc;
 
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
@@ -17,6 +19,23 @@ use crate::ops::limits::PROBE_TIMEOUT;
 /// The one application protocol the probe offers, as the server expects.
 const ALPN_HTTP11: &[u8] = b"http/1.1";
 
+/// Where a probe connects.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Target {
+    Tcp(SocketAddr),
+    /// A Unix stream socket's path.
+    Unix(PathBuf),
+}
+
+impl std::fmt::Display for Target {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Target::Tcp(addr) => addr.fmt(f),
+            Target::Unix(path) => write!(f, "unix:{}", path.display()),
+        }
+    }
+}
+
 /// Where to probe: the bound address, with unspecified addresses
 /// (`0.0.0.0`, `::`) replaced by loopback.
 pub(crate) fn target(bind: IpAddr, port: u16) -> SocketAddr {
@@ -28,11 +47,10 @@ pub(crate) fn target(bind: IpAddr, port: u16) -> SocketAddr {
     SocketAddr::new(ip, port)
 }
 
-/// `--probe PATH` against the server bound to `bind` and `port`, over TLS
+/// `--probe PATH` against the server listening at `addr`, over TLS
 /// when `tls` (its main listener speaks HTTPS): `Ok` when it answers below
 /// 400, else the line to show.
-pub fn check(bind: IpAddr, port: u16, path: &str, tls: bool) -> Result<(), String> {
-    let addr = target(bind, port);
+pub fn check(addr: &Target, path: &str, tls: bool) -> Result<(), String> {
     let over = if tls { " over TLS" } else { "" };
     match probe(addr, path, tls) {
         Ok(status) if status < 400 => Ok(()),
@@ -42,20 +60,48 @@ pub fn check(bind: IpAddr, port: u16, path: &str, tls: bool) -> Result<(), Strin
 }
 
 /// Sends `HEAD path`, over TLS when `tls`, and returns the status code.
-pub(crate) fn probe(addr: SocketAddr, path: &str, tls: bool) -> io::Result<u16> {
+pub(crate) fn probe(addr: &Target, path: &str, tls: bool) -> io::Result<u16> {
     if !path.starts_with('/') || path.bytes().any(|b| b <= b' ' || b == 0x7f) {
         return Err(io::Error::new(
             io::ErrorKind::InvalidInput,
             "the probe path must start with / and hold no spaces",
         ));
     }
-    let stream = TcpStream::connect_timeout(&addr, PROBE_TIMEOUT)?;
-    stream.set_read_timeout(Some(PROBE_TIMEOUT))?;
-    stream.set_write_timeout(Some(PROBE_TIMEOUT))?;
-    let host = match addr {
-        SocketAddr::V4(a) => a.to_string(),
-        SocketAddr::V6(a) => format!("[{}]:{}", a.ip(), a.port()),
-    };
+    match addr {
+        Target::Tcp(addr) => {
+            let stream = TcpStream::connect_timeout(addr, PROBE_TIMEOUT)?;
+            stream.set_read_timeout(Some(PROBE_TIMEOUT))?;
+            stream.set_write_timeout(Some(PROBE_TIMEOUT))?;
+            let host = match addr {
+                SocketAddr::V4(a) => a.to_string(),
+                SocketAddr::V6(a) => format!("[{}]:{}", a.ip(), a.port()),
+            };
+            // An IP address: rustls sends no SNI for it, so the server
+            // answers with its default certificate, as good as any here.
+            let name = ServerName::IpAddress(addr.ip().into());
+            ask(stream, &host, name, path, tls)
+        }
+        Target::Unix(socket) => {
+            let stream = UnixStream::connect(socket)?;
+            stream.set_read_timeout(Some(PROBE_TIMEOUT))?;
+            stream.set_write_timeout(Some(PROBE_TIMEOUT))?;
+            // A Unix socket has no host name of its own; a reverse proxy
+            // in front of one says localhost too.
+            let name = ServerName::try_from("localhost").map_err(io::Error::other)?;
+            ask(stream, "localhost", name, path, tls)
+        }
+    }
+}
+
+/// Sends `HEAD path` with `Host: host` on `stream`, over TLS to `name`
+/// when `tls`, and returns the status code.
+fn ask(
+    stream: impl Read + Write,
+    host: &str,
+    name: ServerName<'static>,
+    path: &str,
+    tls: bool,
+) -> io::Result<u16> {
     let request = format!(
         "HEAD {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\nUser-Agent: staticd-probe\r\n\r\n"
     );
@@ -63,9 +109,6 @@ pub(crate) fn probe(addr: SocketAddr, path: &str, tls: bool) -> io::Result<u16> 
         return exchange(stream, &request);
     }
     let config = client_config().map_err(io::Error::other)?;
-    // An IP address: rustls sends no SNI for it, so the server answers with
-    // its default certificate, which is as good as any here.
-    let name = ServerName::IpAddress(addr.ip().into());
     let connection = ClientConnection::new(config, name).map_err(io::Error::other)?;
     exchange(StreamOwned::new(connection, stream), &request)
 }
@@ -229,7 +272,7 @@ mod tests {
     ) -> Result<(), String> {
         let (addr, server) = serve_once(server_tls, status);
         let start = Instant::now();
-        let checked = check(addr.ip(), addr.port(), "/health", tls);
+        let checked = check(&Target::Tcp(addr), "/health", tls);
         assert!(start.elapsed() < PROBE_TIMEOUT, "{checked:?} took too long");
         server.join().unwrap();
         checked
@@ -291,11 +334,11 @@ mod tests {
     fn refuses_odd_paths() {
         let addr = "127.0.0.1:9".parse().unwrap();
         assert_eq!(
-            probe(addr, "x", false).unwrap_err().kind(),
+            probe(&Target::Tcp(addr), "x", false).unwrap_err().kind(),
             io::ErrorKind::InvalidInput
         );
         assert_eq!(
-            probe(addr, "/a b", true).unwrap_err().kind(),
+            probe(&Target::Tcp(addr), "/a b", true).unwrap_err().kind(),
             io::ErrorKind::InvalidInput
         );
     }

@@ -5,11 +5,11 @@ use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 
-use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
 
 use crate::serve::connection::{self, Role, Shared, Worker};
 use crate::serve::limits::{ACCEPT_BACKOFF, ACCEPT_WARN_EVERY};
+use crate::serve::listener::{Accepting, Listener};
 use crate::serve::pool::Pool;
 use crate::shutdown::Shutdown;
 
@@ -29,7 +29,7 @@ pub(super) struct Context {
 /// not, its listener is off its event loop: the kernel wakes every epoll
 /// instance watching a listening socket for each new connection.
 pub(super) async fn accept_while_active(
-    listener: std::net::TcpListener,
+    listener: Listener,
     index: usize,
     context: &Context,
     worker: &Worker,
@@ -43,7 +43,7 @@ pub(super) async fn accept_while_active(
             () = &mut stop => return,
             woken = active.wait_for(|&n| n > index) => if woken.is_err() { return },
         }
-        let accepting = match TcpListener::from_std(idle) {
+        let accepting = match Accepting::from_std(idle) {
             Ok(listener) => listener,
             Err(err) => {
                 return tracing::error!(worker = index, error = %err, "worker cannot accept");
@@ -70,7 +70,7 @@ pub(super) enum Until {
 /// Accepts connections and starts each on worker `index` until `stop`,
 /// or until the worker stops being active.
 pub(super) async fn accept_loop<F: Future<Output = ()>>(
-    listener: &TcpListener,
+    listener: &Accepting,
     index: usize,
     context: &Context,
     worker: &Worker,

@@ -7,21 +7,22 @@
 //! parking and the inboxes hold it without looking inside, apart from the
 //! socket and deadline parking watches.
 
-use std::net::SocketAddr;
 use std::time::Duration;
 
 use bytes::BytesMut;
 use tokio::sync::mpsc;
 use tokio::time::Instant;
 
+use crate::ops::access_log::Peer;
 use crate::serve::limits::{PARK_AFTER, PARK_LEVELS};
 use crate::serve::pool::Ticket;
+use crate::serve::stream::StdStream;
 
 /// A connection between two requests: all its next task needs to carry on.
 #[derive(Debug)]
 pub(crate) struct Idle {
-    pub stream: std::net::TcpStream,
-    pub peer: SocketAddr,
+    pub stream: StdStream,
+    pub peer: Peer,
     /// Its place under `--max-connections` and on its worker.
     pub ticket: Ticket,
     /// Requests served so far, for `--max-requests`.
@@ -94,14 +95,14 @@ impl Idle {
     /// A connection with `read` already read, as it would move.
     pub(crate) fn for_test(
         stream: std::net::TcpStream,
-        peer: SocketAddr,
+        peer: std::net::SocketAddr,
         ticket: Ticket,
         read: &[u8],
     ) -> Idle {
         let now = Instant::now();
         Idle {
-            stream,
-            peer,
+            stream: stream.into(),
+            peer: peer.into(),
             ticket,
             served: 1,
             park_level: 0,

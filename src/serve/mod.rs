@@ -27,7 +27,6 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::net::TcpListener;
 use tokio::sync::{Semaphore, oneshot};
 
 use crate::ops::access_log::AccessLog;
@@ -35,30 +34,37 @@ use crate::ops::diagnostics::LIFECYCLE;
 use crate::serve::offload::Offload;
 use crate::shutdown::{Control, Phase, Signals};
 use crate::site::handler::Site;
-use crate::site::root::Root;
 use accept::{Context, accept_loop};
 use balance::Balance;
 use connection::{Role, Shared, Worker};
 use idle::{Handoff, Inbox};
 use limits::ACCESS_LOG_FLUSH;
+use listener::{Accepting, Local};
 use pool::Pool;
+use sockets::SocketFile;
 use tls::Acceptor;
 use workers::{spawn_worker, start_worker};
 
 mod accept;
+pub(crate) mod activation;
 pub(crate) mod balance;
+mod check;
 pub(crate) mod connection;
 pub(crate) mod idle;
 pub(crate) mod limits;
-mod listener;
+pub(crate) mod listener;
 pub(crate) mod offload;
 mod options;
 pub(crate) mod parking;
 pub(crate) mod pool;
 mod reload;
+mod sockets;
+pub(crate) mod stream;
 pub(crate) mod tls;
+mod urls;
 mod workers;
 
+pub use check::{Checked, check};
 pub(crate) use options::Limits;
 pub use options::{Hsts, Options, StartError, TlsOptions};
 
@@ -82,9 +88,12 @@ pub enum Exit {
 
 /// A bound server, ready to run.
 pub struct Server {
-    listener: TcpListener,
-    /// `--redirect-http`: the plain listener sending clients to HTTPS.
-    redirect: Option<TcpListener>,
+    listener: Accepting,
+    /// Listeners the first worker alone accepts on, each for its role: the
+    /// redirect to HTTPS (`--redirect-http`), further inherited sockets.
+    others: Vec<(Accepting, Role)>,
+    /// The Unix socket's file, removed when the server stops.
+    socket_file: Option<SocketFile>,
     context: Context,
     inbox: Inbox,
     balance: Balance,
@@ -97,41 +106,35 @@ impl Server {
     /// Checks the document root, binds the listening socket and starts the
     /// other workers (they wait until [`Server::run`]).
     pub async fn bind(config: &Options) -> Result<Server, StartError> {
-        let root = Root::open(&config.root, config.symlinks).map_err(|e| {
-            if e.kind() == io::ErrorKind::NotADirectory {
-                StartError::RootNotDirectory(config.root.clone())
-            } else {
-                StartError::Root(config.root.clone(), e)
-            }
-        })?;
-        let addr = config.addr;
+        let root = check::open_root(config)?;
         let tls = match &config.tls {
             Some(tls) => Some(Arc::new(reload::load(&tls.certificates)?)),
             None => None,
         };
-        let listener = listener::listen(addr).map_err(|e| StartError::Bind(addr, e))?;
-        let redirect = match config.redirect_http {
-            Some(port) => {
-                let addr = SocketAddr::new(addr.ip(), port);
-                Some(listener::listen(addr).map_err(|e| StartError::Bind(addr, e))?)
-            }
-            None => None,
-        };
+        let sockets = sockets::open(config, tls.is_some())?;
+        let listener = sockets.main;
+        let others = sockets
+            .others
+            .into_iter()
+            .map(|(listener, role)| Ok((Accepting::from_std(listener)?, role)))
+            .collect::<io::Result<_>>()
+            .map_err(StartError::Workers)?;
         let site = Site::new(root, &config.site).map_err(StartError::Auth)?;
         let access_log =
             AccessLog::open(config.log_format, config.access_log.as_deref()).map_err(|e| {
                 StartError::AccessLog(config.access_log.clone().unwrap_or_else(|| "-".into()), e)
             })?;
         let control = Control::new();
-        let (context, mut inboxes) = context(config, site, access_log, tls, &control);
-        let listener = listener.into_std().map_err(StartError::Workers)?;
+        let (mut context, mut inboxes) = context(config, site, access_log, tls, &control);
+        context.role = sockets.main_role;
         for (index, inbox) in inboxes.drain(1..).enumerate() {
             let copy = listener.try_clone().map_err(StartError::Workers)?;
             spawn_worker(index + 1, copy, context.clone(), inbox).map_err(StartError::Workers)?;
         }
         Ok(Server {
-            listener: TcpListener::from_std(listener).map_err(StartError::Workers)?,
-            redirect,
+            listener: Accepting::from_std(listener).map_err(StartError::Workers)?,
+            others,
+            socket_file: sockets.socket_file,
             context,
             inbox: inboxes.pop().expect("worker 0's inbox"),
             balance: config.balance,
@@ -141,14 +144,27 @@ impl Server {
         })
     }
 
-    /// The address actually bound (the real port when 0 was asked for).
+    /// The TCP address actually bound (the real port when 0 was asked
+    /// for); an error on a Unix socket.
     pub fn local_addr(&self) -> io::Result<SocketAddr> {
-        self.listener.local_addr()
+        match self.listener.local()? {
+            Local::Tcp(addr) => Ok(addr),
+            Local::Unix(_) => Err(io::Error::new(
+                io::ErrorKind::Unsupported,
+                "listening on a Unix socket",
+            )),
+        }
     }
 
     /// The redirect listener's address, with `--redirect-http`.
     pub fn redirect_addr(&self) -> Option<io::Result<SocketAddr>> {
-        self.redirect.as_ref().map(TcpListener::local_addr)
+        let redirect = self.others.iter().find_map(|(listener, role)| {
+            matches!(role, Role::RedirectToHttps(_)).then_some(listener)
+        });
+        redirect.map(|l| match l.local()? {
+            Local::Tcp(addr) => Ok(addr),
+            Local::Unix(_) => Err(io::ErrorKind::Unsupported.into()),
+        })
     }
 
     /// The HTTPS configuration, when the main listener speaks TLS: what
@@ -177,11 +193,10 @@ impl Server {
             ));
         }
         let worker = start_worker(&self.context, self.inbox);
-        if let Some(redirect) = self.redirect {
-            let port = self.listener.local_addr().map_or(443, |a| a.port());
-            tokio::spawn(redirect_loop(
-                redirect,
-                port,
+        for (listener, role) in self.others {
+            tokio::spawn(side_loop(
+                listener,
+                role,
                 self.context.clone(),
                 worker.clone(),
             ));
@@ -189,6 +204,8 @@ impl Server {
         tokio::pin!(stop);
         accept_loop(&self.listener, 0, &self.context, &worker, &mut stop).await;
         drop(self.listener);
+        // New clients are refused from here on, rather than queued.
+        drop(self.socket_file);
         self.control.enter(Phase::Stopping);
         let slots = &self.context.slots;
         let all = slots.acquire_many(self.max_connections);
@@ -241,6 +258,16 @@ impl Server {
     }
 }
 
+/// The sockets a service manager passed (systemd socket activation), for
+/// [`Options::inherited`]; none unless `LISTEN_PID` is this process. The `LISTEN_*` variables are removed either way.
+///
+/// # Safety
+/// Changes the environment: call it while the process has one thread.
+pub unsafe fn inherited_sockets() -> Result<Vec<activation::Inherited>, StartError> {
+    // SAFETY: the caller's promise, passed on.
+    unsafe { activation::take_from_env() }.map_err(StartError::Activation)
+}
+
 /// The binary's whole run, on the calling thread, which becomes the first
 /// worker (the server starts the others on threads of their own).
 pub fn run_blocking(options: &Options) -> Result<Exit, StartError> {
@@ -261,13 +288,21 @@ pub(crate) async fn serve_until_signalled(options: &Options) -> Result<Exit, Sta
     let signals = Signals::install().map_err(StartError::Signals)?;
     let hangups = reload::Hangups::install().map_err(StartError::Signals)?;
     let server = Server::bind(options).await?;
-    let addr = server.local_addr().map_err(StartError::Address)?;
     let scheme = if server.tls().is_some() {
         "https"
     } else {
         "http"
     };
-    tracing::info!(target: LIFECYCLE, "listening on {scheme}://{addr}");
+    match server.listener.local().map_err(StartError::Address)? {
+        Local::Tcp(addr) => {
+            tracing::info!(target: LIFECYCLE, "listening on {scheme}://{addr}");
+            urls::announce(scheme, addr, options.qrcode);
+        }
+        Local::Unix(path) => {
+            let path = path.display();
+            tracing::info!(target: LIFECYCLE, "listening on unix:{path} ({scheme})");
+        }
+    }
     if let Some(redirect) = server.redirect_addr() {
         let redirect = redirect.map_err(StartError::Address)?;
         tracing::info!(target: LIFECYCLE, "redirecting http://{redirect} to https");
@@ -276,18 +311,17 @@ pub(crate) async fn serve_until_signalled(options: &Options) -> Result<Exit, Sta
     Ok(server.run_until_signalled(signals).await)
 }
 
-/// Accepts on the redirect listener until shutdown begins, on the first
-/// worker. Its connections answer once and close, so they never park or
-/// move, and they count against `--max-connections` like any other.
-async fn redirect_loop(listener: TcpListener, https_port: u16, context: Context, worker: Worker) {
-    let context = Context {
-        role: Role::RedirectToHttps(https_port),
-        ..context
+/// Accepts on a listener other than the main one until shutdown begins,
+/// on the first worker; its connections count against
+/// `--max-connections` like any other. The redirect's answer once and
+/// close, so they never park or move.
+async fn side_loop(listener: Accepting, role: Role, context: Context, worker: Worker) {
+    let context = Context { role, ..context };
+    let parking = match role {
+        Role::RedirectToHttps(_) => None,
+        Role::Site | Role::Plain => worker.parking,
     };
-    let worker = Worker {
-        parking: None,
-        ..worker
-    };
+    let worker = Worker { parking, ..worker };
     let mut shutdown = context.shutdown.clone();
     let stop = shutdown.stopping();
     tokio::pin!(stop);

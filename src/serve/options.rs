@@ -8,6 +8,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use crate::ops::access_log::LogFormat;
+use crate::serve::activation::Inherited;
 use crate::serve::balance::Balance;
 use crate::serve::tls::{CertPair, TlsError};
 use crate::site;
@@ -21,7 +22,18 @@ pub struct Options {
     pub root: PathBuf,
     pub symlinks: Symlinks,
     pub site: site::Options,
+    /// The TCP address to listen on, unless `unix_socket` is given.
     pub addr: SocketAddr,
+    /// A Unix stream socket to listen on instead of `addr`: created at
+    /// start-up (replacing a stale one nobody listens on), removed at
+    /// shutdown.
+    pub unix_socket: Option<PathBuf>,
+    /// The Unix socket file's permission bits: the owner and the group
+    /// (a reverse proxy's user, added to the group) may connect.
+    pub socket_mode: u32,
+    /// Listening sockets passed by the service manager, served instead of
+    /// binding `addr`, `unix_socket` and `redirect_http`'s port.
+    pub inherited: Vec<Inherited>,
     /// Worker threads, at least one.
     pub workers: usize,
     pub balance: Balance,
@@ -40,6 +52,8 @@ pub struct Options {
     /// A plain-HTTP listener on this port (on the same address as the main
     /// one) that redirects every request to HTTPS.
     pub redirect_http: Option<u16>,
+    /// At start-up, print the first LAN URL as a QR code on stderr.
+    pub qrcode: bool,
 }
 
 /// The documented defaults; the command line takes its own from here.
@@ -50,6 +64,9 @@ impl Default for Options {
             symlinks: Symlinks::default(),
             site: site::Options::default(),
             addr: SocketAddr::from(([0, 0, 0, 0], 8080)),
+            unix_socket: None,
+            socket_mode: 0o660,
+            inherited: Vec::new(),
             workers: default_workers(),
             balance: Balance::default(),
             limits: Limits::default(),
@@ -60,6 +77,7 @@ impl Default for Options {
             access_log: None,
             tls: None,
             redirect_http: None,
+            qrcode: false,
         }
     }
 }
@@ -134,6 +152,14 @@ pub enum StartError {
     RootNotDirectory(PathBuf),
     #[error("cannot listen on {0}")]
     Bind(SocketAddr, #[source] io::Error),
+    #[error("cannot listen on unix:{}", .0.display())]
+    BindUnix(PathBuf, #[source] io::Error),
+    /// A socket the service manager passed cannot be served.
+    #[error("inherited socket {0}")]
+    Inherited(String, #[source] io::Error),
+    /// The sockets the service manager passed could not be taken.
+    #[error("socket activation")]
+    Activation(#[source] io::Error),
     #[error("access log {}", .0.display())]
     AccessLog(PathBuf, #[source] io::Error),
     /// A worker thread or its runtime could not be started.

@@ -16,7 +16,7 @@ use crate::shutdown::{Phase, Shutdown};
 /// until the server is finished (or gone).
 pub(super) fn spawn_worker(
     index: usize,
-    listener: std::net::TcpListener,
+    listener: crate::serve::listener::Listener,
     context: Context,
     inbox: Inbox,
 ) -> io::Result<()> {
@@ -144,8 +144,8 @@ mod tests {
         let pool = Pool::new(2, 2);
         let ticket = pool.ticket(1, permit);
         tokio::spawn(connection::serve(
-            stream,
-            peer,
+            crate::serve::stream::Stream::Tcp(stream),
+            peer.into(),
             ticket,
             worker,
             connection::Role::Site,

@@ -134,6 +134,19 @@ pub(crate) struct Prior {
 }
 
 impl Site {
+    /// The pages the rules name (`--fallback`, `--error-page`) that cannot
+    /// be served now, one line each: served without them, so a start only
+    /// warns when one is asked for, and `--check` reports them ahead.
+    pub(crate) fn missing_pages(&self) -> Vec<String> {
+        let pages = &self.rules.pages;
+        let fallback = pages.fallback.iter().map(|page| ("fallback", page));
+        let errors = pages.error_pages.iter().map(|e| ("error-page", &e.page));
+        fallback
+            .chain(errors)
+            .filter_map(|(option, page)| Some(format!("{option} {}", page.problem(&self.root)?)))
+            .collect()
+    }
+
     /// The site for `root`, answering as `options` say; fails only when
     /// the auth file cannot be used.
     pub(crate) fn new(root: Root, options: &Options) -> Result<Site, rules::auth::AuthError> {

@@ -167,22 +167,20 @@ fn https_options_come_from_the_environment_one_per_line() {
     ];
     let (code, out, err) = run(&["--print-config"], &env);
     assert_eq!(code, 0, "{err}");
-    let line = |name: &str| {
-        let found = out.lines().find(|l| l.starts_with(&format!("{name} ")));
-        let words: Vec<String> = found
-            .unwrap_or_default()
-            .split_whitespace()
-            .map(str::to_owned)
-            .collect();
-        words.join(" ")
+    // One line per value, as a config file repeats a key.
+    let lines = |name: &str| {
+        let found = out.lines().filter(|l| l.starts_with(&format!("{name} ")));
+        let words = found.map(|l| l.split_whitespace().collect::<Vec<_>>().join(" "));
+        words.collect::<Vec<_>>().join("; ")
     };
+    let line = |name: &str| lines(name);
     assert_eq!(
-        line("tls-cert"),
-        "tls-cert a.crt, b.crt # environment STATICD_TLS_CERT"
+        lines("tls-cert"),
+        "tls-cert a.crt # environment STATICD_TLS_CERT; tls-cert b.crt # environment STATICD_TLS_CERT"
     );
     assert_eq!(
-        line("tls-key"),
-        "tls-key a.key, b.key # environment STATICD_TLS_KEY"
+        lines("tls-key"),
+        "tls-key a.key # environment STATICD_TLS_KEY; tls-key b.key # environment STATICD_TLS_KEY"
     );
     assert_eq!(line("hsts"), "hsts 31536000 # environment STATICD_HSTS");
     assert_eq!(

@@ -39,6 +39,7 @@ fn library() -> BTreeMap<&'static str, String> {
         ("root", d.root.display().to_string()),
         ("bind", d.addr.ip().to_string()),
         ("port", d.addr.port().to_string()),
+        ("socket-mode", format!("{:04o}", d.socket_mode)),
         ("workers", d.workers.to_string()),
         ("balance", name(d.balance)),
         ("index", site.index.join(",")),
@@ -63,11 +64,17 @@ fn library() -> BTreeMap<&'static str, String> {
         ("show-hidden", site.show_hidden.to_string()),
         ("security-headers", site.rules.headers.security.to_string()),
         ("hsts-subdomains", hsts_subdomains(&d).to_string()),
+        ("qrcode", d.qrcode.to_string()),
     ])
 }
 
 /// Flags: off unless given, which `--help` does not spell out.
-const FLAGS: &[&str] = &["show-hidden", "security-headers", "hsts-subdomains"];
+const FLAGS: &[&str] = &[
+    "show-hidden",
+    "security-headers",
+    "hsts-subdomains",
+    "qrcode",
+];
 
 fn hsts_subdomains(d: &Options) -> bool {
     d.tls
@@ -122,15 +129,22 @@ fn help() -> BTreeMap<String, String> {
     shown
 }
 
-/// `--print-config` with nothing set: every option with a value.
+/// `--print-config` with nothing set: every option with a value (the
+/// realm's is a comment line, as it applies only with an auth file).
 fn print_config() -> BTreeMap<String, String> {
     let text = stdout(binary().arg("--print-config"));
     text.lines()
+        .skip(1)
         .filter_map(|line| {
-            let (option, rest) = line.split_once(' ')?;
-            let value = rest.rsplit_once('#')?.0.trim();
-            assert!(line.ends_with("# default"), "{line}");
-            (value != "(unset)").then(|| (option.to_owned(), value.to_owned()))
+            let (setting, origin) = line.rsplit_once(" # ")?;
+            assert!(origin.starts_with("default"), "{line}");
+            let setting = match setting.strip_prefix("# ") {
+                Some(shown) if origin.ends_with("with auth-file") => shown,
+                Some(_) => return None, // unset
+                None => setting,
+            };
+            let (option, value) = setting.split_once(' ')?;
+            Some((option.to_owned(), value.trim().to_owned()))
         })
         .collect()
 }
@@ -198,5 +212,5 @@ fn the_compressed_types_printed_are_the_sites() {
         .iter()
         .map(ToString::to_string)
         .collect();
-    assert_eq!(printed["compress-types"], types.join(", "));
+    assert_eq!(printed["compress-types"], types.join(","));
 }

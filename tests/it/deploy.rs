@@ -119,6 +119,43 @@ fn systemd_unit_is_sandboxed() {
     systemd_analyze_verify();
 }
 
+/// The socket unit: a stream socket, named for its role, installed under
+/// sockets.target, activating staticd.service (the unit of its name);
+/// `systemd-analyze verify` checks the pair.
+#[test]
+fn systemd_socket_unit_names_its_socket() {
+    let socket = read(&repo("deploy/systemd/staticd.socket"));
+    let unit = unit_directives(&socket);
+    let value = |key: &str| {
+        let found = unit.iter().find(|(s, k, _)| s == "Socket" && k == key);
+        found.map(|(_, _, v)| v.clone())
+    };
+    assert_eq!(value("ListenStream").as_deref(), Some("80"));
+    let name = value("FileDescriptorName");
+    assert!(
+        matches!(name.as_deref(), Some("http" | "https")),
+        "FileDescriptorName={name:?}"
+    );
+    let install = ("Install".into(), "WantedBy".into(), "sockets.target".into());
+    assert!(unit.contains(&install), "WantedBy=sockets.target");
+    let Some(tool) = on_path("systemd-analyze") else {
+        return println!("SKIP: systemd-analyze not installed");
+    };
+    let dir = tempfile::tempdir().expect("temp dir");
+    let service = read(&repo("deploy/systemd/staticd.service")).replace(
+        "ExecStart=/usr/local/bin/staticd ",
+        &format!("ExecStart={BIN} "),
+    );
+    std::fs::write(dir.path().join("staticd.service"), service).unwrap();
+    let copy = dir.path().join("staticd.socket");
+    std::fs::write(&copy, &socket).unwrap();
+    let out = Command::new(tool).arg("verify").arg(&copy).output();
+    let out = out.expect("systemd-analyze");
+    let report = text(&out);
+    let clean = out.status.success() && !report.contains("Unknown");
+    assert!(clean, "systemd-analyze verify:\n{report}");
+}
+
 /// The binary accepts deploy/systemd/staticd.conf: --print-config reads it
 /// and exits without binding. Skipped by a staticd without that option.
 fn example_config_is_accepted() {

@@ -6,6 +6,7 @@
 
 mod common;
 
+mod activation;
 mod architecture;
 mod archive;
 mod cli;
@@ -22,12 +23,14 @@ mod httptest;
 mod init_script;
 mod limits;
 mod lint;
+mod listen;
 mod listing_browser;
 mod listings;
 mod operate;
 mod paths;
 mod persistence;
 mod ranges;
+mod reference;
 mod responses;
 mod rules_auth;
 mod rules_headers;
@@ -41,5 +44,6 @@ mod tls;
 mod tls_lint;
 mod tls_listeners;
 mod tls_process;
+mod unix_socket;
 mod variants;
 mod workers;

@@ -4,6 +4,7 @@ per-run table, counts its errors and returns the figures compared."""
 
 import os
 import re
+import resource
 import subprocess
 import sys
 import threading
@@ -59,11 +60,21 @@ class ServerCpu:
         return f"{100 * self.share:.0f}%"
 
 
+def children_cpu():
+    """CPU seconds (user + system) of every child waited for so far: the
+    load generators, since the servers are waited for only when stopped."""
+    used = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return used.ru_utime + used.ru_stime
+
+
 def run_echoed(cmd, timeout):
     """Runs cmd, copying its output to ours line by line; returns (exit
-    status, output). The timeout is a backstop: every tool here bounds its
-    own run, and this only ends one that hangs."""
+    status, output), and logs the client's CPU over the run: a load
+    generator near 100% of its core measures itself, not the server. The
+    timeout is a backstop: every tool here bounds its own run, and this
+    only ends one that hangs."""
     sys.stdout.flush()
+    cpu, wall = children_cpu(), time.monotonic()
     proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, text=True,
                             errors="replace")
     watchdog = threading.Timer(timeout, proc.kill)
@@ -80,6 +91,9 @@ def run_echoed(cmd, timeout):
             proc.kill()
             proc.wait()
     sys.stdout.flush()
+    cpu, wall = children_cpu() - cpu, time.monotonic() - wall
+    log(f"client CPU: {100 * cpu / wall:.0f}% of one core ({os.path.basename(cmd[3])})"
+        if wall > 0 and cmd[0] == "taskset" else f"client CPU: {cpu:.2f} s")
     return status, "".join(lines)
 
 

@@ -3,13 +3,11 @@
 //! a connection turns into an [`Idle`] and back.
 
 use std::io;
-use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use bytes::{Buf, BytesMut};
 use tokio::io::AsyncReadExt;
-use tokio::net::TcpStream;
 use tokio::time::{Instant, timeout_at};
 
 use super::tls_io::read_plaintext;
@@ -18,11 +16,12 @@ use crate::http::fields::Framing;
 use crate::http::request::{self, Method, ParseError, Request, Version};
 use crate::http::response::Response;
 use crate::http::status::Status;
-use crate::ops::access_log::Entry;
+use crate::ops::access_log::{Entry, Peer};
 use crate::serve::idle::{Idle, park_after};
 use crate::serve::limits::{KEEP_WRITE_BUFFER, MAX_DISCARD_BODY, READ_BUFFER};
 use crate::serve::parking::Parking;
 use crate::serve::pool::Ticket;
+use crate::serve::stream::Stream;
 use crate::shutdown::Shutdown;
 
 /// What waiting for the next request ended with.
@@ -50,8 +49,8 @@ pub(super) enum Ended {
 }
 
 pub(super) struct Connection {
-    pub(super) stream: TcpStream,
-    pub(super) peer: SocketAddr,
+    pub(super) stream: Stream,
+    pub(super) peer: Peer,
     pub(super) shared: Arc<Shared>,
     shutdown: Shutdown,
     ticket: Ticket,
@@ -78,8 +77,8 @@ pub(super) struct Connection {
 impl Connection {
     /// A connection just accepted, with what its client sent so far.
     pub(super) fn accepted(
-        stream: TcpStream,
-        peer: SocketAddr,
+        stream: Stream,
+        peer: Peer,
         ticket: Ticket,
         read_buf: BytesMut,
         worker: Worker,
@@ -109,7 +108,7 @@ impl Connection {
 
     /// Carries on where `idle` stopped, on `worker`'s runtime.
     pub(super) fn resumed(idle: Idle, worker: Worker) -> io::Result<Connection> {
-        let stream = TcpStream::from_std(idle.stream)?;
+        let stream = Stream::from_std(idle.stream)?;
         let mut conn = Connection::accepted(stream, idle.peer, idle.ticket, idle.read_buf, worker);
         conn.served = idle.served;
         conn.park_level = idle.park_level;
@@ -362,7 +361,7 @@ impl Connection {
 /// Reads what the client sends next into `buf`, decrypted over TLS: how
 /// much, 0 at the end of the stream.
 pub(super) async fn read_some(
-    stream: &mut TcpStream,
+    stream: &mut Stream,
     tls: &mut Option<Box<rustls::ServerConnection>>,
     buf: &mut BytesMut,
 ) -> io::Result<usize> {
@@ -379,7 +378,7 @@ pub(super) async fn read_some(
 /// no read buffer. The read goes through `AsyncRead`, which notes a short
 /// read as the socket drained: the next wait then does not start with a
 /// read that finds nothing.
-async fn read_when_ready(stream: &mut TcpStream, buf: &mut BytesMut) -> io::Result<usize> {
+async fn read_when_ready(stream: &mut Stream, buf: &mut BytesMut) -> io::Result<usize> {
     stream.readable().await?;
     if buf.capacity() - buf.len() < READ_BUFFER / 4 {
         buf.reserve(buf.capacity().max(READ_BUFFER));

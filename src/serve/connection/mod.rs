@@ -86,8 +86,8 @@ pub(crate) mod tests {
             .unwrap();
         let ticket = Pool::new(1, 1).ticket(0, permit);
         let task = super::serve(
-            stream,
-            peer,
+            crate::serve::stream::Stream::Tcp(stream),
+            peer.into(),
             ticket,
             Worker {
                 shared,

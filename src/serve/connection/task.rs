@@ -2,19 +2,19 @@
 //! parking table and into it, and from one worker to another.
 
 use std::io;
-use std::net::SocketAddr;
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd};
 
 use bytes::BytesMut;
-use tokio::net::TcpStream;
 use tokio::time::Instant;
 
 use super::exchange::{Connection, Ended};
 use super::tls_io::{absorb, take_plaintext};
 use super::worker::Worker;
+use crate::ops::access_log::Peer;
 use crate::serve::idle::Idle;
 use crate::serve::limits::READ_BUFFER;
 use crate::serve::pool::Ticket;
+use crate::serve::stream::{StdStream, Stream};
 
 /// What a listener's connections are for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -24,8 +24,22 @@ pub(crate) enum Role {
     ///
     /// [`Shared`]: super::Shared
     Site,
+    /// Serving the site in plain HTTP, even when the main listener speaks
+    /// TLS (an inherited socket named `http`).
+    Plain,
     /// Answering every request with a redirect to HTTPS on this port.
     RedirectToHttps(u16),
+}
+
+impl Role {
+    /// What the start-up lines call it.
+    pub(crate) fn describe(&self) -> &'static str {
+        match self {
+            Role::Site => "the site (over TLS when configured)",
+            Role::Plain => "the site in plain HTTP",
+            Role::RedirectToHttps(_) => "the redirect to HTTPS",
+        }
+    }
 }
 
 /// Serves requests on `stream` until the client, a limit or shutdown ends
@@ -33,13 +47,7 @@ pub(crate) enum Role {
 /// Its `ticket` counts it against `--max-connections` and on its worker.
 /// Over TLS, the handshake comes first, within the same header timeout
 /// from the accept as the first request.
-pub(crate) async fn serve(
-    stream: TcpStream,
-    peer: SocketAddr,
-    ticket: Ticket,
-    worker: Worker,
-    role: Role,
-) {
+pub(crate) async fn serve(stream: Stream, peer: Peer, ticket: Ticket, worker: Worker, role: Role) {
     let first = Instant::now() + worker.shared.limits.header_timeout; // from accept
     // The listener defers accepting until the request arrives, so it is
     // normally here already.
@@ -63,6 +71,7 @@ pub(crate) async fn serve(
 fn in_role(mut conn: Connection, role: Role) -> Option<Connection> {
     match role {
         Role::RedirectToHttps(port) => conn.redirect_to = Some(port),
+        Role::Plain => {}
         Role::Site => {
             if let Some(acceptor) = &conn.shared.tls {
                 match rustls::ServerConnection::new(acceptor.config()) {
@@ -141,7 +150,7 @@ fn read_now(socket: BorrowedFd<'_>) -> io::Result<Option<BytesMut>> {
 /// plaintext (perhaps none yet: a record may be incomplete), or `None`
 /// once the client closed the session.
 fn decrypt(
-    stream: &std::net::TcpStream,
+    stream: &StdStream,
     tls: &mut rustls::ServerConnection,
     raw: &[u8],
 ) -> io::Result<Option<BytesMut>> {

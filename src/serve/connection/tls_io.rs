@@ -8,14 +8,14 @@ use std::io::{self, IoSlice, Read, Write};
 
 use bytes::BytesMut;
 use rustls::ServerConnection;
-use tokio::net::TcpStream;
 
 use crate::serve::limits::READ_BUFFER;
+use crate::serve::stream::Stream;
 
 /// The socket as `Read`/`Write` for rustls, never blocking: `WouldBlock`
 /// when the kernel has nothing to read or no room, which also clears the
 /// runtime's readiness so the next wait is a real one.
-struct Socket<'a>(&'a TcpStream);
+struct Socket<'a>(&'a Stream);
 
 impl Read for Socket<'_> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
@@ -67,7 +67,7 @@ pub(super) fn absorb(
 
 /// [`absorb`] on the runtime's socket.
 pub(super) fn absorb_from(
-    stream: &TcpStream,
+    stream: &Stream,
     tls: &mut ServerConnection,
     raw: &[u8],
 ) -> io::Result<()> {
@@ -112,7 +112,7 @@ pub(super) fn take_plaintext(
 /// Waits until the client's records yield plaintext, and appends it to
 /// `buf`: how much, 0 at the end of the stream or of the TLS session.
 pub(super) async fn read_plaintext(
-    stream: &TcpStream,
+    stream: &Stream,
     tls: &mut ServerConnection,
     buf: &mut BytesMut,
 ) -> io::Result<usize> {
@@ -136,7 +136,7 @@ pub(super) async fn read_plaintext(
 }
 
 /// Reads raw bytes, for the handshake, once the socket is readable.
-pub(super) async fn read_raw(stream: &TcpStream, buf: &mut BytesMut) -> io::Result<usize> {
+pub(super) async fn read_raw(stream: &Stream, buf: &mut BytesMut) -> io::Result<usize> {
     loop {
         stream.readable().await?;
         if buf.capacity() - buf.len() < READ_BUFFER / 4 {
@@ -150,7 +150,7 @@ pub(super) async fn read_raw(stream: &TcpStream, buf: &mut BytesMut) -> io::Resu
 }
 
 /// Writes every record rustls has queued.
-pub(super) async fn flush(stream: &TcpStream, tls: &mut ServerConnection) -> io::Result<()> {
+pub(super) async fn flush(stream: &Stream, tls: &mut ServerConnection) -> io::Result<()> {
     while tls.wants_write() {
         match tls.write_tls(&mut Socket(stream)) {
             Ok(_) => {}
@@ -166,7 +166,7 @@ pub(super) async fn flush(stream: &TcpStream, tls: &mut ServerConnection) -> io:
 /// holds is written before it takes more, so memory stays bounded by that
 /// buffer whatever the length.
 pub(super) async fn send(
-    stream: &TcpStream,
+    stream: &Stream,
     tls: &mut ServerConnection,
     parts: &[&[u8]],
 ) -> io::Result<()> {

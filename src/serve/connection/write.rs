@@ -319,7 +319,8 @@ mod tests {
             parking: None,
         };
         let ticket = Pool::new(1, 1).ticket(0, permit);
-        let conn = Connection::accepted(stream, peer, ticket, BytesMut::new(), worker);
+        let stream = crate::serve::stream::Stream::Tcp(stream);
+        let conn = Connection::accepted(stream, peer.into(), ticket, BytesMut::new(), worker);
         (conn, client)
     }
 

@@ -30,15 +30,27 @@ pub(crate) fn validity(der: &[u8]) -> Option<(SystemTime, SystemTime)> {
     Some((not_before.system_time()?, not_after.system_time()?))
 }
 
-/// The one line to log when the certificate is not valid at `now`:
-/// expired, or not valid yet. `None` while it is valid (both ends are
-/// included, RFC 5280 §4.1.2.5) or when it cannot be read.
+/// How long before its end a certificate is warned about: two weeks, time
+/// enough to renew by hand when automatic renewal has silently failed.
+pub(crate) const EXPIRES_SOON: Duration = Duration::from_secs(14 * 86_400);
+
+/// The one line to log when the certificate is not valid at `now`
+/// (expired, or not valid yet) or ends within [`EXPIRES_SOON`]. `None`
+/// while it is valid for longer (both ends are included, RFC 5280
+/// §4.1.2.5) or when it cannot be read.
 pub(crate) fn warning(der: &[u8], now: SystemTime) -> Option<String> {
     let (not_before, not_after) = dates(der)?;
-    if now > not_after.system_time()? {
+    let end = not_after.system_time()?;
+    let left = end.duration_since(now).unwrap_or_default();
+    if now > end {
         Some(format!("certificate expired on {not_after}"))
     } else if now < not_before.system_time()? {
         Some(format!("certificate is not valid until {not_before}"))
+    } else if left < EXPIRES_SOON {
+        let days = left.as_secs() / 86_400;
+        Some(format!(
+            "certificate expires on {not_after}, in {days} days"
+        ))
     } else {
         None
     }
@@ -270,7 +282,16 @@ mod tests {
         let at = |date| warning(&der, instant(date));
         assert_eq!(at((2025, 6, 1, 0)), None);
         assert_eq!(at((2025, 1, 1, 0)), None, "notBefore is included");
-        assert_eq!(at((2026, 1, 1, 0)), None, "notAfter is included");
+        assert_eq!(
+            at((2026, 1, 1, 0)).as_deref(),
+            Some("certificate expires on 2026-01-01 00:00:00 UTC, in 0 days"),
+            "notAfter is included"
+        );
+        assert_eq!(at((2025, 12, 18, 0)), None, "14 days left: not yet soon");
+        assert_eq!(
+            at((2025, 12, 18, 1)).as_deref(),
+            Some("certificate expires on 2026-01-01 00:00:00 UTC, in 13 days")
+        );
         assert_eq!(
             at((2026, 1, 1, 1)).as_deref(),
             Some("certificate expired on 2026-01-01 00:00:00 UTC")

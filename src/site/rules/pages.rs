@@ -223,6 +223,19 @@ impl PagePath {
         }
     }
 
+    /// Why the page cannot be served now, or `None` when it can: what
+    /// `--check` reports, without the serving path's one-time warning.
+    pub(crate) fn problem(&self, root: &Root) -> Option<String> {
+        let opened = root
+            .open_beneath(&self.name)
+            .and_then(|file| file.metadata());
+        match opened {
+            Ok(meta) if meta.is_file() => None,
+            Ok(_) => Some(format!("{}: not a regular file", self.text)),
+            Err(err) => Some(format!("{}: {err}", self.text)),
+        }
+    }
+
     pub(crate) fn warn_once<T>(&self, why: &str) -> Option<T> {
         if !self.warned.swap(true, Ordering::Relaxed) {
             tracing::warn!(page = %self.text, why, "page unavailable; answering without it (warned once)");

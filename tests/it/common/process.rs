@@ -11,13 +11,15 @@ pub const BIN: &str = env!("CARGO_BIN_EXE_staticd");
 /// Runs the binary to completion with `args` and `env` added to the
 /// environment (`RUST_LOG` removed): (exit code, stdout, stderr).
 pub fn run(args: &[&str], env: &[(&str, &str)]) -> (i32, String, String) {
-    let out = Command::new(BIN)
-        .args(args)
-        .env_remove("RUST_LOG")
-        .envs(env.iter().copied())
-        .stdin(Stdio::null())
-        .output()
-        .expect("run staticd");
+    let mut command = Command::new(BIN);
+    command.env_remove("RUST_LOG").envs(env.iter().copied());
+    finish(command.args(args))
+}
+
+/// Runs `command` to completion, no standard input: (exit code, stdout,
+/// stderr).
+pub fn finish(command: &mut Command) -> (i32, String, String) {
+    let out = command.stdin(Stdio::null()).output().expect("run staticd");
     let text = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
     (
         out.status.code().unwrap_or(-1),
@@ -154,5 +156,80 @@ impl Process {
         let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id())).unwrap();
         let line = status.lines().find(|l| l.starts_with(field)).expect(field);
         line.split_whitespace().nth(1).unwrap().parse().unwrap()
+    }
+}
+
+/// The binary, started with `args` as given (no `--bind` of its own), its
+/// stderr read line by line; killed on drop.
+pub struct Started {
+    pub child: Child,
+    pub stderr: Receiver<String>,
+    /// The `listening on` line.
+    pub listening: String,
+}
+
+impl Drop for Started {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Started {
+    pub fn new(args: &[&str], env: &[(&str, &str)]) -> Started {
+        let mut command = Command::new(BIN);
+        command.args(args).envs(env.iter().copied());
+        Started::spawn(command)
+    }
+
+    /// Spawns `command` (the binary, or a wrapper that runs it) and waits
+    /// for its `listening on` line.
+    pub fn spawn(mut command: Command) -> Started {
+        let mut child = command
+            .env_remove("RUST_LOG")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn staticd");
+        let stderr = lines(child.stderr.take().unwrap());
+        let mut before = Vec::new();
+        let listening = loop {
+            let Ok(line) = stderr.recv_timeout(super::IO_TIMEOUT) else {
+                panic!("no listening line; stderr:\n{}", before.join("\n"));
+            };
+            if line.contains("listening on ") {
+                break line;
+            }
+            before.push(line);
+        };
+        Started {
+            child,
+            stderr,
+            listening,
+        }
+    }
+
+    /// What follows `listening on ` in its line.
+    pub fn listening_on(&self) -> &str {
+        self.listening.split_once("listening on ").unwrap().1.trim()
+    }
+
+    /// The port of a TCP `listening on` line.
+    pub fn port(&self) -> u16 {
+        let addr = self.listening_on().rsplit_once(':').unwrap().1;
+        addr.parse().expect("port in listening line")
+    }
+
+    /// Sends SIGTERM and returns every stderr line until the process ends.
+    pub fn stop(&mut self) -> Vec<String> {
+        // SAFETY: signalling our own child process.
+        unsafe { libc::kill(self.child.id() as libc::pid_t, libc::SIGTERM) };
+        let mut lines = Vec::new();
+        while let Ok(line) = self.stderr.recv_timeout(super::IO_TIMEOUT) {
+            lines.push(line);
+        }
+        let _ = self.child.wait();
+        lines
     }
 }
