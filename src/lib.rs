@@ -36,7 +36,7 @@ pub use config::file::{LoadError, Loaded, load as load_config};
 /// Values of [`Config`] fields that the tests set: `--autoindex`,
 /// `--balance`, `--symlinks`, `--bind` and `on`/`off` options such as
 /// `--precompressed`.
-pub use config::{Autoindex, Balance, Bind, Switch, Symlinks};
+pub use config::{Autoindex, Balance, Bind, MimeType, Switch, Symlinks};
 
 /// The duration syntax of the options (`30s`, `500ms`), which the defaults
 /// test reads `--help` with.

@@ -44,11 +44,11 @@ mod values;
 
 pub(crate) use crate::ops::access_log::LogFormat;
 pub use crate::serve::balance::Balance;
-pub use crate::site::Autoindex;
 pub use crate::site::root::Symlinks;
+pub use crate::site::{Autoindex, MimeType};
 pub use values::parse_duration;
 pub(crate) use values::{
-    parse_charset, parse_field_value, parse_header, parse_index_name, parse_level,
+    parse_charset, parse_field_value, parse_header, parse_index_name, parse_level, parse_mime_type,
 };
 
 pub use values::{Bind, Switch};
@@ -154,6 +154,11 @@ pub struct Config {
     #[arg(long, env = "STATICD_CHARSET", value_name = "NAME",
           value_parser = parse_charset, help_heading = "HTTP")]
     pub charset: Option<String>,
+
+    /// Serve files ending .EXT as TYPE, ahead of the built-in types, e.g. 'md=text/plain; charset=utf-8' (repeatable)
+    #[arg(long = "mime-type", env = "STATICD_MIME_TYPE", value_name = "EXT=TYPE",
+          value_parser = parse_mime_type, value_delimiter = '\n', help_heading = "HTTP")]
+    pub mime_types: Vec<MimeType>,
 
     #[command(flatten)]
     pub pages: pages::PageArgs,
@@ -327,6 +332,7 @@ impl Config {
                 show_hidden: self.show_hidden,
                 cache_control: self.cache_control.clone(),
                 charset: self.charset.clone(),
+                mime_types: self.mime_types.clone(),
                 rules: site::rules::Rules {
                     pages: self.pages.rules(),
                     headers: self.header_rules.rules(),

@@ -7,6 +7,8 @@ use std::net::IpAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
+use crate::site::MimeType;
+
 /// An on/off switch for features that default to on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Switch {
@@ -79,6 +81,40 @@ pub(crate) fn parse_index_name(text: &str) -> Result<String, String> {
             "'{text}' is not a file name in the directory (no '/')"
         )),
         _ => Ok(text.to_owned()),
+    }
+}
+
+/// One `--mime-type EXT=TYPE`: an extension (a leading dot allowed, no
+/// `/` or further dot, since only the last extension is matched) and a
+/// media type `type/subtype` of token characters, parameters allowed
+/// after `;` (e.g. `text/plain; charset=utf-8`).
+pub(crate) fn parse_mime_type(text: &str) -> Result<MimeType, String> {
+    let (extension, content_type) = text
+        .split_once('=')
+        .ok_or_else(|| format!("'{text}' is not 'EXT=TYPE' (e.g. 'md=text/markdown')"))?;
+    let extension = extension.trim();
+    let extension = extension.strip_prefix('.').unwrap_or(extension);
+    let name_char = |c: char| c.is_ascii_alphanumeric() || "-_+~".contains(c);
+    if extension.is_empty() || !extension.chars().all(name_char) {
+        return Err(format!(
+            "'{extension}' is not a file extension (letters, digits, - _ + ~; no dot or '/')"
+        ));
+    }
+    let content_type = parse_field_value(content_type.trim())?;
+    let essence = content_type.split(';').next().unwrap_or_default().trim();
+    let token = |t: &str| {
+        !t.is_empty()
+            && t.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"!#$&-^_.+".contains(&b))
+    };
+    match essence.split_once('/') {
+        Some((kind, sub)) if token(kind) && token(sub) => Ok(MimeType {
+            extension: extension.to_ascii_lowercase(),
+            content_type,
+        }),
+        _ => Err(format!(
+            "'{content_type}' is not a media type 'type/subtype'"
+        )),
     }
 }
 
@@ -272,6 +308,45 @@ mod tests {
             (d.precompressed, d.show_hidden, d.headers.len()),
             (Switch::On, false, 0)
         );
+    }
+
+    #[test]
+    fn mime_types_are_extension_and_media_type() {
+        let c = Config::try_parse_from([
+            "staticd",
+            "--mime-type",
+            ".MD=text/markdown; charset=utf-8",
+            "--mime-type",
+            "gpx=application/gpx+xml",
+        ])
+        .unwrap();
+        let pairs: Vec<_> = c
+            .mime_types
+            .iter()
+            .map(|m| (m.extension.as_str(), m.content_type.as_str()))
+            .collect();
+        assert_eq!(
+            pairs,
+            [
+                ("md", "text/markdown; charset=utf-8"),
+                ("gpx", "application/gpx+xml")
+            ]
+        );
+        for bad in [
+            "md",
+            "=text/plain",
+            "a/b=text/plain",
+            "tar.gz=application/gzip",
+            "md=",
+            "md=text",
+            "md=text/",
+            "md=/plain",
+            "md=text plain/x",
+            "md=text/plain\u{7f}",
+        ] {
+            let err = Config::try_parse_from(["staticd", "--mime-type", bad]).unwrap_err();
+            assert!(err.to_string().contains("--mime-type"), "{bad}: {err}");
+        }
     }
 
     #[test]

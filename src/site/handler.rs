@@ -342,19 +342,13 @@ mod tests {
         ];
         let origins = origins.iter().map(|o| o.to_string()).collect();
         let options = Options {
-            index: Options::default().index,
             autoindex: Autoindex::Off,
-            precompressed: true,
-            show_hidden: false,
             cache_control: Some("max-age=60".to_owned()),
-            charset: None,
             rules: rules::Rules {
                 pages: Default::default(),
                 headers: HeaderRules::new(path_headers, true, Cors { origins }),
             },
-            auth: Default::default(),
-            compress: Default::default(),
-            archive: Default::default(),
+            ..Options::default()
         };
         Site::new(Root::open(root, Symlinks::Inside).unwrap(), &options).unwrap()
     }

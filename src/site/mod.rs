@@ -29,6 +29,8 @@ pub(crate) mod representation;
 pub(crate) mod root;
 pub(crate) mod rules;
 
+pub use representation::mime::MimeType;
+
 use crate::http::response::Response;
 use crate::site::file_cache::FileCache;
 use crate::site::root::Root;
@@ -61,6 +63,8 @@ pub struct Options {
     pub cache_control: Option<String>,
     /// Added as `; charset=NAME` to `text/*` content types.
     pub charset: Option<String>,
+    /// `--mime-type` overrides, matched before the built-in types.
+    pub mime_types: Vec<MimeType>,
     /// Redirects, error pages, fallback, per-path headers, CORS.
     pub rules: rules::Rules,
     /// `--auth-file`, read when the site is made.
@@ -80,6 +84,7 @@ impl Default for Options {
             show_hidden: false,
             cache_control: None,
             charset: None,
+            mime_types: Vec::new(),
             rules: rules::Rules::default(),
             auth: rules::auth::AuthOptions::default(),
             compress: compress::CompressOptions::default(),
@@ -104,6 +109,7 @@ pub(crate) struct Site {
     pub show_hidden: bool,
     pub cache_control: Option<String>,
     pub charset: Option<String>,
+    pub mime_types: Vec<MimeType>,
     pub rules: rules::Rules,
     pub auth: rules::auth::Auth,
     /// Small files recently read, see [`FileCache`].
@@ -166,6 +172,7 @@ impl Site {
             show_hidden: options.show_hidden,
             cache_control: options.cache_control,
             charset: options.charset,
+            mime_types: options.mime_types,
             rules: options.rules,
             auth,
             cache: FileCache::default(),

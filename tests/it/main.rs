@@ -26,6 +26,7 @@ mod lint;
 mod listen;
 mod listing_browser;
 mod listings;
+mod mime;
 mod operate;
 mod paths;
 mod persistence;

@@ -314,11 +314,14 @@ pub(crate) fn redirect(site: &Site, location: String) -> Response {
     moved
 }
 
-/// The Content-Type for a file, with `--charset` on text types.
+/// The Content-Type for a file, with `--charset` on text types that do
+/// not name one already (a `--mime-type` may).
 pub(crate) fn content_type(site: &Site, name: &Path) -> String {
-    let ty = mime::content_type(name);
+    let ty = mime::content_type(name, &site.mime_types);
     match &site.charset {
-        Some(charset) if ty.starts_with("text/") => format!("{ty}; charset={charset}"),
+        Some(charset) if ty.starts_with("text/") && !ty.contains(';') => {
+            format!("{ty}; charset={charset}")
+        }
         _ => ty.to_owned(),
     }
 }
