@@ -48,7 +48,8 @@ pub use crate::site::root::Symlinks;
 pub use crate::site::{Autoindex, MimeType};
 pub use values::parse_duration;
 pub(crate) use values::{
-    parse_charset, parse_field_value, parse_header, parse_index_name, parse_level, parse_mime_type,
+    parse_base_path, parse_charset, parse_extension, parse_field_value, parse_header,
+    parse_index_name, parse_level, parse_mime_type,
 };
 
 pub use values::{Bind, Switch};
@@ -120,6 +121,20 @@ pub struct Config {
     #[arg(long, env = "STATICD_INDEX", value_name = "NAMES", value_delimiter = ',',
           value_parser = parse_index_name, default_values_t = defaults::site().index.clone())]
     pub index: Vec<String>,
+
+    /// For a path that names nothing, the extensions tried on it in order (comma-separated), e.g. html: /about -> about.html
+    #[arg(long, env = "STATICD_TRY_EXTENSIONS", value_name = "EXTS", value_delimiter = ',',
+          value_parser = parse_extension)]
+    pub try_extensions: Vec<String>,
+
+    /// Also redirect /about.html and /dir/index.html to /about and /dir/ (308); tries .html when --try-extensions is not given
+    #[arg(long, env = "STATICD_CLEAN_URLS")]
+    pub clean_urls: bool,
+
+    /// The path prefix a reverse proxy strips (e.g. /docs/): redirects and listings are sent under it
+    #[arg(long, env = "STATICD_BASE_PATH", value_name = "PATH", value_parser = parse_base_path,
+          default_value = defaults::site().base_path.clone())]
+    pub base_path: String,
 
     /// A directory without any --index file: off = 404, forbid = 403, on = HTML listing
     #[arg(long, env = "STATICD_AUTOINDEX", value_enum, default_value_t = defaults::site().autoindex,
@@ -333,6 +348,9 @@ impl Config {
                 cache_control: self.cache_control.clone(),
                 charset: self.charset.clone(),
                 mime_types: self.mime_types.clone(),
+                try_extensions: self.try_extensions.clone(),
+                clean_urls: self.clean_urls,
+                base_path: self.base_path.clone(),
                 rules: site::rules::Rules {
                     pages: self.pages.rules(),
                     headers: self.header_rules.rules(),

@@ -92,14 +92,7 @@ pub(crate) fn parse_mime_type(text: &str) -> Result<MimeType, String> {
     let (extension, content_type) = text
         .split_once('=')
         .ok_or_else(|| format!("'{text}' is not 'EXT=TYPE' (e.g. 'md=text/markdown')"))?;
-    let extension = extension.trim();
-    let extension = extension.strip_prefix('.').unwrap_or(extension);
-    let name_char = |c: char| c.is_ascii_alphanumeric() || "-_+~".contains(c);
-    if extension.is_empty() || !extension.chars().all(name_char) {
-        return Err(format!(
-            "'{extension}' is not a file extension (letters, digits, - _ + ~; no dot or '/')"
-        ));
-    }
+    let extension = parse_extension(extension)?;
     let content_type = parse_field_value(content_type.trim())?;
     let essence = content_type.split(';').next().unwrap_or_default().trim();
     let token = |t: &str| {
@@ -116,6 +109,47 @@ pub(crate) fn parse_mime_type(text: &str) -> Result<MimeType, String> {
             "'{content_type}' is not a media type 'type/subtype'"
         )),
     }
+}
+
+/// A file extension, as `--mime-type` and `--try-extensions` take it: a
+/// leading dot allowed, then letters, digits and `- _ + ~` only (no
+/// further dot, since only the last extension counts, and no `/`).
+pub(crate) fn parse_extension(text: &str) -> Result<String, String> {
+    let text = text.trim();
+    let extension = text.strip_prefix('.').unwrap_or(text);
+    let name_char = |c: char| c.is_ascii_alphanumeric() || "-_+~".contains(c);
+    if extension.is_empty() || !extension.chars().all(name_char) {
+        return Err(format!(
+            "'{text}' is not a file extension (letters, digits, - _ + ~; no dot or '/')"
+        ));
+    }
+    Ok(extension.to_owned())
+}
+
+/// `--base-path`: an absolute URL path, `/docs` or `/docs/` alike, made of
+/// the characters a path may hold unescaped (RFC 3986 `pchar`, `%XX`
+/// escapes included), with no empty, `.` or `..` segment; kept with its
+/// trailing slash.
+pub(crate) fn parse_base_path(text: &str) -> Result<String, String> {
+    let Some(rest) = text.strip_prefix('/') else {
+        return Err(format!("'{text}' must start with '/' (e.g. /docs/)"));
+    };
+    let pchar = |b: u8| b.is_ascii_alphanumeric() || b"-._~!$&'()*+,;=:@%".contains(&b);
+    if rest.is_empty() {
+        return Ok("/".to_owned());
+    }
+    let rest = rest.strip_suffix('/').unwrap_or(rest);
+    for segment in rest.split('/') {
+        if matches!(segment, "" | "." | "..") || !segment.bytes().all(pchar) {
+            return Err(format!(
+                "'{text}' is not a plain URL path ('{segment}': no empty, . or .. segment, no space, ? or #)"
+            ));
+        }
+        if percent_encoding::percent_decode_str(segment).any(|b| b == b'/' || b == 0) {
+            return Err(format!("'{text}' encodes a '/' or NUL"));
+        }
+    }
+    Ok(format!("/{rest}/"))
 }
 
 /// A log level name.
@@ -346,6 +380,45 @@ mod tests {
         ] {
             let err = Config::try_parse_from(["staticd", "--mime-type", bad]).unwrap_err();
             assert!(err.to_string().contains("--mime-type"), "{bad}: {err}");
+        }
+    }
+
+    #[test]
+    fn base_paths_are_plain_absolute_paths_kept_with_a_slash() {
+        for (given, kept) in [
+            ("/", "/"),
+            ("/docs", "/docs/"),
+            ("/docs/", "/docs/"),
+            ("/a/b%20c/", "/a/b%20c/"),
+        ] {
+            let c = Config::try_parse_from(["staticd", "--base-path", given]).unwrap();
+            assert_eq!(c.base_path, kept, "{given}");
+        }
+        for bad in [
+            "docs",
+            "",
+            "//",
+            "/a//b",
+            "/./",
+            "/a/../",
+            "/a b",
+            "/a?b",
+            "/a#b",
+            "/%2F",
+            "http://x/",
+        ] {
+            let err = Config::try_parse_from(["staticd", "--base-path", bad]).unwrap_err();
+            assert!(err.to_string().contains("--base-path"), "{bad}: {err}");
+        }
+    }
+
+    #[test]
+    fn try_extensions_are_extensions_in_order() {
+        let c = Config::try_parse_from(["staticd", "--try-extensions", "html,.htm"]).unwrap();
+        assert_eq!(c.try_extensions, ["html", "htm"]);
+        for bad in ["", "a.b", "a/b", "html,", "."] {
+            let err = Config::try_parse_from(["staticd", "--try-extensions", bad]).unwrap_err();
+            assert!(err.to_string().contains("--try-extensions"), "{bad}: {err}");
         }
     }
 

@@ -93,7 +93,9 @@ impl Site {
     }
 
     /// The checks before the file system, in the order `docs/rules.md`
-    /// gives: the method, the target, redirects, then authentication.
+    /// gives: the method, the target, redirects, the `--try-extensions`
+    /// mapping, authentication (of the URL and of the file it maps to),
+    /// then the `--clean-urls` redirect.
     fn front(&self, request: &Request, verdict: Option<Verdict>) -> Front {
         if let Method::Other(_) = request.method {
             return Front::Answered(self.error(request, Status::MethodNotAllowed));
@@ -104,14 +106,23 @@ impl Site {
         if let Some(moved) = self.redirect_rule(&target) {
             return Front::Answered(moved);
         }
-        if !self.auth.protects(&target) {
-            return Front::Files(target);
+        let mapped = self.mapped(&target);
+        let protected =
+            self.auth.protects(&target) || mapped.as_ref().is_some_and(|m| self.auth.protects(m));
+        if protected {
+            match self.auth.gate(request, verdict) {
+                Gate::Pass => {}
+                Gate::Check(check) => return Front::Verify(check),
+                Gate::Challenge => return Front::Answered(self.challenge(request)),
+                Gate::Busy => return Front::Answered(self.busy(request)),
+            }
         }
-        match self.auth.gate(request, verdict) {
-            Gate::Pass => Front::Files(target),
-            Gate::Check(check) => Front::Verify(check),
-            Gate::Challenge => Front::Answered(self.challenge(request)),
-            Gate::Busy => Front::Answered(self.busy(request)),
+        match mapped {
+            Some(mapped) => Front::Files(mapped),
+            None => match self.clean_redirect(&target) {
+                Some(moved) => Front::Answered(moved),
+                None => Front::Files(target),
+            },
         }
     }
 
@@ -144,7 +155,7 @@ impl Site {
     }
 
     /// Whether a segment is a dotfile that is not served.
-    fn hidden(&self, target: &Target) -> bool {
+    pub(crate) fn hidden(&self, target: &Target) -> bool {
         !self.show_hidden
             && target
                 .segments
@@ -181,7 +192,8 @@ impl Site {
                 return representation::respond(self, request, file, meta, &name, prior);
             }
             Ok(Resolved::DirectoryWithoutSlash) => {
-                let location = format!("{}/{}", target.encoded_path(), target.query);
+                let path = self.public(&target.encoded_path());
+                let location = format!("{path}/{}", target.query);
                 representation::redirect(self, location)
             }
             Ok(Resolved::DirectoryWithoutIndex { dir, meta }) => match self.autoindex {
@@ -256,6 +268,12 @@ impl Site {
             .redirects
             .iter()
             .find_map(|rule| Some((rule, rule.location(target)?)))?;
+        // A path on this site is sent under the base path; a URL elsewhere
+        // as it is.
+        let location = match location.starts_with('/') && !location.starts_with("//") {
+            true => self.public(&location),
+            false => location,
+        };
         let mut moved = Response::error(rule.status);
         moved.headers.push(("Location", location));
         // A permanent redirect is as cacheable as the site's files; a

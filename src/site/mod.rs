@@ -9,7 +9,8 @@
 //! precompressed sidecars, compression on the fly and the store of
 //! compressed variants), the file cache ([`file_cache`]), listings
 //! ([`listing`]) and archives ([`archive`]) of directories, the site rules
-//! ([`rules`]), the limits ([`limits`]), and the document root ([`root`]):
+//! ([`rules`]), extensionless URLs and the base path ([`clean_urls`]),
+//! the limits ([`limits`]), and the document root ([`root`]):
 //! the only layer that touches the file system. The answer of a listener
 //! that only sends clients to HTTPS ([`https_redirect`]) is here too,
 //! beside the site's.
@@ -19,6 +20,7 @@
 //! the command line can name them, and nothing here reads the command line.
 
 pub(crate) mod archive;
+pub(crate) mod clean_urls;
 pub(crate) mod compress;
 pub(crate) mod file_cache;
 pub(crate) mod handler;
@@ -65,6 +67,16 @@ pub struct Options {
     pub charset: Option<String>,
     /// `--mime-type` overrides, matched before the built-in types.
     pub mime_types: Vec<MimeType>,
+    /// `--try-extensions`: for a path that names nothing, the extensions
+    /// tried on its last segment, in order (`about` -> `about.html`).
+    pub try_extensions: Vec<String>,
+    /// `--clean-urls`: also redirect `/about.html` and `/dir/index.html`
+    /// to `/about` and `/dir/`; implies `try_extensions` `html` when none
+    /// are given.
+    pub clean_urls: bool,
+    /// `--base-path`: the path prefix a proxy strips, `/` for none; put in
+    /// front of every path staticd sends back (redirects, listings).
+    pub base_path: String,
     /// Redirects, error pages, fallback, per-path headers, CORS.
     pub rules: rules::Rules,
     /// `--auth-file`, read when the site is made.
@@ -85,6 +97,9 @@ impl Default for Options {
             cache_control: None,
             charset: None,
             mime_types: Vec::new(),
+            try_extensions: Vec::new(),
+            clean_urls: false,
+            base_path: "/".to_owned(),
             rules: rules::Rules::default(),
             auth: rules::auth::AuthOptions::default(),
             compress: compress::CompressOptions::default(),
@@ -110,6 +125,13 @@ pub(crate) struct Site {
     pub cache_control: Option<String>,
     pub charset: Option<String>,
     pub mime_types: Vec<MimeType>,
+    /// The extensions tried for a path that names nothing, `html` under
+    /// `--clean-urls` when none were given.
+    pub try_extensions: Vec<String>,
+    pub clean_urls: bool,
+    /// The base path without its trailing slash: empty for `/`, so that
+    /// `format!("{base_path}{path}")` is always a path from the host.
+    pub base_path: String,
     pub rules: rules::Rules,
     pub auth: rules::auth::Auth,
     /// Small files recently read, see [`FileCache`].
@@ -173,6 +195,9 @@ impl Site {
             cache_control: options.cache_control,
             charset: options.charset,
             mime_types: options.mime_types,
+            try_extensions: clean_urls::extensions(&options.try_extensions, options.clean_urls),
+            clean_urls: options.clean_urls,
+            base_path: options.base_path.trim_end_matches('/').to_owned(),
             rules: options.rules,
             auth,
             cache: FileCache::default(),

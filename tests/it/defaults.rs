@@ -43,6 +43,8 @@ fn library() -> BTreeMap<&'static str, String> {
         ("workers", d.workers.to_string()),
         ("balance", name(d.balance)),
         ("index", site.index.join(",")),
+        ("base-path", site.base_path.clone()),
+        ("clean-urls", site.clean_urls.to_string()),
         ("autoindex", name(site.autoindex)),
         ("symlinks", name(d.symlinks)),
         ("precompressed", switch(site.precompressed)),
@@ -71,6 +73,7 @@ fn library() -> BTreeMap<&'static str, String> {
 /// Flags: off unless given, which `--help` does not spell out.
 const FLAGS: &[&str] = &[
     "show-hidden",
+    "clean-urls",
     "security-headers",
     "hsts-subdomains",
     "qrcode",

@@ -95,8 +95,8 @@ fn breadcrumb_links_every_ancestor() {
     assert!(page.contains("<title>Index of /a/b c/</title>"));
     assert!(
         page.contains(
-            "<a href=\"/\">/</a><a href=\"/a/\">a</a>/\
-             <a href=\"/a/b%20c/\" aria-current=\"page\">b c</a>/"
+            "<a href=\"../../\">/</a><a href=\"../\">a</a>/\
+             <a href=\"./\" aria-current=\"page\">b c</a>/"
         ),
         "{page}"
     );

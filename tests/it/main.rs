@@ -9,6 +9,7 @@ mod common;
 mod activation;
 mod architecture;
 mod archive;
+mod clean_urls;
 mod cli;
 mod compress;
 mod conditional;

@@ -15,15 +15,17 @@ const OPEN: &str = "{{";
 const CLOSE: &str = "}}";
 
 /// The page for `entries` of the directory at `url_path` (percent-encoded,
-/// ending in `/`), sorted as `sort`.
+/// ending in `/`) of a site served under `base` (`--base-path` without its
+/// trailing slash, empty for none), sorted as `sort`.
 pub(super) fn page(
     entries: &[Entry],
+    base: &str,
     url_path: &str,
     sort: Sort,
     download: Option<&str>,
 ) -> String {
     let segments = decoded_segments(url_path);
-    let mut title = String::from("/");
+    let mut title = format!("{base}/");
     for segment in &segments {
         title.push_str(&String::from_utf8_lossy(segment));
         title.push('/');
@@ -42,7 +44,7 @@ pub(super) fn page(
         TEMPLATE,
         &[
             ("title", &escape_html(&title)),
-            ("crumbs", &crumbs(&segments)),
+            ("crumbs", &crumbs(base, &segments)),
             ("heads", &heads(sort)),
             ("rows", &rows),
             ("summary", &summary(entries)),
@@ -101,25 +103,22 @@ fn decoded_segments(url_path: &str) -> Vec<Vec<u8>> {
 }
 
 /// `/ a / b /`, each part a link to that directory, the last one marked
-/// as the current page.
-fn crumbs(segments: &[Vec<u8>]) -> String {
-    let current = |depth: usize| {
-        if depth == segments.len() {
-            " aria-current=\"page\""
-        } else {
-            ""
-        }
+/// as the current page; the first is the site's root, shown as the base
+/// path. The links are relative (`../`), so they hold under any prefix a
+/// proxy puts in front of the site.
+fn crumbs(base: &str, segments: &[Vec<u8>]) -> String {
+    let depth = segments.len();
+    let link = |level: usize| match depth - level {
+        0 => ("./".to_owned(), " aria-current=\"page\""),
+        up => ("../".repeat(up), ""),
     };
-    let mut href = String::from("/");
-    let mut out = format!("<a href=\"/\"{}>/</a>", current(0));
-    for (depth, segment) in segments.iter().enumerate() {
-        href.push_str(&encode_segment(segment));
-        href.push('/');
+    let (href, current) = link(0);
+    let mut out = format!("<a href=\"{href}\"{current}>{}/</a>", escape_html(base));
+    for (level, segment) in segments.iter().enumerate() {
+        let (href, current) = link(level + 1);
         let _ = write!(
             out,
-            "<a href=\"{}\"{}>{}</a>/",
-            escape_html(&href),
-            current(depth + 1),
+            "<a href=\"{href}\"{current}>{}</a>/",
             escape_html(&String::from_utf8_lossy(segment)),
         );
     }

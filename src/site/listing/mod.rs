@@ -43,6 +43,7 @@ fn newest(entries: &[Entry]) -> u64 {
 /// `download` names the archive format the page links to, if any.
 pub(crate) fn render_html(
     dir: &File,
+    base: &str,
     url_path: &str,
     show_hidden: bool,
     sort: Sort,
@@ -50,7 +51,7 @@ pub(crate) fn render_html(
 ) -> io::Result<Listing> {
     let entries = entries::read(dir, show_hidden, sort)?;
     Ok(Listing {
-        body: html::page(&entries, url_path, sort, download).into_bytes(),
+        body: html::page(&entries, base, url_path, sort, download).into_bytes(),
         newest: newest(&entries),
     })
 }
@@ -94,7 +95,8 @@ mod tests {
 
     fn html(dir: &tempfile::TempDir, url_path: &str, shown: bool, query: &str) -> String {
         let open = File::open(dir.path()).unwrap();
-        let body = render_html(&open, url_path, shown, Sort::from_query(query), None).unwrap();
+        let sort = Sort::from_query(query);
+        let body = render_html(&open, "", url_path, shown, sort, None).unwrap();
         String::from_utf8(body.body).unwrap()
     }
 
@@ -135,11 +137,23 @@ mod tests {
         let dir = fixture();
         let page = html(&dir, "/a/b%20%3Cc%3E/", false, "");
         assert!(page.contains(
-            "<a href=\"/\">/</a><a href=\"/a/\">a</a>/\
-             <a href=\"/a/b%20%3Cc%3E/\" aria-current=\"page\">b &lt;c&gt;</a>/</h1>"
+            "<a href=\"../../\">/</a><a href=\"../\">a</a>/\
+             <a href=\"./\" aria-current=\"page\">b &lt;c&gt;</a>/</h1>"
         ));
         let root = html(&dir, "/", false, "");
-        assert!(root.contains("<a href=\"/\" aria-current=\"page\">/</a></h1>"));
+        assert!(root.contains("<a href=\"./\" aria-current=\"page\">/</a></h1>"));
+    }
+
+    #[test]
+    fn under_a_base_path_the_title_and_first_crumb_show_it() {
+        let dir = fixture();
+        let open = File::open(dir.path()).unwrap();
+        let body = render_html(&open, "/docs", "/a/", false, Sort::from_query(""), None);
+        let page = String::from_utf8(body.unwrap().body).unwrap();
+        assert!(page.contains("<title>Index of /docs/a/</title>"), "{page}");
+        assert!(page.contains(
+            "<a href=\"../\">/docs/</a><a href=\"./\" aria-current=\"page\">a</a>/</h1>"
+        ));
     }
 
     #[test]

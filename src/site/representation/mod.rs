@@ -276,7 +276,15 @@ pub(crate) fn listing(
                 listing::render_json(dir, site.show_hidden, key.sort)
             } else {
                 let download = (site.archive != Format::Off).then(|| site.archive.token());
-                listing::render_html(dir, &key.url_path, site.show_hidden, key.sort, download)
+                let base = &site.base_path;
+                listing::render_html(
+                    dir,
+                    base,
+                    &key.url_path,
+                    site.show_hidden,
+                    key.sort,
+                    download,
+                )
             };
             let rendered = match rendered {
                 Ok(listing) => listing,
