@@ -14,7 +14,7 @@ use common::process::BIN;
 use common::tools::{help_names, lint_tool, on_path, read, repo, text};
 
 /// `(section, key, value)` for each `Key=Value` line of a unit file.
-fn unit_directives(text: &str) -> Vec<(String, String, String)> {
+pub(crate) fn unit_directives(text: &str) -> Vec<(String, String, String)> {
     let mut section = String::new();
     let mut out = Vec::new();
     for line in text

@@ -14,6 +14,7 @@ mod cli;
 mod compress;
 mod conditional;
 mod container;
+mod deb_package;
 mod defaults;
 mod deploy;
 mod docs;

@@ -26,14 +26,18 @@ pub fn on_path(tool: &str) -> Option<PathBuf> {
     found.find(|p| p.is_file())
 }
 
+/// Whether STATICD_REQUIRE_LINT=1 (as in CI): no tool-driven test may skip.
+pub fn required() -> bool {
+    std::env::var_os("STATICD_REQUIRE_LINT").is_some_and(|v| v == "1")
+}
+
 /// A linter on PATH, or None after printing SKIP; when STATICD_REQUIRE_LINT=1
 /// (as in CI) a missing linter fails the test instead.
 pub fn lint_tool(name: &str, install: &str) -> Option<PathBuf> {
     let found = on_path(name);
     if found.is_none() {
         let message = format!("SKIP: {name} not installed ({install})");
-        let required = std::env::var_os("STATICD_REQUIRE_LINT").is_some_and(|v| v == "1");
-        assert!(!required, "{message}");
+        assert!(!required(), "{message}");
         println!("{message}");
     }
     found
