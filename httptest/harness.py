@@ -124,8 +124,12 @@ class ServerError(Exception):
 class Server:
     """One staticd process that has announced its listening address."""
 
-    def __init__(self, binary, args, env=None, start_timeout=START_TIMEOUT):
-        self.cmd = [str(binary)] + [str(a) for a in args] + SERVER_TLS_ARGS
+    def __init__(self, binary, args, env=None, start_timeout=START_TIMEOUT,
+                 prefix=(), pass_fds=()):
+        """prefix: a command that runs the binary (its first argument);
+        pass_fds: descriptors the process inherits (socket activation)."""
+        self.cmd = ([str(a) for a in prefix] + [str(binary)] + [str(a) for a in args]
+                    + SERVER_TLS_ARGS)
         self.stderr_lines = []
         self.stdout_lines = []
         self.host = None
@@ -133,7 +137,7 @@ class Server:
         try:
             self.proc = subprocess.Popen(
                 self.cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                stderr=subprocess.PIPE, env=clean_env(env))
+                stderr=subprocess.PIPE, env=clean_env(env), pass_fds=pass_fds)
         except OSError as e:
             raise ServerError(f"cannot run {binary}: {e}") from None
         found = queue.Queue()

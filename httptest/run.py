@@ -39,6 +39,7 @@ import checks_rules_headers  # noqa: E402,F401
 import checks_rules_pages  # noqa: E402,F401
 import checks_rules_auth  # noqa: E402,F401
 import checks_generated  # noqa: E402,F401
+import checks_first_hour  # noqa: E402,F401
 
 
 class Ctx:

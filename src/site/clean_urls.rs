@@ -20,17 +20,6 @@ use crate::http::target::Target;
 use crate::site::Site;
 use crate::site::root::{self, Resolved};
 
-/// The extension `--clean-urls` tries when `--try-extensions` names none.
-pub(crate) const CLEAN_URL_EXTENSION: &str = "html";
-
-/// The extensions tried for a path that names nothing.
-pub(crate) fn extensions(given: &[String], clean_urls: bool) -> Vec<String> {
-    match (given.is_empty(), clean_urls) {
-        (true, true) => vec![CLEAN_URL_EXTENSION.to_owned()],
-        _ => given.to_vec(),
-    }
-}
-
 /// The path below the root that `target` names.
 fn relative(target: &Target) -> PathBuf {
     target
@@ -149,14 +138,6 @@ impl Site {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn clean_urls_try_html_only_when_no_extensions_are_given() {
-        let given = vec!["htm".to_owned()];
-        assert_eq!(extensions(&[], true), ["html"]);
-        assert_eq!(extensions(&given, true), ["htm"]);
-        assert!(extensions(&[], false).is_empty());
-    }
 
     #[test]
     fn a_suffix_goes_on_the_last_segment() {

@@ -108,6 +108,17 @@ impl Default for Options {
     }
 }
 
+/// The extension `--clean-urls` tries when `--try-extensions` names none.
+const CLEAN_URL_EXTENSION: &str = "html";
+
+/// The extensions tried for a path that names nothing.
+fn extensions(given: &[String], clean_urls: bool) -> Vec<String> {
+    match (given.is_empty(), clean_urls) {
+        (true, true) => vec![CLEAN_URL_EXTENSION.to_owned()],
+        _ => given.to_vec(),
+    }
+}
+
 /// Everything needed to answer requests for one document root. It is
 /// defined here, apart from [`handler`] (which answers with it, see
 /// [`Site::handle`]) and [`representation`] (which reads its settings), so
@@ -195,7 +206,7 @@ impl Site {
             cache_control: options.cache_control,
             charset: options.charset,
             mime_types: options.mime_types,
-            try_extensions: clean_urls::extensions(&options.try_extensions, options.clean_urls),
+            try_extensions: extensions(&options.try_extensions, options.clean_urls),
             clean_urls: options.clean_urls,
             base_path: options.base_path.trim_end_matches('/').to_owned(),
             rules: options.rules,
@@ -205,5 +216,18 @@ impl Site {
             compress: compress::Compressor::new(options.compress),
             archive: options.archive,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn clean_urls_try_html_only_when_no_extensions_are_given() {
+        let given = vec!["htm".to_owned()];
+        assert_eq!(extensions(&[], true), ["html"]);
+        assert_eq!(extensions(&given, true), ["htm"]);
+        assert!(extensions(&[], false).is_empty());
     }
 }

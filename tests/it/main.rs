@@ -35,6 +35,7 @@ mod persistence;
 mod ranges;
 mod reference;
 mod responses;
+mod reverse_proxy;
 mod rules_auth;
 mod rules_headers;
 mod rules_order;
