@@ -59,6 +59,10 @@ pub use serve::{Checked, check};
 /// the tests run it in process, the binary through [`run_blocking`].
 pub use serve::{Drained, Exit, Options, Server, StartError, run_blocking};
 
+/// What SIGHUP reloads with: the configuration layer's way to read itself
+/// again ([`Loaded::reloader`]), which the server calls.
+pub use serve::{Reload, Reloader};
+
 /// systemd socket activation: the binary takes the listening sockets the
 /// service manager passed (`LISTEN_FDS`) into [`Options::inherited`].
 pub use serve::activation::Inherited;

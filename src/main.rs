@@ -51,7 +51,8 @@ fn main() -> ExitCode {
         Ok(inherited) => inherited,
         Err(err) => return fail(&report(&err)),
     };
-    match run_blocking(&options) {
+    let reloader = loaded.reloader(std::env::args_os().collect());
+    match run_blocking(&options, Some(reloader)) {
         Ok(Exit::Graceful) => ExitCode::SUCCESS,
         Ok(Exit::Forced) => ExitCode::FAILURE,
         Err(err) => fail(&report(&err)),

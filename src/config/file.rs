@@ -19,6 +19,7 @@ pub use super::error::LoadError;
 pub(crate) use super::origin::Origin;
 use super::origin::origins;
 pub(crate) use super::syntax::{Setting, parse};
+use crate::serve::{Reload, Reloader};
 
 /// The effective configuration and each option's origin, in `--help` order.
 #[derive(Debug)]
@@ -28,10 +29,76 @@ pub struct Loaded {
     matches: ArgMatches,
 }
 
+/// Settings a running server cannot change: they name its listening
+/// sockets, its threads, or what it set up once at start.
+const NEEDS_RESTART: &[&str] = &[
+    "bind",
+    "port",
+    "socket-mode",
+    "redirect-http",
+    "workers",
+    "balance",
+    "max-connections",
+    "log-level",
+];
+
 impl Loaded {
     /// `--print-config`: every option with its effective value and origin.
     pub fn render(&self) -> String {
         super::origin::render(&self.origins, &self.matches)
+    }
+
+    /// Each option's effective value as text, for a reload to compare.
+    fn settings(&self) -> Vec<(String, String)> {
+        super::origin::settings(&self.origins, &self.matches)
+    }
+
+    /// What SIGHUP reloads with: `args` (the command line the process
+    /// started with) and the environment loaded again, with the files as
+    /// they are then. Settings in [`NEEDS_RESTART`], and HTTPS going on or
+    /// off, are compared with this configuration, the one at start.
+    pub fn reloader(&self, args: Vec<OsString>) -> Reloader {
+        let start = self.settings();
+        let https = !self.config.tls_certs.is_empty();
+        let load = move || -> Result<Reload, Box<dyn std::error::Error + Send + Sync>> {
+            let loaded = load(args.clone()).map_err(one_line)?;
+            let settings = loaded.settings();
+            let value = |list: &[(String, String)], key: &str| {
+                list.iter().find(|(k, _)| k == key).map(|(_, v)| v.clone())
+            };
+            let mut needs_restart: Vec<String> = NEEDS_RESTART
+                .iter()
+                .filter(|key| value(&start, key) != value(&settings, key))
+                .map(|key| key.to_string())
+                .collect();
+            if https == loaded.config.tls_certs.is_empty() {
+                needs_restart.push("tls-cert (HTTPS on or off)".to_owned());
+            }
+            Ok(Reload {
+                options: loaded.config.options(),
+                settings,
+                needs_restart,
+            })
+        };
+        Reloader {
+            settings: self.settings(),
+            load: Box::new(load),
+        }
+    }
+}
+
+/// A load error as one line: clap's own message has a usage hint below.
+fn one_line(err: LoadError) -> Box<dyn std::error::Error + Send + Sync> {
+    match err {
+        LoadError::Clap(err) => {
+            let text = err.to_string();
+            let lines = text.lines().map(str::trim).filter(|l| !l.is_empty());
+            let lines: Vec<_> = lines
+                .filter(|l| !l.starts_with("For more information"))
+                .collect();
+            lines.join(" ").into()
+        }
+        other => Box::new(other),
     }
 }
 

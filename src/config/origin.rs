@@ -67,6 +67,31 @@ pub(super) fn origins(
         .collect()
 }
 
+/// Each option's effective value as one text (several values one per
+/// line), in `--help` order: what a reload compares to say what changed.
+pub(super) fn settings(
+    origins: &[(String, Origin)],
+    matches: &ArgMatches,
+) -> Vec<(String, String)> {
+    let command = Config::command();
+    let value = |long: &str| {
+        let arg = command
+            .get_arguments()
+            .find(|a| a.get_long() == Some(long))?;
+        let id = match arg.get_id().as_str() {
+            "root" if matches.value_source("dir").is_some() => "dir",
+            id => id,
+        };
+        let values = matches.get_raw(id)?;
+        let values: Vec<_> = values.map(|v| v.to_string_lossy().into_owned()).collect();
+        Some(values.join("\n"))
+    };
+    origins
+        .iter()
+        .map(|(long, _)| (long.clone(), value(long).unwrap_or_default()))
+        .collect()
+}
+
 /// The effective configuration in the config-file format, so that it can
 /// be fed back with `--config`: one `key value` line per option (per value
 /// for a repeatable one), its default when clap holds none, its origin as

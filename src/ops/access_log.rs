@@ -9,7 +9,7 @@
 use std::fs::OpenOptions;
 use std::io::{self, Write};
 use std::net::{IpAddr, SocketAddr};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -137,6 +137,10 @@ struct Pending {
     flush_wanted: u64,
     flushed: u64,
     closed: bool,
+    /// Newly opened files for the writer to switch to, in order, each
+    /// with the lines recorded before it was opened, which still go to the
+    /// file before it (see [`AccessLog::reopen`]).
+    reopened: Vec<(Vec<u8>, std::fs::File)>,
 }
 
 #[derive(Debug, Default)]
@@ -154,6 +158,8 @@ struct Shared {
 #[derive(Debug)]
 pub(crate) struct AccessLog {
     format: LogFormat,
+    /// The file written, `None` for stdout.
+    path: Option<PathBuf>,
     shared: Option<Arc<Shared>>,
     warned_at: AtomicU64,
 }
@@ -191,15 +197,15 @@ impl AccessLog {
         if format == LogFormat::Off {
             return Ok(AccessLog {
                 format,
+                path: None,
                 shared: None,
                 warned_at: AtomicU64::new(0),
             });
         }
+        let path = path.filter(|p| *p != Path::new("-"));
         let sink: Box<dyn Write + Send> = match path {
-            Some(p) if p != Path::new("-") => {
-                Box::new(OpenOptions::new().create(true).append(true).open(p)?)
-            }
-            _ => Box::new(io::stdout()),
+            Some(p) => Box::new(append(p)?),
+            None => Box::new(io::stdout()),
         };
         let shared = Arc::new(Shared::default());
         let writer = Arc::clone(&shared);
@@ -208,6 +214,7 @@ impl AccessLog {
             .spawn(move || write_batches(&writer, sink))?;
         Ok(AccessLog {
             format,
+            path: path.map(Path::to_owned),
             shared: Some(shared),
             warned_at: AtomicU64::new(0),
         })
@@ -268,6 +275,31 @@ impl AccessLog {
         self.shared.is_some() && self.format != LogFormat::Off
     }
 
+    /// The format and the file (`None` for stdout) it was opened with:
+    /// a reload keeps the log when these stay the same.
+    pub(crate) fn opened_as(&self) -> (LogFormat, Option<&Path>) {
+        (self.format, self.path.as_deref())
+    }
+
+    /// Opens the file again by its name, for SIGUSR1 and reloads after
+    /// `logrotate` has moved it: every line recorded before this call goes
+    /// to the old file, every later one to the new, so none is lost or
+    /// written twice. Stdout and a log that is off are left as they are;
+    /// a file that cannot be opened is an error and the old one stays.
+    pub(crate) fn reopen(&self) -> io::Result<()> {
+        let (Some(path), Some(shared)) = (&self.path, &self.shared) else {
+            return Ok(());
+        };
+        let file = append(path)?;
+        let Ok(mut pending) = shared.pending.lock() else {
+            return Ok(());
+        };
+        let before = std::mem::take(&mut pending.lines);
+        pending.reopened.push((before, file));
+        shared.wake.notify_one();
+        Ok(())
+    }
+
     /// Waits (at most `limit`) until every recorded line is written and
     /// flushed; used when shutting down.
     pub(crate) fn flush(&self, limit: Duration) {
@@ -295,18 +327,38 @@ impl Drop for AccessLog {
     }
 }
 
+/// Writes `batch` to `sink`, warning once when writes start failing.
+fn write_batch(sink: &mut Box<dyn Write + Send>, batch: &[u8], failed: &mut bool) {
+    if batch.is_empty() {
+        return;
+    }
+    let written = sink.write_all(batch).and_then(|()| sink.flush());
+    if let (Err(err), false) = (&written, *failed) {
+        tracing::warn!(error = %err, "cannot write the access log");
+    }
+    *failed = written.is_err();
+}
+
+/// The log file at `path`, opened for appending and created if missing.
+fn append(path: &Path) -> io::Result<std::fs::File> {
+    OpenOptions::new().create(true).append(true).open(path)
+}
+
 /// The writer thread: every interval (or when woken for a large batch or a
 /// flush), takes what is pending and writes it in one go.
 fn write_batches(shared: &Shared, mut sink: Box<dyn Write + Send>) {
     let mut batch = Vec::new();
     let mut failed = false;
     loop {
-        let (flush_ticket, closed) = {
+        let (flush_ticket, closed, reopened) = {
             let Ok(pending) = shared.pending.lock() else {
                 return;
             };
             let idle = |p: &mut Pending| {
-                p.lines.len() < ACCESS_LOG_BATCH && p.flush_wanted == p.flushed && !p.closed
+                p.lines.len() < ACCESS_LOG_BATCH
+                    && p.flush_wanted == p.flushed
+                    && !p.closed
+                    && p.reopened.is_empty()
             };
             let Ok((mut pending, _)) =
                 shared
@@ -316,16 +368,16 @@ fn write_batches(shared: &Shared, mut sink: Box<dyn Write + Send>) {
                 return;
             };
             std::mem::swap(&mut batch, &mut pending.lines);
-            (pending.flush_wanted, pending.closed)
+            let reopened = std::mem::take(&mut pending.reopened);
+            (pending.flush_wanted, pending.closed, reopened)
         };
-        if !batch.is_empty() {
-            let written = sink.write_all(&batch).and_then(|()| sink.flush());
-            if let (Err(err), false) = (&written, failed) {
-                tracing::warn!(error = %err, "cannot write the access log");
-            }
-            failed = written.is_err();
-            batch.clear();
+        for (before, file) in reopened {
+            write_batch(&mut sink, &before, &mut failed);
+            sink = Box::new(file);
+            failed = false;
         }
+        write_batch(&mut sink, &batch, &mut failed);
+        batch.clear();
         if let Ok(mut pending) = shared.pending.lock() {
             pending.flushed = flush_ticket;
             shared.done.notify_all();
@@ -404,5 +456,26 @@ mod tests {
         log.flush(Duration::from_secs(5));
         let text = std::fs::read_to_string(&path).unwrap();
         assert_eq!(text.lines().count(), 3);
+    }
+
+    #[test]
+    fn a_reopen_after_a_rename_splits_the_lines_between_the_files() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("access.log");
+        let log = AccessLog::open(LogFormat::Combined, Some(&path)).unwrap();
+        log.record(&entry());
+        log.record(&entry());
+        let rotated = dir.path().join("access.log.1");
+        std::fs::rename(&path, &rotated).unwrap();
+        log.reopen().unwrap();
+        log.record(&entry());
+        log.flush(Duration::from_secs(5));
+        let lines = |p: &Path| std::fs::read_to_string(p).unwrap().lines().count();
+        assert_eq!((lines(&rotated), lines(&path)), (2, 1));
+        // A directory that is gone: an error, and the open file stays.
+        std::fs::remove_dir_all(dir.path()).unwrap();
+        assert!(log.reopen().is_err());
+        let stdout = AccessLog::open(LogFormat::Combined, None).unwrap();
+        assert!(stdout.reopen().is_ok());
     }
 }

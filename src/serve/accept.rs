@@ -10,13 +10,15 @@ use tokio::sync::Semaphore;
 use crate::serve::connection::{self, Role, Shared, Worker};
 use crate::serve::limits::{ACCEPT_BACKOFF, ACCEPT_WARN_EVERY};
 use crate::serve::listener::{Accepting, Listener};
+use crate::serve::live::Live;
 use crate::serve::pool::Pool;
 use crate::shutdown::Shutdown;
 
 /// What every worker's accept loop needs.
 #[derive(Clone)]
 pub(super) struct Context {
-    pub(super) shared: Arc<Shared>,
+    /// The configuration in force, replaced by reloads.
+    pub(super) live: Arc<Live<Shared>>,
     /// `--max-connections` permits, one per connection held.
     pub(super) slots: Arc<Semaphore>,
     pub(super) shutdown: Shutdown,

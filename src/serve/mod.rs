@@ -25,7 +25,6 @@ use std::future::Future;
 use std::io;
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::Duration;
 
 use tokio::sync::{Semaphore, oneshot};
 
@@ -40,6 +39,7 @@ use connection::{Role, Shared, Worker};
 use idle::{Handoff, Inbox};
 use limits::ACCESS_LOG_FLUSH;
 use listener::{Accepting, Local};
+use live::Live;
 use pool::Pool;
 use sockets::SocketFile;
 use tls::Acceptor;
@@ -53,6 +53,7 @@ pub(crate) mod connection;
 pub(crate) mod idle;
 pub(crate) mod limits;
 pub(crate) mod listener;
+pub(crate) mod live;
 pub(crate) mod offload;
 mod options;
 pub(crate) mod parking;
@@ -67,6 +68,7 @@ mod workers;
 pub use check::{Checked, check};
 pub(crate) use options::Limits;
 pub use options::{Hsts, Options, StartError, TlsOptions};
+pub use reload::{Reload, Reloader};
 
 /// How a shutdown ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -99,7 +101,6 @@ pub struct Server {
     balance: Balance,
     control: Control,
     max_connections: u32,
-    grace_period: Duration,
 }
 
 impl Server {
@@ -140,7 +141,6 @@ impl Server {
             balance: config.balance,
             control,
             max_connections: config.max_connections,
-            grace_period: config.grace_period,
         })
     }
 
@@ -170,7 +170,7 @@ impl Server {
     /// The HTTPS configuration, when the main listener speaks TLS: what
     /// SIGHUP reloads.
     pub fn tls(&self) -> Option<Arc<Acceptor>> {
-        self.context.shared.tls.clone()
+        self.context.live.current().tls.clone()
     }
 
     /// The workers: which are active, what each holds. For tests and
@@ -209,14 +209,19 @@ impl Server {
         self.control.enter(Phase::Stopping);
         let slots = &self.context.slots;
         let all = slots.acquire_many(self.max_connections);
-        let drained = match tokio::time::timeout(self.grace_period, all).await {
+        let grace_period = self.context.live.current().grace_period;
+        let drained = match tokio::time::timeout(grace_period, all).await {
             Ok(_) => Drained::All,
             Err(_) => Drained::TimedOut {
                 open: self.max_connections as usize - slots.available_permits(),
             },
         };
         self.control.enter(Phase::Finished);
-        self.context.shared.access_log.flush(ACCESS_LOG_FLUSH);
+        self.context
+            .live
+            .current()
+            .access_log
+            .flush(ACCESS_LOG_FLUSH);
         drained
     }
 
@@ -224,7 +229,7 @@ impl Server {
     /// [`Server::run`] does; a second signal gives up at once. Each step
     /// is logged on the `staticd::lifecycle` target.
     pub async fn run_until_signalled(self, mut signals: Signals) -> Exit {
-        let grace_period = self.grace_period;
+        let live = Arc::clone(&self.context.live);
         let (begin, begun) = oneshot::channel::<()>();
         let run = self.run(async {
             let _ = begun.await;
@@ -234,6 +239,7 @@ impl Server {
             _ = &mut run => return Exit::Graceful,
             () = signals.recv() => {}
         }
+        let grace_period = live.current().grace_period;
         tracing::info!(
             target: LIFECYCLE,
             "stopping on signal: finishing requests in flight for up to {grace_period:?}"
@@ -269,13 +275,14 @@ pub unsafe fn inherited_sockets() -> Result<Vec<activation::Inherited>, StartErr
 }
 
 /// The binary's whole run, on the calling thread, which becomes the first
-/// worker (the server starts the others on threads of their own).
-pub fn run_blocking(options: &Options) -> Result<Exit, StartError> {
+/// worker (the server starts the others on threads of their own). SIGHUP
+/// reloads with `reloader` (only the certificates without one).
+pub fn run_blocking(options: &Options, reloader: Option<Reloader>) -> Result<Exit, StartError> {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .map_err(StartError::Runtime)?;
-    let ended = runtime.block_on(serve_until_signalled(options));
+    let ended = runtime.block_on(serve_until_signalled(options, reloader));
     // Do not wait for blocking file reads of connections cut short.
     runtime.shutdown_background();
     ended
@@ -284,7 +291,10 @@ pub fn run_blocking(options: &Options) -> Result<Exit, StartError> {
 /// The binary's run: installs the signal handlers (before the address is
 /// announced, so a signal sent right after is not lost), binds, announces
 /// the address and serves until signalled.
-pub(crate) async fn serve_until_signalled(options: &Options) -> Result<Exit, StartError> {
+pub(crate) async fn serve_until_signalled(
+    options: &Options,
+    reloader: Option<Reloader>,
+) -> Result<Exit, StartError> {
     let signals = Signals::install().map_err(StartError::Signals)?;
     let hangups = reload::Hangups::install().map_err(StartError::Signals)?;
     let server = Server::bind(options).await?;
@@ -307,7 +317,7 @@ pub(crate) async fn serve_until_signalled(options: &Options) -> Result<Exit, Sta
         let redirect = redirect.map_err(StartError::Address)?;
         tracing::info!(target: LIFECYCLE, "redirecting http://{redirect} to https");
     }
-    tokio::spawn(hangups.reload_on_hangup(server.tls()));
+    tokio::spawn(hangups.serve(Arc::clone(&server.context.live), reloader));
     Ok(server.run_until_signalled(signals).await)
 }
 
@@ -342,23 +352,22 @@ fn context(
     };
     let pool = Pool::new(config.workers, active);
     let (handoff, inboxes) = Handoff::new(pool.workers());
-    let mut https_headers = config.headers.clone();
-    if let Some(hsts) = config.tls.as_ref().and_then(|tls| tls.hsts) {
-        https_headers.push(hsts.field());
-    }
+    let (extra_headers, https_headers) = config.response_headers();
     let shared = Shared {
+        generation: 0,
         site,
         limits: config.limits,
-        extra_headers: config.headers.clone(),
+        grace_period: config.grace_period,
+        extra_headers,
         https_headers,
         tls,
-        access_log,
-        handoff,
-        verifier: Offload::for_workers(config.workers),
-        compressor: Offload::for_workers(config.workers),
+        access_log: Arc::new(access_log),
+        handoff: Arc::new(handoff),
+        verifier: Arc::new(Offload::for_workers(config.workers)),
+        compressor: Arc::new(Offload::for_workers(config.workers)),
     };
     let context = Context {
-        shared: Arc::new(shared),
+        live: Live::new(shared),
         slots: Arc::new(Semaphore::new(config.max_connections as usize)),
         shutdown: control.subscribe(),
         pool,

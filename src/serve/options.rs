@@ -82,6 +82,19 @@ impl Default for Options {
     }
 }
 
+impl Options {
+    /// The fields added to every response, over plain HTTP and over HTTPS
+    /// (which adds `Strict-Transport-Security` under `--hsts`).
+    #[allow(clippy::type_complexity)]
+    pub(crate) fn response_headers(&self) -> (Vec<(String, String)>, Vec<(String, String)>) {
+        let mut https_headers = self.headers.clone();
+        if let Some(hsts) = self.tls.as_ref().and_then(|tls| tls.hsts) {
+            https_headers.push(hsts.field());
+        }
+        (self.headers.clone(), https_headers)
+    }
+}
+
 /// One worker per CPU this process may use: its affinity mask and cgroup
 /// CPU quota, as the standard library reads them; one if unknown.
 pub(super) fn default_workers() -> usize {

@@ -8,6 +8,7 @@ use std::sync::Arc;
 use crate::serve::accept::{Context, accept_while_active};
 use crate::serve::connection::{self, Shared, Worker};
 use crate::serve::idle::Inbox;
+use crate::serve::live::Live;
 use crate::serve::parking::Parking;
 use crate::shutdown::{Phase, Shutdown};
 
@@ -48,18 +49,20 @@ pub(super) fn spawn_worker(
 /// What a worker's connections get from it; starts its parking table and
 /// the task taking in connections moved to it.
 pub(super) fn start_worker(context: &Context, inbox: Inbox) -> Worker {
-    let worker = worker(Arc::clone(&context.shared), context.shutdown.clone());
+    let worker = worker(Arc::clone(&context.live), context.shutdown.clone());
     tokio::spawn(take_arrivals(inbox, worker.clone()));
     worker
 }
 
 /// A worker for connections on the current runtime, with its parking
 /// table: a connection woken there carries on here, and may park again.
-fn worker(shared: Arc<Shared>, shutdown: Shutdown) -> Worker {
-    let (woken_shared, woken_shutdown) = (Arc::clone(&shared), shutdown.clone());
+fn worker(live: Arc<Live<Shared>>, shutdown: Shutdown) -> Worker {
+    let shared = live.current();
+    let (woken_live, woken_shutdown) = (Arc::clone(&live), shutdown.clone());
     let wake = move |idle, parking: &Arc<Parking>| {
         let worker = Worker {
-            shared: Arc::clone(&woken_shared),
+            shared: woken_live.current(),
+            live: Arc::clone(&woken_live),
             shutdown: woken_shutdown.clone(),
             parking: Some(Arc::clone(parking)),
         };
@@ -70,6 +73,7 @@ fn worker(shared: Arc<Shared>, shutdown: Shutdown) -> Worker {
         .ok();
     Worker {
         shared,
+        live,
         shutdown,
         parking,
     }
@@ -103,7 +107,7 @@ mod tests {
     use tokio::time::Instant;
 
     use super::*;
-    use crate::serve::connection::tests::shared_with;
+    use crate::serve::connection::tests::live_with;
     use crate::serve::idle::Handoff;
     use crate::serve::idle::tests::idle_on;
     use crate::serve::limits::PARK_AFTER;
@@ -119,7 +123,7 @@ mod tests {
         /// Two workers; the connection and the parking table are worker 1's.
         pool: Arc<Pool>,
         inboxes: Vec<Inbox>,
-        shared: Arc<Shared>,
+        live: Arc<Live<Shared>>,
         _root: tempfile::TempDir,
     }
 
@@ -129,10 +133,10 @@ mod tests {
         let root = tempfile::tempdir().unwrap();
         std::fs::write(root.path().join("a.txt"), "hello").unwrap();
         let (handoff, inboxes) = Handoff::new(2);
-        let shared = shared_with(root.path(), handoff);
+        let live = live_with(root.path(), handoff);
         let control = Control::new();
         control.enter(Phase::Running);
-        let worker = worker(Arc::clone(&shared), control.subscribe());
+        let worker = worker(Arc::clone(&live), control.subscribe());
         let parking = Arc::clone(worker.parking.as_ref().unwrap());
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let client = tokio::net::TcpStream::connect(listener.local_addr().unwrap())
@@ -157,7 +161,7 @@ mod tests {
             control,
             pool,
             inboxes,
-            shared,
+            live,
             _root: root,
         }
     }
@@ -244,7 +248,8 @@ mod tests {
         let moved = s.inboxes[0].recv().await.unwrap();
         assert_eq!(s.pool.held(), [1, 0]);
         let worker0 = Worker {
-            shared: Arc::clone(&s.shared),
+            shared: s.live.current(),
+            live: Arc::clone(&s.live),
             shutdown: s.control.subscribe(),
             parking: None,
         };
@@ -265,7 +270,7 @@ mod tests {
         let parking = Arc::clone(&s.parking);
         idle_until(Duration::from_secs(2), || parking.parked() == 1).await;
         read_eof(&mut s.client).await;
-        let keepalive = s.shared.limits.keepalive_timeout;
+        let keepalive = s.live.current().limits.keepalive_timeout;
         assert!(
             started.elapsed() >= keepalive,
             "closed after {:?}",

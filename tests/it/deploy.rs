@@ -778,7 +778,7 @@ fn sighup_keeps_staticd_serving() {
     };
 
     let mut plain = common::tools::listening(&["--root", root], &[]);
-    hup(&plain, "SIGHUP: nothing to reload");
+    hup(&plain, "SIGHUP: reloaded");
     assert!(
         plain.child.try_wait().expect("wait").is_none(),
         "SIGHUP stopped plain staticd"
@@ -813,14 +813,17 @@ fn sighup_keeps_staticd_serving() {
             .expect("run --probe");
         assert!(out.status.success(), "--probe over TLS:\n{}", text(&out));
     };
-    hup(&tls, "SIGHUP: certificates reloaded");
+    hup(&tls, "SIGHUP: reloaded");
     assert!(
         tls.child.try_wait().expect("wait").is_none(),
         "SIGHUP stopped HTTPS staticd"
     );
     probe(tls.addr.port());
     std::fs::write(&key, "not a key\n").expect("spoil the key");
-    hup(&tls, "SIGHUP: reload failed, keeping");
+    hup(
+        &tls,
+        "SIGHUP: reload refused, the configuration in force stays",
+    );
     assert!(
         tls.child.try_wait().expect("wait").is_none(),
         "a bad reload stopped staticd"

@@ -201,7 +201,7 @@ fn init_script_drives_the_release_binary() {
     // that is neither caught nor ignored would end it under systemd.
     assert!(catches_sighup(first), "staticd has no SIGHUP handler");
     init.expect("reload", 0);
-    init.await_log_line("SIGHUP: nothing to reload");
+    init.await_log_line("SIGHUP: reloaded");
     assert_eq!(init.pid(), Some(first), "reload started another staticd");
     assert!(is_ours(first), "reload stopped staticd");
     init.assert_serves();

@@ -34,6 +34,7 @@ mod paths;
 mod persistence;
 mod ranges;
 mod reference;
+mod reload;
 mod responses;
 mod reverse_proxy;
 mod rules_auth;

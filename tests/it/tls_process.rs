@@ -120,7 +120,7 @@ fn sighup_reloads_the_certificates_and_a_bad_reload_keeps_them() {
     );
     let renewed = certificate(dir.path(), "site", &["localhost"]);
     server.signal(libc::SIGHUP);
-    server.line_with("certificates reloaded");
+    server.line_with("SIGHUP: reloaded, no setting changed");
     assert_eq!(shown(&server, &renewed), der(&renewed));
     open.write_all(b"GET /a.txt HTTP/1.1\r\nHost: l\r\n\r\n")
         .unwrap();
@@ -128,7 +128,7 @@ fn sighup_reloads_the_certificates_and_a_bad_reload_keeps_them() {
 
     std::fs::write(&pair.key, "not a key at all\n").unwrap();
     server.signal(libc::SIGHUP);
-    let error = server.line_with("reload failed");
+    let error = server.line_with("reload refused");
     assert!(error.contains("ERROR"), "{error}");
     assert!(error.contains(pair.key.to_str().unwrap()), "{error}");
     assert_eq!(shown(&server, &renewed), der(&renewed), "kept");
@@ -163,11 +163,11 @@ fn https_requests_are_in_the_access_log_like_plain_ones() {
 }
 
 #[test]
-fn sighup_without_https_is_logged_and_ignored() {
+fn sighup_without_https_reloads_and_serves_on() {
     let root = common::fixture();
     let server = Process::start(&["--root", root.path().to_str().unwrap()], &[]);
     server.signal(libc::SIGHUP);
-    server.line_with("nothing to reload");
+    server.line_with("SIGHUP: reloaded, no setting changed");
     let reply = common::get(server.addr, &common::request("GET", "/a.txt"));
     assert_eq!(reply.body, b"txt");
 }

@@ -19,6 +19,7 @@ use crate::http::status::Status;
 use crate::ops::access_log::{Entry, Peer};
 use crate::serve::idle::{Idle, park_after};
 use crate::serve::limits::{KEEP_WRITE_BUFFER, MAX_DISCARD_BODY, READ_BUFFER};
+use crate::serve::live::Live;
 use crate::serve::parking::Parking;
 use crate::serve::pool::Ticket;
 use crate::serve::stream::Stream;
@@ -52,6 +53,7 @@ pub(super) struct Connection {
     pub(super) stream: Stream,
     pub(super) peer: Peer,
     pub(super) shared: Arc<Shared>,
+    live: Arc<Live<Shared>>,
     shutdown: Shutdown,
     ticket: Ticket,
     parking: Option<Arc<Parking>>,
@@ -84,14 +86,17 @@ impl Connection {
         worker: Worker,
     ) -> Connection {
         let Worker {
-            shared,
+            mut shared,
+            live,
             shutdown,
             parking,
         } = worker;
+        live.refresh(&mut shared);
         Connection {
             stream,
             peer,
             shared,
+            live,
             shutdown,
             ticket,
             parking,
@@ -134,6 +139,7 @@ impl Connection {
         };
         let worker = Worker {
             shared: self.shared,
+            live: self.live,
             shutdown: self.shutdown,
             parking: self.parking,
         };
@@ -159,6 +165,8 @@ impl Connection {
                     return Ok(Ended::Closed);
                 }
             };
+            // A reload since the last request applies from this one on.
+            self.live.refresh(&mut self.shared);
             self.served += 1;
             let started = self.log_started();
             let head_only = request.method == Method::Head;

@@ -42,29 +42,34 @@ pub(crate) mod tests {
 
     use super::{Shared, Worker};
     use crate::serve::idle::Handoff;
+    use crate::serve::live::Live;
     use crate::serve::options::Limits;
     use crate::serve::pool::Pool;
 
     /// What connections share, for a plain site serving `root`, with
-    /// inboxes for `handoff`.
-    pub(crate) fn shared_with(root: &std::path::Path, handoff: Handoff) -> Arc<Shared> {
+    /// inboxes for `handoff`, as the configuration in force.
+    pub(crate) fn live_with(root: &std::path::Path, handoff: Handoff) -> Arc<Live<Shared>> {
         let options = crate::site::Options::default();
         let root =
             crate::site::root::Root::open(root, crate::site::root::Symlinks::Inside).unwrap();
-        Arc::new(Shared {
+        Live::new(Shared {
+            generation: 0,
             site: crate::site::Site::new(root, &options).unwrap(),
             limits: Limits::default(),
+            grace_period: std::time::Duration::from_secs(1),
             extra_headers: Vec::new(),
             https_headers: Vec::new(),
             tls: None,
-            access_log: crate::ops::access_log::AccessLog::open(
-                crate::ops::access_log::LogFormat::Off,
-                None,
-            )
-            .unwrap(),
-            handoff,
-            verifier: crate::serve::offload::Offload::new(1, 1),
-            compressor: crate::serve::offload::Offload::new(1, 1),
+            access_log: Arc::new(
+                crate::ops::access_log::AccessLog::open(
+                    crate::ops::access_log::LogFormat::Off,
+                    None,
+                )
+                .unwrap(),
+            ),
+            handoff: Arc::new(handoff),
+            verifier: Arc::new(crate::serve::offload::Offload::new(1, 1)),
+            compressor: Arc::new(crate::serve::offload::Offload::new(1, 1)),
         })
     }
 
@@ -78,7 +83,7 @@ pub(crate) mod tests {
         let _client = tokio::net::TcpStream::connect(addr).await.unwrap();
         let (stream, peer) = listener.accept().await.unwrap();
         let dir = tempfile::tempdir().unwrap();
-        let shared = shared_with(dir.path(), Handoff::new(1).0);
+        let live = live_with(dir.path(), Handoff::new(1).0);
         let control = crate::shutdown::Control::new();
         let permit = Arc::new(tokio::sync::Semaphore::new(1))
             .acquire_owned()
@@ -90,7 +95,8 @@ pub(crate) mod tests {
             peer.into(),
             ticket,
             Worker {
-                shared,
+                shared: live.current(),
+                live,
                 shutdown: control.subscribe(),
                 parking: None,
             },

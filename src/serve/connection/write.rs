@@ -299,7 +299,7 @@ mod tests {
 
     use super::*;
     use crate::http::status::Status;
-    use crate::serve::connection::tests::shared_with;
+    use crate::serve::connection::tests::live_with;
     use crate::serve::connection::worker::Worker;
     use crate::serve::idle::Handoff;
     use crate::serve::pool::Pool;
@@ -313,8 +313,10 @@ mod tests {
         let permit = Arc::new(tokio::sync::Semaphore::new(1))
             .try_acquire_owned()
             .unwrap();
+        let live = live_with(root, Handoff::new(1).0);
         let worker = Worker {
-            shared: shared_with(root, Handoff::new(1).0),
+            shared: live.current(),
+            live,
             shutdown: Control::new().subscribe(),
             parking: None,
         };

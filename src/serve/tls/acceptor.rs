@@ -15,9 +15,17 @@ use super::config::{provider, server_config};
 /// The current server configuration, and where it comes from.
 #[derive(Debug)]
 pub struct Acceptor {
-    pairs: Vec<CertPair>,
     provider: Arc<CryptoProvider>,
-    current: RwLock<Arc<ServerConfig>>,
+    current: RwLock<Prepared>,
+}
+
+/// A configuration built from certificate files, ready to be put in force
+/// with [`Acceptor::install`]: a reload builds everything it needs before
+/// it changes anything.
+#[derive(Debug)]
+pub(crate) struct Prepared {
+    pairs: Vec<CertPair>,
+    config: Arc<ServerConfig>,
 }
 
 impl Acceptor {
@@ -26,33 +34,53 @@ impl Acceptor {
     pub fn load(pairs: &[CertPair]) -> Result<(Acceptor, Vec<String>), TlsError> {
         let provider = provider();
         let (config, warnings) = build(pairs, &provider)?;
-        let acceptor = Acceptor {
+        let current = Prepared {
             pairs: pairs.to_vec(),
+            config,
+        };
+        let acceptor = Acceptor {
             provider,
-            current: RwLock::new(config),
+            current: RwLock::new(current),
         };
         Ok((acceptor, warnings))
     }
 
     /// The configuration for a connection starting now.
     pub fn config(&self) -> Arc<ServerConfig> {
-        // A poisoned lock still holds a whole configuration: swapping an
-        // Arc cannot be left half done.
+        // A poisoned lock still holds a whole configuration: swapping it
+        // cannot be left half done.
         let current = self.current.read().unwrap_or_else(|e| e.into_inner());
-        Arc::clone(&current)
+        Arc::clone(&current.config)
     }
 
     /// Reads the certificate files again and, if every pair loads, makes
     /// them the ones new handshakes use.
     pub fn reload(&self) -> Result<Vec<String>, TlsError> {
-        let (config, warnings) = build(&self.pairs, &self.provider)?;
-        *self.current.write().unwrap_or_else(|e| e.into_inner()) = config;
+        let (prepared, warnings) = self.prepare(&self.pairs())?;
+        self.install(prepared);
         Ok(warnings)
     }
 
-    /// The certificate files, in order.
-    pub fn pairs(&self) -> &[CertPair] {
-        &self.pairs
+    /// Reads `pairs` (which may name other files than those in use), for
+    /// [`Acceptor::install`]; changes nothing.
+    pub(crate) fn prepare(&self, pairs: &[CertPair]) -> Result<(Prepared, Vec<String>), TlsError> {
+        let (config, warnings) = build(pairs, &self.provider)?;
+        let prepared = Prepared {
+            pairs: pairs.to_vec(),
+            config,
+        };
+        Ok((prepared, warnings))
+    }
+
+    /// Makes `prepared` the configuration new handshakes use.
+    pub(crate) fn install(&self, prepared: Prepared) {
+        *self.current.write().unwrap_or_else(|e| e.into_inner()) = prepared;
+    }
+
+    /// The certificate files in use, in order.
+    pub fn pairs(&self) -> Vec<CertPair> {
+        let current = self.current.read().unwrap_or_else(|e| e.into_inner());
+        current.pairs.clone()
     }
 }
 

@@ -13,4 +13,5 @@ pub(crate) mod der;
 pub(crate) mod validity;
 
 pub use acceptor::Acceptor;
+pub(crate) use acceptor::Prepared;
 pub use certs::{CertPair, TlsError};
