@@ -57,6 +57,7 @@ pub(crate) mod offload;
 mod options;
 pub(crate) mod parking;
 pub(crate) mod pool;
+pub(crate) mod proxy;
 mod reload;
 mod sockets;
 pub(crate) mod stream;
@@ -356,6 +357,7 @@ fn context(
         handoff,
         verifier: Offload::for_workers(config.workers),
         compressor: Offload::for_workers(config.workers),
+        proxies: proxy::Proxies::new(&config.trusted_proxies, config.proxy_protocol),
     };
     let context = Context {
         shared: Arc::new(shared),

@@ -8,6 +8,7 @@ use crate::serve::idle::Handoff;
 use crate::serve::offload::Offload;
 use crate::serve::options::Limits;
 use crate::serve::parking::Parking;
+use crate::serve::proxy::Proxies;
 use crate::serve::tls::Acceptor;
 use crate::shutdown::Shutdown;
 use crate::site::handler::Site;
@@ -32,6 +33,8 @@ pub(crate) struct Shared {
     pub verifier: Offload,
     /// Where compressions run (see `crate::site::compress`).
     pub compressor: Offload,
+    /// Who the client is behind a proxy (see `crate::serve::proxy`).
+    pub proxies: Proxies,
 }
 
 /// What a connection gets from the worker that serves it.
