@@ -23,7 +23,7 @@ fi
 if [ "$#" -gt 0 ]; then
     targets=("$@")
 else
-    targets=(request_head resolve_path)
+    targets=(request_head resolve_path proxy_header forwarded)
 fi
 
 # Per-target libFuzzer options beyond the common ones.
@@ -32,6 +32,10 @@ extra_args() {
         # Room past MAX_HEAD (16 KiB) and MAX_REQUEST_LINE (8 KiB), so the
         # limit paths are reachable; libFuzzer's default cap is 4 KiB.
         request_head) echo "-max_len=20480" ;;
+        # Room past MAX_PROXY_V2_LENGTH (2 KiB after the 16-byte prefix).
+        proxy_header) echo "-max_len=4096" ;;
+        # A head's worth of field value (MAX_HEAD, 16 KiB).
+        forwarded) echo "-max_len=16384" ;;
         *) ;;
     esac
 }

@@ -38,6 +38,10 @@ pub use config::file::{LoadError, Loaded, load as load_config};
 /// `--precompressed`.
 pub use config::{Autoindex, Balance, Bind, MimeType, Switch, Symlinks};
 
+/// A `--trusted-proxy` value and the `--log-format`, which the proxy tests
+/// put into a [`Config`].
+pub use config::{LogFormat, TrustedProxy};
+
 /// The duration syntax of the options (`30s`, `500ms`), which the defaults
 /// test reads `--help` with.
 pub use config::parse_duration;
@@ -103,7 +107,10 @@ pub use ops::probe::Target as ProbeTarget;
 /// largest accepted, a body too large to read and discard, a file changed
 /// within the file cache's trust window, ...).
 pub mod limits {
-    pub use crate::http::limits::{MAX_HEAD, MAX_HEADERS, MAX_RANGES, MAX_REQUEST_LINE};
+    pub use crate::http::limits::{
+        MAX_FORWARDED_HOPS, MAX_HEAD, MAX_HEADERS, MAX_PROXY_V1_LINE, MAX_PROXY_V2_LENGTH,
+        MAX_RANGES, MAX_REQUEST_LINE,
+    };
     pub use crate::ops::limits::ACCESS_LOG_BUFFER;
     pub use crate::serve::limits::MAX_DISCARD_BODY;
     pub use crate::site::limits::FILE_CACHE_VALID;
@@ -111,10 +118,18 @@ pub mod limits {
 
 /// Request heads and targets parsed, response heads encoded, with no
 /// sockets: the code the benchmark (`benches/hotpath.rs`) times and the
-/// fuzz target `request_head` feeds arbitrary bytes.
+/// fuzz targets (`request_head`, `proxy_header`, `forwarded`) feed
+/// arbitrary bytes; the proxy tests build PROXY headers with the v2
+/// signature.
 pub mod wire {
     pub use crate::http::date::now as http_date;
     pub use crate::http::error::ParseError;
+    pub use crate::http::forwarded::{
+        Hop, Hops, client as forwarded_client, forwarded_hops, x_forwarded_for_hops,
+    };
+    pub use crate::http::proxy_protocol::{
+        ProxyError, ProxyHeader, V2_SIGNATURE, parse as parse_proxy_header,
+    };
     pub use crate::http::request::{Request, parse as parse_request};
     pub use crate::http::response::{Body, Response, encode_head};
     pub use crate::http::status::Status;

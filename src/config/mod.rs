@@ -42,14 +42,15 @@ mod syntax;
 mod tls;
 mod values;
 
-pub(crate) use crate::ops::access_log::LogFormat;
+pub use crate::ops::access_log::LogFormat;
 pub use crate::serve::balance::Balance;
+pub use crate::serve::proxy::TrustedProxy;
 pub use crate::site::root::Symlinks;
 pub use crate::site::{Autoindex, MimeType};
 pub use values::parse_duration;
 pub(crate) use values::{
     parse_base_path, parse_charset, parse_extension, parse_field_value, parse_header,
-    parse_index_name, parse_level, parse_mime_type,
+    parse_index_name, parse_level, parse_mime_type, parse_trusted_proxy,
 };
 
 pub use values::{Bind, Switch};
@@ -232,6 +233,15 @@ pub struct Config {
     )]
     pub redirect_http: Option<u16>,
 
+    /// A proxy whose Forwarded / X-Forwarded-For name the client: CIDR, a bare address, or unix for Unix socket peers (repeatable)
+    #[arg(long = "trusted-proxy", env = "STATICD_TRUSTED_PROXY", value_name = "CIDR",
+          value_parser = parse_trusted_proxy, value_delimiter = '\n', help_heading = "Proxies")]
+    pub trusted_proxies: Vec<TrustedProxy>,
+
+    /// Every connection to the site starts with a PROXY protocol header (v1 or v2), whose source is the client; without one it is closed
+    #[arg(long, env = "STATICD_PROXY_PROTOCOL", help_heading = "Proxies")]
+    pub proxy_protocol: bool,
+
     /// Access log format
     #[arg(long, env = "STATICD_LOG_FORMAT", value_enum, default_value_t = defaults::SERVE.log_format,
           value_name = "FORMAT", help_heading = "Logging")]
@@ -382,6 +392,8 @@ impl Config {
             redirect_http: tls.as_ref().and(self.redirect_http),
             tls,
             qrcode: self.qrcode,
+            trusted_proxies: self.trusted_proxies.clone(),
+            proxy_protocol: self.proxy_protocol,
         }
     }
 

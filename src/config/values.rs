@@ -1,5 +1,5 @@
 //! The values options take that clap has no parser for: durations, header
-//! fields, charset names, log levels, `--bind` and file modes. Each refuses what it cannot send
+//! fields, charset names, log levels, `--bind`, file modes and trusted proxies. Each refuses what it cannot send
 //! or use as is, so a bad value stops the server at start-up with a message
 //! naming it, from the command line, the environment or a file alike.
 
@@ -7,6 +7,7 @@ use std::net::IpAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
+use crate::serve::proxy::TrustedProxy;
 use crate::site::MimeType;
 
 /// An on/off switch for features that default to on.
@@ -33,6 +34,12 @@ pub(crate) fn parse_field_value(text: &str) -> Result<String, String> {
     } else {
         Err("header values may hold only visible ASCII, spaces and tabs".to_owned())
     }
+}
+
+/// A `--trusted-proxy` value: `unix`, an address, or a network
+/// `ADDRESS/PREFIX` without host bits (see [`TrustedProxy`]).
+pub(crate) fn parse_trusted_proxy(text: &str) -> Result<TrustedProxy, String> {
+    text.parse()
 }
 
 /// `Name: value` with a token name.

@@ -11,6 +11,7 @@
 use crate::http::auth::Secret;
 use crate::http::cors::CorsFields;
 use crate::http::error::ParseError;
+use crate::http::forwarded::ForwardingFields;
 use crate::http::host;
 use crate::http::version::Version;
 
@@ -39,6 +40,10 @@ pub struct Fields {
     /// `Origin` and the preflight fields, for CORS; boxed, and only when
     /// sent, since every connection task holds a request.
     pub cors: Option<Box<CorsFields>>,
+    /// `Forwarded` and `X-Forwarded-For`, boxed and only when sent as
+    /// `cors` is; believed only from a trusted proxy (the serving layer
+    /// decides).
+    pub forwarding: Option<Box<ForwardingFields>>,
     /// The `Host` value as sent (trimmed), already checked by
     /// [`host::valid`]: the authority a redirect to HTTPS names, and what
     /// site rules will match on. `None` when absent (HTTP/1.0 allows it).
@@ -91,6 +96,9 @@ impl Fields {
             "user-agent" => &mut self.user_agent,
             other if CorsFields::keeps(other) => {
                 return self.cors.get_or_insert_with(Box::default).slot(other);
+            }
+            other if ForwardingFields::keeps(other) => {
+                return self.forwarding.get_or_insert_with(Box::default).slot(other);
             }
             _ => return None,
         };

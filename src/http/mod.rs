@@ -6,8 +6,10 @@
 //! [`error`]), request targets ([`target`]), `Range` syntax
 //! ([`range`]), the response value and its encoding ([`response`]), the
 //! chunked coding of streamed bodies ([`chunked`]), the
-//! status table ([`status`]), HTTP dates ([`date`]), escaping ([`escape`])
-//! and the protocol limits ([`limits`]).
+//! status table ([`status`]), HTTP dates ([`date`]), escaping ([`escape`]),
+//! the client a proxy speaks for (the PROXY protocol header,
+//! [`proxy_protocol`], and the `Forwarded` and `X-Forwarded-For` fields,
+//! [`forwarded`]) and the protocol limits ([`limits`]).
 //!
 //! Imports: nothing else of the crate.
 
@@ -18,8 +20,10 @@ pub(crate) mod date;
 pub(crate) mod error;
 pub(crate) mod escape;
 pub(crate) mod fields;
+pub(crate) mod forwarded;
 pub(crate) mod host;
 pub(crate) mod limits;
+pub(crate) mod proxy_protocol;
 pub(crate) mod range;
 pub(crate) mod request;
 pub(crate) mod response;

@@ -32,8 +32,11 @@ pub enum LogFormat {
     Off,
 }
 
-/// Who a connection is from. A client of a Unix socket has no address
+/// Who a connection is from: its peer, or the client a trusted proxy
+/// named (`serve::proxy`). A client of a Unix socket has no address
 /// of its own: it is logged as `unix:`, as nginx's `$remote_addr` shows it.
+/// Port 0 means none is known (`X-Forwarded-For` names none): the
+/// address is then shown alone.
 /// An address and port rather than a `SocketAddr`, which would carry an
 /// IPv6 flow label and scope the log does not show, in every connection.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -55,6 +58,7 @@ impl Peer {
 impl std::fmt::Display for Peer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
+            Peer::Ip(ip, 0) => ip.fmt(f),
             Peer::Ip(ip, port) => SocketAddr::new(*ip, *port).fmt(f),
             Peer::Unix => f.write_str("unix:"),
         }

@@ -58,6 +58,7 @@ pub(crate) mod offload;
 mod options;
 pub(crate) mod parking;
 pub(crate) mod pool;
+pub(crate) mod proxy;
 mod reload;
 mod sockets;
 pub(crate) mod stream;
@@ -365,6 +366,7 @@ fn context(
         handoff: Arc::new(handoff),
         verifier: Arc::new(Offload::for_workers(config.workers)),
         compressor: Arc::new(Offload::for_workers(config.workers)),
+        proxies: proxy::Proxies::new(&config.trusted_proxies, config.proxy_protocol),
     };
     let context = Context {
         live: Live::new(shared),

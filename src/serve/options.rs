@@ -10,6 +10,7 @@ use std::time::Duration;
 use crate::ops::access_log::LogFormat;
 use crate::serve::activation::Inherited;
 use crate::serve::balance::Balance;
+use crate::serve::proxy::TrustedProxy;
 use crate::serve::tls::{CertPair, TlsError};
 use crate::site;
 use crate::site::root::Symlinks;
@@ -54,6 +55,10 @@ pub struct Options {
     pub redirect_http: Option<u16>,
     /// At start-up, print the first LAN URL as a QR code on stderr.
     pub qrcode: bool,
+    /// Peers whose `Forwarded` / `X-Forwarded-For` name the client.
+    pub trusted_proxies: Vec<TrustedProxy>,
+    /// Site connections start with a PROXY protocol header.
+    pub proxy_protocol: bool,
 }
 
 /// The documented defaults; the command line takes its own from here.
@@ -78,6 +83,8 @@ impl Default for Options {
             tls: None,
             redirect_http: None,
             qrcode: false,
+            trusted_proxies: Vec::new(),
+            proxy_protocol: false,
         }
     }
 }

@@ -22,6 +22,7 @@ use crate::serve::check::open_root;
 use crate::serve::connection::Shared;
 use crate::serve::live::Live;
 use crate::serve::options::{Options, StartError};
+use crate::serve::proxy::Proxies;
 use crate::serve::tls::{Acceptor, CertPair};
 use crate::site::Site;
 
@@ -195,6 +196,7 @@ fn next(
         handoff: Arc::clone(&current.handoff),
         verifier: Arc::clone(&current.verifier),
         compressor: Arc::clone(&current.compressor),
+        proxies: Proxies::new(&options.trusted_proxies, options.proxy_protocol),
     };
     Ok((shared, prepared, warnings))
 }

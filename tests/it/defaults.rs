@@ -67,6 +67,7 @@ fn library() -> BTreeMap<&'static str, String> {
         ("security-headers", site.rules.headers.security.to_string()),
         ("hsts-subdomains", hsts_subdomains(&d).to_string()),
         ("qrcode", d.qrcode.to_string()),
+        ("proxy-protocol", d.proxy_protocol.to_string()),
     ])
 }
 
@@ -77,6 +78,7 @@ const FLAGS: &[&str] = &[
     "security-headers",
     "hsts-subdomains",
     "qrcode",
+    "proxy-protocol",
 ];
 
 fn hsts_subdomains(d: &Options) -> bool {

@@ -32,6 +32,7 @@ mod mime;
 mod operate;
 mod paths;
 mod persistence;
+mod proxy;
 mod ranges;
 mod reference;
 mod reload;

@@ -353,7 +353,7 @@ impl Connection {
             format!("{} {} {version}", r.method.as_str(), r.target)
         });
         self.shared.access_log.record(&Entry {
-            peer: self.peer,
+            peer: self.client(request),
             time: SystemTime::now(),
             request_line: line.as_deref().map(str::as_bytes),
             status: status.code(),

@@ -18,11 +18,14 @@
 //! - `stream`: writing a chunked body as its producer makes it;
 //! - `secure`, `tls_io`: the same over TLS, and moving records between
 //!   rustls and the socket;
-//! - `task`: where a connection's task starts and ends.
+//! - `task`: where a connection's task starts and ends;
+//! - `proxied`: the PROXY protocol header before anything else, and the
+//!   client a request is from behind a trusted proxy.
 
 mod answer;
 mod drain;
 mod exchange;
+mod proxied;
 mod secure;
 mod stream;
 mod task;
@@ -70,6 +73,7 @@ pub(crate) mod tests {
             handoff: Arc::new(handoff),
             verifier: Arc::new(crate::serve::offload::Offload::new(1, 1)),
             compressor: Arc::new(crate::serve::offload::Offload::new(1, 1)),
+            proxies: crate::serve::proxy::Proxies::default(),
         })
     }
 

@@ -8,6 +8,7 @@ use bytes::BytesMut;
 use tokio::time::Instant;
 
 use super::exchange::{Connection, Ended};
+use super::proxied;
 use super::tls_io::{absorb, take_plaintext};
 use super::worker::Worker;
 use crate::ops::access_log::Peer;
@@ -46,7 +47,8 @@ impl Role {
 /// the connection, or it is parked while idle or moved to another worker.
 /// Its `ticket` counts it against `--max-connections` and on its worker.
 /// Over TLS, the handshake comes first, within the same header timeout
-/// from the accept as the first request.
+/// from the accept as the first request; with `--proxy-protocol`, its
+/// header comes before either, within the same time.
 pub(crate) async fn serve(stream: Stream, peer: Peer, ticket: Ticket, worker: Worker, role: Role) {
     let first = Instant::now() + worker.shared.limits.header_timeout; // from accept
     // The listener defers accepting until the request arrives, so it is
@@ -55,6 +57,17 @@ pub(crate) async fn serve(stream: Stream, peer: Peer, ticket: Ticket, worker: Wo
         Ok(Some(buf)) => buf,
         Ok(None) => return tracing::debug!(%peer, requests = 0, "connection ended"),
         Err(err) => return tracing::debug!(%peer, requests = 0, error = %err, "connection ended"),
+    };
+    // Site listeners only: the redirect to HTTPS answers the same to all.
+    let (read_buf, peer) = match role {
+        Role::Site | Role::Plain if worker.shared.proxies.protocol => {
+            // Boxed: only connections behind a proxy carry this wait.
+            match Box::pin(proxied::receive(&stream, read_buf, peer, first)).await {
+                Some(relayed) => relayed,
+                None => return,
+            }
+        }
+        _ => (read_buf, peer),
     };
     let Some(conn) = in_role(
         Connection::accepted(stream, peer, ticket, read_buf, worker),

@@ -9,6 +9,7 @@ use crate::serve::live::{Generation, Live};
 use crate::serve::offload::Offload;
 use crate::serve::options::Limits;
 use crate::serve::parking::Parking;
+use crate::serve::proxy::Proxies;
 use crate::serve::tls::Acceptor;
 use crate::shutdown::Shutdown;
 use crate::site::handler::Site;
@@ -40,6 +41,8 @@ pub(crate) struct Shared {
     pub verifier: Arc<Offload>,
     /// Where compressions run (see `crate::site::compress`).
     pub compressor: Arc<Offload>,
+    /// Who the client is behind a proxy (see `crate::serve::proxy`).
+    pub proxies: Proxies,
 }
 
 impl Generation for Shared {
