@@ -55,7 +55,7 @@ impl Loaded {
 
     /// What SIGHUP reloads with: `args` (the command line the process
     /// started with) and the environment loaded again, with the files as
-    /// they are then. Settings in [`NEEDS_RESTART`], and HTTPS going on or
+    /// they are then. Settings that need a restart (listening sockets, threads), and HTTPS going on or
     /// off, are compared with this configuration, the one at start.
     pub fn reloader(&self, args: Vec<OsString>) -> Reloader {
         let start = self.settings();
