@@ -40,6 +40,7 @@ const NEEDS_RESTART: &[&str] = &[
     "balance",
     "max-connections",
     "log-level",
+    "metrics-listen",
 ];
 
 impl Loaded {

@@ -242,6 +242,11 @@ pub struct Config {
     #[arg(long, env = "STATICD_PROXY_PROTOCOL", help_heading = "Proxies")]
     pub proxy_protocol: bool,
 
+    /// Answer /metrics (Prometheus), /healthz and /readyz on this address, apart from the site (e.g. 127.0.0.1:9090)
+    #[arg(long, env = "STATICD_METRICS_LISTEN", value_name = "ADDR:PORT",
+          value_parser = values::parse_listen, help_heading = "Monitoring")]
+    pub metrics_listen: Option<std::net::SocketAddr>,
+
     /// Access log format
     #[arg(long, env = "STATICD_LOG_FORMAT", value_enum, default_value_t = defaults::SERVE.log_format,
           value_name = "FORMAT", help_heading = "Logging")]
@@ -394,6 +399,7 @@ impl Config {
             qrcode: self.qrcode,
             trusted_proxies: self.trusted_proxies.clone(),
             proxy_protocol: self.proxy_protocol,
+            metrics_listen: self.metrics_listen,
         }
     }
 

@@ -42,6 +42,12 @@ pub(crate) fn parse_trusted_proxy(text: &str) -> Result<TrustedProxy, String> {
     text.parse()
 }
 
+/// A `--metrics-listen` value: an IP address and a port.
+pub(crate) fn parse_listen(text: &str) -> Result<std::net::SocketAddr, String> {
+    text.parse()
+        .map_err(|_| format!("'{text}' is not ADDRESS:PORT (such as 127.0.0.1:9090 or [::1]:9090)"))
+}
+
 /// `Name: value` with a token name.
 pub(crate) fn parse_header(text: &str) -> Result<(String, String), String> {
     let (name, value) = text

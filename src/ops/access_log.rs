@@ -224,9 +224,12 @@ impl AccessLog {
         })
     }
 
-    /// Records the line for `entry`; never blocks on I/O.
-    pub(crate) fn record(&self, entry: &Entry<'_>) {
-        let Some(shared) = &self.shared else { return };
+    /// Records the line for `entry`; never blocks on I/O. False when the
+    /// line was dropped, the log being too slow.
+    pub(crate) fn record(&self, entry: &Entry<'_>) -> bool {
+        let Some(shared) = &self.shared else {
+            return true;
+        };
         thread_local! {
             static LINE: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
         }
@@ -236,17 +239,17 @@ impl AccessLog {
             match self.format {
                 LogFormat::Combined => format_combined(entry, &mut line),
                 LogFormat::Json => format_json(entry, &mut line),
-                LogFormat::Off => return,
+                LogFormat::Off => return true,
             }
             let Ok(mut pending) = shared.pending.lock() else {
-                return;
+                return false;
             };
             if pending.lines.len() + line.len() > ACCESS_LOG_BUFFER {
                 pending.dropped += 1;
                 let dropped = pending.dropped;
                 drop(pending);
                 self.warn_dropped(dropped);
-                return;
+                return false;
             }
             pending.lines.extend_from_slice(&line);
             if pending.lines.len() >= ACCESS_LOG_BATCH
@@ -254,7 +257,8 @@ impl AccessLog {
             {
                 shared.wake.notify_one();
             }
-        });
+            true
+        })
     }
 
     /// One warning a second at most, with the running total.

@@ -3,14 +3,16 @@
 
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use tokio::sync::Semaphore;
 
+use crate::ops::metrics::Counter;
 use crate::serve::connection::{self, Role, Shared, Worker};
 use crate::serve::limits::{ACCEPT_BACKOFF, ACCEPT_WARN_EVERY};
 use crate::serve::listener::{Accepting, Listener};
 use crate::serve::live::Live;
+use crate::serve::parking::Parking;
 use crate::serve::pool::Pool;
 use crate::shutdown::Shutdown;
 
@@ -25,6 +27,8 @@ pub(super) struct Context {
     pub(super) pool: Arc<Pool>,
     /// What the connections accepted are for.
     pub(super) role: Role,
+    /// Each worker's parking table, once it has one (for the metrics).
+    pub(super) parkings: Arc<[OnceLock<Arc<Parking>>]>,
 }
 
 /// Accepts whenever worker `index` is active, until `stop`. While it is
@@ -101,6 +105,7 @@ pub(super) async fn accept_loop<F: Future<Output = ()>>(
         };
         match accepted {
             Ok((stream, peer)) => {
+                worker.shared.metrics.count(Counter::ConnectionsAccepted);
                 let ticket = context.pool.ticket(index, permit);
                 tokio::spawn(connection::serve(
                     stream,
@@ -111,6 +116,7 @@ pub(super) async fn accept_loop<F: Future<Output = ()>>(
                 ));
             }
             Err(err) => {
+                worker.shared.metrics.count(Counter::AcceptErrors);
                 // EMFILE and friends: wait for descriptors to free up.
                 // The permit goes back, so no slot is lost.
                 if last_warning.is_none_or(|t| t.elapsed() >= ACCEPT_WARN_EVERY) {

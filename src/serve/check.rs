@@ -31,7 +31,7 @@ pub fn check(config: &Options) -> Checked {
         }
     }
     match open_root(config) {
-        Ok(root) => match Site::new(root, &config.site) {
+        Ok(root) => match Site::new(root, &config.site, Default::default()) {
             Ok(site) => checked.warnings.extend(site.missing_pages()),
             Err(err) => checked.errors.push(StartError::Auth(err)),
         },

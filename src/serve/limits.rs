@@ -97,3 +97,15 @@ pub(crate) const TLS_FILE_CHUNK: usize = 64 * 1024;
 /// (see `connection::stream`): with chunks of at most 64 KiB, what one
 /// archive download holds in memory.
 pub(crate) const STREAM_QUEUE: usize = 4;
+
+/// Connections the metrics listener serves at once; more wait in its
+/// backlog. A monitoring system needs one or two.
+pub(crate) const MONITOR_CONNECTIONS: usize = 8;
+
+/// Time for a whole request head on the metrics listener, from its first
+/// byte.
+pub(crate) const MONITOR_HEADER_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// How long a metrics connection may wait for its next request: longer
+/// than a usual scrape interval, so a scraper keeps its connection.
+pub(crate) const MONITOR_IDLE_TIMEOUT: Duration = Duration::from_secs(120);

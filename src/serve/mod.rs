@@ -24,12 +24,13 @@
 use std::future::Future;
 use std::io;
 use std::net::SocketAddr;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use tokio::sync::{Semaphore, oneshot};
 
 use crate::ops::access_log::AccessLog;
 use crate::ops::diagnostics::LIFECYCLE;
+use crate::ops::metrics::Metrics;
 use crate::serve::offload::Offload;
 use crate::shutdown::{Control, Phase, Signals};
 use crate::site::handler::Site;
@@ -40,6 +41,8 @@ use idle::{Handoff, Inbox};
 use limits::ACCESS_LOG_FLUSH;
 use listener::{Accepting, Local};
 use live::Live;
+use monitor::Monitor;
+use monitor::gauges::View;
 use pool::Pool;
 use sockets::SocketFile;
 use tls::Acceptor;
@@ -54,6 +57,7 @@ pub(crate) mod idle;
 pub(crate) mod limits;
 pub(crate) mod listener;
 pub(crate) mod live;
+mod monitor;
 pub(crate) mod offload;
 mod options;
 pub(crate) mod parking;
@@ -102,6 +106,8 @@ pub struct Server {
     balance: Balance,
     control: Control,
     max_connections: u32,
+    /// The metrics listener, with `--metrics-listen`.
+    monitor: Option<Monitor>,
 }
 
 impl Server {
@@ -121,7 +127,12 @@ impl Server {
             .map(|(listener, role)| Ok((Accepting::from_std(listener)?, role)))
             .collect::<io::Result<_>>()
             .map_err(StartError::Workers)?;
-        let site = Site::new(root, &config.site).map_err(StartError::Auth)?;
+        let monitor = match config.metrics_listen {
+            Some(addr) => Some(Monitor::bind(addr).map_err(|e| StartError::Metrics(addr, e))?),
+            None => None,
+        };
+        let metrics = Arc::new(Metrics::new(config.workers, monitor.is_some()));
+        let site = Site::new(root, &config.site, metrics).map_err(StartError::Auth)?;
         let access_log =
             AccessLog::open(config.log_format, config.access_log.as_deref()).map_err(|e| {
                 StartError::AccessLog(config.access_log.clone().unwrap_or_else(|| "-".into()), e)
@@ -142,6 +153,7 @@ impl Server {
             balance: config.balance,
             control,
             max_connections: config.max_connections,
+            monitor,
         })
     }
 
@@ -168,6 +180,11 @@ impl Server {
         })
     }
 
+    /// The metrics listener's address, with `--metrics-listen`.
+    pub fn metrics_addr(&self) -> Option<io::Result<SocketAddr>> {
+        self.monitor.as_ref().map(Monitor::local_addr)
+    }
+
     /// The HTTPS configuration, when the main listener speaks TLS: what
     /// SIGHUP reloads.
     pub fn tls(&self) -> Option<Arc<Acceptor>> {
@@ -183,17 +200,20 @@ impl Server {
     /// Serves until `stop` resolves, then shuts down gracefully: stops
     /// accepting, closes idle connections, lets requests in flight finish
     /// (their responses say `Connection: close`) for up to the grace period.
-    pub async fn run(self, stop: impl Future<Output = ()>) -> Drained {
+    pub async fn run(mut self, stop: impl Future<Output = ()>) -> Drained {
         let pool = &self.context.pool;
         pool.register_thread(0);
         self.control.enter(Phase::Running);
+        if let Some(monitor) = self.monitor.take() {
+            tokio::spawn(monitor.serve(self.view()));
+        }
         if self.balance == Balance::Pack && pool.workers() > 1 {
             tokio::spawn(balance::run(
                 Arc::clone(pool),
                 self.context.shutdown.clone(),
             ));
         }
-        let worker = start_worker(&self.context, self.inbox);
+        let worker = start_worker(&self.context, 0, self.inbox);
         for (listener, role) in self.others {
             tokio::spawn(side_loop(
                 listener,
@@ -318,8 +338,26 @@ pub(crate) async fn serve_until_signalled(
         let redirect = redirect.map_err(StartError::Address)?;
         tracing::info!(target: LIFECYCLE, "redirecting http://{redirect} to https");
     }
+    if let Some(metrics) = server.metrics_addr() {
+        let metrics = metrics.map_err(StartError::Address)?;
+        tracing::info!(target: LIFECYCLE, "metrics on http://{metrics}/metrics");
+    }
     tokio::spawn(hangups.serve(Arc::clone(&server.context.live), reloader));
     Ok(server.run_until_signalled(signals).await)
+}
+
+impl Server {
+    /// What the metrics listener reads.
+    fn view(&self) -> View {
+        View {
+            live: Arc::clone(&self.context.live),
+            max_connections: self.max_connections,
+            pool: Arc::clone(&self.context.pool),
+            parkings: Arc::clone(&self.context.parkings),
+            shutdown: self.context.shutdown.clone(),
+            started: std::time::SystemTime::now(),
+        }
+    }
 }
 
 /// Accepts on a listener other than the main one until shutdown begins,
@@ -354,6 +392,7 @@ fn context(
     let pool = Pool::new(config.workers, active);
     let (handoff, inboxes) = Handoff::new(pool.workers());
     let (extra_headers, https_headers) = config.response_headers();
+    let site_metrics = Arc::clone(&site.metrics);
     let shared = Shared {
         generation: 0,
         site,
@@ -367,11 +406,13 @@ fn context(
         verifier: Arc::new(Offload::for_workers(config.workers)),
         compressor: Arc::new(Offload::for_workers(config.workers)),
         proxies: proxy::Proxies::new(&config.trusted_proxies, config.proxy_protocol),
+        metrics: Arc::clone(&site_metrics),
     };
     let context = Context {
         live: Live::new(shared),
         slots: Arc::new(Semaphore::new(config.max_connections as usize)),
         shutdown: control.subscribe(),
+        parkings: (0..config.workers).map(|_| OnceLock::new()).collect(),
         pool,
         role: Role::Site,
     };

@@ -59,6 +59,9 @@ pub struct Options {
     pub trusted_proxies: Vec<TrustedProxy>,
     /// Site connections start with a PROXY protocol header.
     pub proxy_protocol: bool,
+    /// Where `/metrics`, `/healthz` and `/readyz` are answered; nowhere
+    /// when `None`.
+    pub metrics_listen: Option<SocketAddr>,
 }
 
 /// The documented defaults; the command line takes its own from here.
@@ -85,6 +88,7 @@ impl Default for Options {
             qrcode: false,
             trusted_proxies: Vec::new(),
             proxy_protocol: false,
+            metrics_listen: None,
         }
     }
 }
@@ -172,6 +176,8 @@ pub enum StartError {
     RootNotDirectory(PathBuf),
     #[error("cannot listen on {0}")]
     Bind(SocketAddr, #[source] io::Error),
+    #[error("cannot listen on {0} (--metrics-listen)")]
+    Metrics(SocketAddr, #[source] io::Error),
     #[error("cannot listen on unix:{}", .0.display())]
     BindUnix(PathBuf, #[source] io::Error),
     /// A socket the service manager passed cannot be served.

@@ -18,6 +18,7 @@ use tokio::signal::unix::{Signal, SignalKind, signal};
 
 use crate::ops::access_log::AccessLog;
 use crate::ops::diagnostics::{LIFECYCLE, report};
+use crate::ops::metrics::Counter;
 use crate::serve::check::open_root;
 use crate::serve::connection::Shared;
 use crate::serve::live::Live;
@@ -107,7 +108,7 @@ fn reopen(live: &Live<Shared>) {
 pub(super) fn reload(live: &Live<Shared>, reloader: &mut Reloader) {
     let reloaded = match (reloader.load)() {
         Ok(reloaded) => reloaded,
-        Err(err) => return refused(&*err),
+        Err(err) => return refused(live, &*err),
     };
     match next(live, &reloaded.options) {
         Ok((shared, prepared, warnings)) => {
@@ -115,17 +116,19 @@ pub(super) fn reload(live: &Live<Shared>, reloader: &mut Reloader) {
                 acceptor.install(prepared);
             }
             live.replace(shared);
+            live.current().metrics.count(Counter::ReloadsApplied);
             let mut changed = changed(&reloader.settings, &reloaded.settings);
             changed.retain(|key| !reloaded.needs_restart.contains(key));
             tracing::info!(target: LIFECYCLE, "SIGHUP: {}", applied(&changed, &reloaded));
             warn(&warnings);
             reloader.settings = reloaded.settings;
         }
-        Err(err) => refused(&err),
+        Err(err) => refused(live, &err),
     }
 }
 
-fn refused(err: &(dyn Error + 'static)) {
+fn refused(live: &Live<Shared>, err: &(dyn Error + 'static)) {
+    live.current().metrics.count(Counter::ReloadsRefused);
     tracing::error!(
         target: LIFECYCLE,
         "SIGHUP: reload refused, the configuration in force stays: {}",
@@ -172,7 +175,8 @@ fn next(
     options: &Options,
 ) -> Result<(Shared, Option<crate::serve::tls::Prepared>, Vec<String>), StartError> {
     let current = live.current();
-    let site = Site::new(open_root(options)?, &options.site).map_err(StartError::Auth)?;
+    let metrics = Arc::clone(&current.metrics);
+    let site = Site::new(open_root(options)?, &options.site, metrics).map_err(StartError::Auth)?;
     let (prepared, warnings) = match (&current.tls, &options.tls) {
         (Some(acceptor), Some(tls)) => {
             let (prepared, warnings) = acceptor
@@ -197,6 +201,7 @@ fn next(
         verifier: Arc::clone(&current.verifier),
         compressor: Arc::clone(&current.compressor),
         proxies: Proxies::new(&options.trusted_proxies, options.proxy_protocol),
+        metrics: Arc::clone(&current.metrics),
     };
     Ok((shared, prepared, warnings))
 }

@@ -2,6 +2,7 @@
 //! parking table (a connection woken there carries on on the same worker)
 //! and its inbox (connections moved to it are started there).
 
+use crate::ops::metrics::count_as_worker;
 use std::io;
 use std::sync::Arc;
 
@@ -33,7 +34,7 @@ pub(super) fn spawn_worker(
                     return;
                 }
                 context.pool.register_thread(index);
-                let worker = start_worker(&context, inbox);
+                let worker = start_worker(&context, index, inbox);
                 let mut stopping = shutdown.clone();
                 let stop = async move { stopping.stopping().await };
                 accept_while_active(listener, index, &context, &worker, stop).await;
@@ -48,8 +49,14 @@ pub(super) fn spawn_worker(
 
 /// What a worker's connections get from it; starts its parking table and
 /// the task taking in connections moved to it.
-pub(super) fn start_worker(context: &Context, inbox: Inbox) -> Worker {
+/// Runs on worker `index`'s thread, which from here counts in its own row
+/// of the metrics.
+pub(super) fn start_worker(context: &Context, index: usize, inbox: Inbox) -> Worker {
+    count_as_worker(index);
     let worker = worker(Arc::clone(&context.live), context.shutdown.clone());
+    if let (Some(parking), Some(slot)) = (&worker.parking, context.parkings.get(index)) {
+        let _ = slot.set(Arc::clone(parking));
+    }
     tokio::spawn(take_arrivals(inbox, worker.clone()));
     worker
 }
@@ -68,7 +75,7 @@ fn worker(live: Arc<Live<Shared>>, shutdown: Shutdown) -> Worker {
         };
         tokio::spawn(connection::wake(idle, worker));
     };
-    let parking = Parking::start(shutdown.clone(), wake)
+    let parking = Parking::start(shutdown.clone(), Arc::clone(&shared.metrics), wake)
         .inspect_err(|err| tracing::warn!(error = %err, "idle connections will not be parked"))
         .ok();
     Worker {

@@ -19,6 +19,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Instant;
 
+use crate::ops::metrics::{Counter, Metrics};
 use crate::site::limits::{
     FILE_CACHE_BYTES, FILE_CACHE_MAX_FILE, FILE_CACHE_OPEN, FILE_CACHE_VALID,
 };
@@ -136,14 +137,43 @@ impl CachedBody {
 #[derive(Debug, Default)]
 pub(crate) struct FileCache {
     entries: Mutex<HashMap<PathBuf, Arc<Cached>>>,
+    /// Where its hits, misses and evictions are counted.
+    metrics: Arc<Metrics>,
 }
 
 impl FileCache {
+    /// An empty cache, counting into `metrics`.
+    pub(crate) fn new(metrics: Arc<Metrics>) -> FileCache {
+        FileCache {
+            entries: Mutex::default(),
+            metrics,
+        }
+    }
+
     /// The entry for `name` if it was read within [`FILE_CACHE_VALID`].
     pub(crate) fn get(&self, name: &Path) -> Option<Arc<Cached>> {
+        let found = self.lookup(name);
+        let counter = match found {
+            Some(_) => Counter::FileCacheHits,
+            None => Counter::FileCacheMisses,
+        };
+        self.metrics.count(counter);
+        found
+    }
+
+    fn lookup(&self, name: &Path) -> Option<Arc<Cached>> {
         let entries = self.entries.lock().ok()?;
         let entry = entries.get(name)?;
         (entry.read_at.elapsed() < FILE_CACHE_VALID).then(|| Arc::clone(entry))
+    }
+
+    /// Bytes held in memory, and entries.
+    pub(crate) fn usage(&self) -> (u64, u64) {
+        let Ok(entries) = self.entries.lock() else {
+            return (0, 0);
+        };
+        let bytes = entries.values().map(|c| c.body.memory() as u64).sum();
+        (bytes, entries.len() as u64)
     }
 
     /// Reads a small file and caches it, returning the entry; `None` when
@@ -189,7 +219,11 @@ impl FileCache {
 
     fn insert(&self, name: &Path, entry: &Arc<Cached>) {
         if let Ok(mut entries) = self.entries.lock() {
+            let before = entries.len();
             make_room(&mut entries, &entry.body);
+            let evicted = before - entries.len();
+            self.metrics
+                .add(Counter::FileCacheEvictions, evicted as u64);
             entries.insert(name.to_owned(), Arc::clone(entry));
         }
     }

@@ -15,6 +15,7 @@ use crate::http::response::{Body, Response};
 use crate::http::status::Status;
 use crate::http::target::Target;
 use crate::http::version::Version;
+use crate::ops::metrics::Counter;
 use crate::site::Autoindex;
 use crate::site::archive;
 use crate::site::compress::on_the_fly;
@@ -242,6 +243,7 @@ impl Site {
 
     /// `401` with the challenge, the same for every refusal.
     fn challenge(&self, request: &Request) -> Response {
+        self.metrics.count(Counter::AuthFailures);
         let mut response = self.error(request, Status::Unauthorized);
         if let Some(challenge) = self.auth.challenge() {
             response
@@ -368,7 +370,12 @@ mod tests {
             },
             ..Options::default()
         };
-        Site::new(Root::open(root, Symlinks::Inside).unwrap(), &options).unwrap()
+        Site::new(
+            Root::open(root, Symlinks::Inside).unwrap(),
+            &options,
+            Default::default(),
+        )
+        .unwrap()
     }
 
     /// The response's head fields but `Date`, sorted: field order aside,

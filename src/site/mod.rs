@@ -15,7 +15,8 @@
 //! that only sends clients to HTTPS ([`https_redirect`]) is here too,
 //! beside the site's.
 //!
-//! Imports: [`crate::http`] only. What it is told comes in [`Options`], plain
+//! Imports: [`crate::http`], and [`crate::ops::metrics`] to count what it
+//! does. What it is told comes in [`Options`], plain
 //! values the configuration fills in; its enums derive `clap::ValueEnum` so
 //! the command line can name them, and nothing here reads the command line.
 
@@ -33,7 +34,10 @@ pub(crate) mod rules;
 
 pub use representation::mime::MimeType;
 
+use std::sync::Arc;
+
 use crate::http::response::Response;
+use crate::ops::metrics::Metrics;
 use crate::site::file_cache::FileCache;
 use crate::site::root::Root;
 
@@ -151,6 +155,8 @@ pub(crate) struct Site {
     pub listings: listing::cache::ListingCache,
     pub compress: compress::Compressor,
     pub archive: archive::Format,
+    /// The server's counters, which outlive this site across reloads.
+    pub metrics: Arc<Metrics>,
 }
 
 /// The site's answer to a request: a response, or work to do first (off
@@ -186,9 +192,13 @@ impl Site {
             .collect()
     }
 
-    /// The site for `root`, answering as `options` say; fails only when
-    /// the auth file cannot be used.
-    pub(crate) fn new(root: Root, options: &Options) -> Result<Site, rules::auth::AuthError> {
+    /// The site for `root`, answering as `options` say and counting into
+    /// `metrics`; fails only when the auth file cannot be used.
+    pub(crate) fn new(
+        root: Root,
+        options: &Options,
+        metrics: Arc<Metrics>,
+    ) -> Result<Site, rules::auth::AuthError> {
         let auth = rules::auth::Auth::load(&options.auth)?;
         let options = options.clone();
         let index = options
@@ -211,10 +221,11 @@ impl Site {
             base_path: options.base_path.trim_end_matches('/').to_owned(),
             rules: options.rules,
             auth,
-            cache: FileCache::default(),
+            cache: FileCache::new(Arc::clone(&metrics)),
             listings: Default::default(),
-            compress: compress::Compressor::new(options.compress),
+            compress: compress::Compressor::new(options.compress, Arc::clone(&metrics)),
             archive: options.archive,
+            metrics,
         })
     }
 }

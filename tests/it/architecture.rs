@@ -14,7 +14,7 @@ use std::path::{Path, PathBuf};
 /// may name. `lib.rs` and `main.rs` wire everything and may name any.
 const LAYERS: &[(&str, &[&str])] = &[
     ("http", &[]),
-    ("site", &["http"]),
+    ("site", &["http", "ops"]),
     ("ops", &["http"]),
     ("shutdown", &[]),
     ("serve", &["site", "http", "ops", "shutdown"]),

@@ -28,6 +28,7 @@ mod lint;
 mod listen;
 mod listing_browser;
 mod listings;
+mod metrics;
 mod mime;
 mod operate;
 mod paths;

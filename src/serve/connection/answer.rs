@@ -4,10 +4,13 @@
 //! waits for the request already compressing the same file, and the site
 //! is asked again with the outcome.
 
+use std::sync::Arc;
+
 use super::exchange::Connection;
 use crate::http::request::Request;
 use crate::http::response::Response;
 use crate::http::status::Status;
+use crate::ops::metrics::Counter;
 use crate::site::compress::{Outcome, Work};
 use crate::site::handler::{Answer, Prior};
 use crate::site::https_redirect;
@@ -43,7 +46,19 @@ impl Connection {
         match work {
             Work::Run(job) => {
                 let pool = &self.shared.compressor;
-                Box::pin(pool.run(move || job.run(), || Outcome::Skipped)).await
+                let metrics = &self.shared.metrics;
+                metrics.count(Counter::CompressionsQueued);
+                let counts = Arc::clone(metrics);
+                let run = move || {
+                    let outcome = job.run();
+                    counts.count(Counter::CompressionsDone);
+                    outcome
+                };
+                let busy = || {
+                    metrics.count(Counter::CompressionsRefused);
+                    Outcome::Skipped
+                };
+                Box::pin(pool.run(run, busy)).await
             }
             Work::Wait(flight) => Box::pin(async move { flight.wait().await }).await,
         }

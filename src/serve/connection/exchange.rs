@@ -17,6 +17,7 @@ use crate::http::request::{self, Method, ParseError, Request, Version};
 use crate::http::response::Response;
 use crate::http::status::Status;
 use crate::ops::access_log::{Entry, Peer};
+use crate::ops::metrics::{Counter, Served};
 use crate::serve::idle::{Idle, park_after};
 use crate::serve::limits::{KEEP_WRITE_BUFFER, MAX_DISCARD_BODY, READ_BUFFER};
 use crate::serve::live::Live;
@@ -151,7 +152,9 @@ impl Connection {
     pub(super) async fn run(&mut self, mut deadline: Instant) -> io::Result<Ended> {
         if self.tls.as_ref().is_some_and(|tls| tls.is_handshaking()) {
             // Boxed, as the writing states are: see below.
-            if !Box::pin(self.handshake(deadline)).await? {
+            let done = Box::pin(self.handshake(deadline)).await;
+            self.count_handshake(&done);
+            if !done? {
                 return Ok(Ended::Closed);
             }
         }
@@ -168,7 +171,7 @@ impl Connection {
             // A reload since the last request applies from this one on.
             self.live.refresh(&mut self.shared);
             self.served += 1;
-            let started = self.log_started();
+            let started = self.clock_started();
             let head_only = request.method == Method::Head;
             let response = Box::pin(self.answer(&request)).await;
             let keep_alive = self.persists(&request, &response);
@@ -179,7 +182,7 @@ impl Connection {
             // Boxed: the writing states are large, and an idle connection's
             // task should only be as big as its waiting state.
             let sent = Box::pin(self.write_response(response, head_only, keep_alive)).await;
-            self.log(Some(&request), status, sent.as_ref().ok(), started);
+            self.record(Some(&request), status, sent.as_ref().ok(), started);
             sent?;
             if !keep_alive {
                 Box::pin(self.finish(request.fields.framing)).await?;
@@ -284,7 +287,11 @@ impl Connection {
             match read {
                 Err(_) if in_head => return Ok(Next::Refuse(ParseError::TimedOut)),
                 Err(_) if parks => return Ok(Next::Park(deadline)),
-                Err(_) | Ok(Ok(0)) => return Ok(Next::Close),
+                Err(_) => {
+                    self.count_idle_timeout();
+                    return Ok(Next::Close);
+                }
+                Ok(Ok(0)) => return Ok(Next::Close),
                 Ok(Ok(_)) if !in_head => {
                     in_head = true;
                     deadline = Instant::now() + self.shared.limits.header_timeout;
@@ -309,8 +316,21 @@ impl Connection {
         }
     }
 
+    /// A connection that sent nothing by its deadline: within the header
+    /// timeout from the accept for a new one, else the keep-alive timeout.
+    fn count_idle_timeout(&self) {
+        let counter = match self.served {
+            0 => Counter::HeaderTimeouts,
+            _ => Counter::KeepAliveTimeouts,
+        };
+        self.shared.metrics.count(counter);
+    }
+
     /// Answers a request head that could not be accepted, then closes.
     async fn refuse(&mut self, reason: ParseError) -> io::Result<()> {
+        if reason == ParseError::TimedOut {
+            self.shared.metrics.count(Counter::HeaderTimeouts);
+        }
         let response = match self.redirect_to {
             Some(_) => Response::error(reason.status()),
             None => self.shared.site.refusal(reason.status()),
@@ -322,26 +342,53 @@ impl Connection {
     /// closes.
     pub(super) async fn refuse_with(&mut self, response: Response) -> io::Result<()> {
         let status = response.status;
-        let started = self.log_started();
+        let started = self.clock_started();
         let sent = self.write_response(response, false, false).await;
-        self.log(None, status, sent.as_ref().ok(), started);
+        self.record(None, status, sent.as_ref().ok(), started);
         sent?;
         self.close().await
     }
 
-    /// When a request started, if the access log wants to know.
-    fn log_started(&self) -> Option<Instant> {
-        self.shared.access_log.enabled().then(Instant::now)
+    /// When a request started, if the access log or the metrics want to
+    /// know.
+    fn clock_started(&self) -> Option<Instant> {
+        let shared = &self.shared;
+        (shared.access_log.enabled() || shared.metrics.scraped()).then(Instant::now)
     }
 
-    /// The one access-log line per request, written after the response.
-    fn log(
+    /// Counts a TLS handshake's outcome (a timeout among the header
+    /// timeouts: it has the same deadline).
+    fn count_handshake(&self, done: &io::Result<bool>) {
+        let metrics = &self.shared.metrics;
+        match done {
+            Ok(true) => metrics.count(Counter::TlsHandshakes),
+            Ok(false) => metrics.count(Counter::TlsHandshakeFailures),
+            Err(err) => {
+                metrics.count(Counter::TlsHandshakeFailures);
+                if err.kind() == io::ErrorKind::TimedOut {
+                    metrics.count(Counter::HeaderTimeouts);
+                }
+            }
+        }
+    }
+
+    /// Counts the request and writes its one access-log line, after the
+    /// response.
+    fn record(
         &self,
         request: Option<&Request>,
         status: Status,
         body_bytes: Option<&u64>,
         started: Option<Instant>,
     ) {
+        let duration = started.map_or(Duration::ZERO, |t| t.elapsed());
+        self.shared.metrics.served(&Served {
+            method: request.map_or(METHOD_OTHER, |r| method_class(&r.method)),
+            status: status.code(),
+            body_bytes: body_bytes.copied().unwrap_or(0),
+            duration,
+            complete: body_bytes.is_some(),
+        });
         if !self.shared.access_log.enabled() {
             return;
         }
@@ -352,7 +399,7 @@ impl Connection {
             };
             format!("{} {} {version}", r.method.as_str(), r.target)
         });
-        self.shared.access_log.record(&Entry {
+        let recorded = self.shared.access_log.record(&Entry {
             peer: self.client(request),
             time: SystemTime::now(),
             request_line: line.as_deref().map(str::as_bytes),
@@ -360,9 +407,26 @@ impl Connection {
             body_bytes: body_bytes.copied().unwrap_or(0),
             referer: request.and_then(|r| r.fields.referer.as_deref()),
             user_agent: request.and_then(|r| r.fields.user_agent.as_deref()),
-            duration: started.map_or(Duration::ZERO, |t| t.elapsed()),
+            duration,
             completed: body_bytes.is_some(),
         });
+        if !recorded {
+            self.shared.metrics.count(Counter::AccessLogDropped);
+        }
+    }
+}
+
+/// The index of `ops::metrics::counters::METHODS` a request counts under
+/// (the last, "other", takes every method but three, and heads that did
+/// not parse).
+const METHOD_OTHER: usize = 3;
+
+fn method_class(method: &Method) -> usize {
+    match method {
+        Method::Get => 0,
+        Method::Head => 1,
+        Method::Other(name) if &**name == "OPTIONS" => 2,
+        Method::Other(_) => METHOD_OTHER,
     }
 }
 

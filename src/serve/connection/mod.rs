@@ -57,7 +57,7 @@ pub(crate) mod tests {
             crate::site::root::Root::open(root, crate::site::root::Symlinks::Inside).unwrap();
         Live::new(Shared {
             generation: 0,
-            site: crate::site::Site::new(root, &options).unwrap(),
+            site: crate::site::Site::new(root, &options, Default::default()).unwrap(),
             limits: Limits::default(),
             grace_period: std::time::Duration::from_secs(1),
             extra_headers: Vec::new(),
@@ -74,6 +74,7 @@ pub(crate) mod tests {
             verifier: Arc::new(crate::serve::offload::Offload::new(1, 1)),
             compressor: Arc::new(crate::serve::offload::Offload::new(1, 1)),
             proxies: crate::serve::proxy::Proxies::default(),
+            metrics: Arc::default(),
         })
     }
 

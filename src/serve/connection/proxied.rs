@@ -20,6 +20,7 @@ use super::exchange::Connection;
 use crate::http::proxy_protocol::{self, ProxyHeader};
 use crate::http::request::Request;
 use crate::ops::access_log::Peer;
+use crate::ops::metrics::{Counter, Metrics};
 use crate::serve::limits::READ_BUFFER;
 use crate::serve::stream::Stream;
 
@@ -41,6 +42,7 @@ pub(super) async fn receive(
     mut buf: BytesMut,
     peer: Peer,
     deadline: Instant,
+    metrics: &Metrics,
 ) -> Option<(BytesMut, Peer)> {
     loop {
         match proxy_protocol::parse(&buf) {
@@ -58,7 +60,10 @@ pub(super) async fn receive(
             Ok(Ok(0)) => "closed before its PROXY protocol header".to_owned(),
             Ok(Ok(_)) => continue,
             Ok(Err(err)) => err.to_string(),
-            Err(_) => "no whole PROXY protocol header within the header timeout".to_owned(),
+            Err(_) => {
+                metrics.count(Counter::HeaderTimeouts);
+                "no whole PROXY protocol header within the header timeout".to_owned()
+            }
         };
         tracing::debug!(%peer, error = %ended, "connection closed: PROXY protocol");
         return None;

@@ -141,7 +141,7 @@ impl Connection {
             return Err(io::ErrorKind::NotConnected.into());
         };
         let parts = [&write_buf[..], body];
-        with_send_timeout(shared.limits.send_timeout, send(stream, tls, &parts)).await?;
+        with_send_timeout(shared, send(stream, tls, &parts)).await?;
         write_buf.clear();
         Ok(())
     }
@@ -187,6 +187,6 @@ impl Connection {
             return;
         };
         tls.send_close_notify();
-        let _ = with_send_timeout(shared.limits.send_timeout, flush(stream, tls)).await;
+        let _ = with_send_timeout(shared, flush(stream, tls)).await;
     }
 }

@@ -62,7 +62,15 @@ pub(crate) async fn serve(stream: Stream, peer: Peer, ticket: Ticket, worker: Wo
     let (read_buf, peer) = match role {
         Role::Site | Role::Plain if worker.shared.proxies.protocol => {
             // Boxed: only connections behind a proxy carry this wait.
-            match Box::pin(proxied::receive(&stream, read_buf, peer, first)).await {
+            match Box::pin(proxied::receive(
+                &stream,
+                read_buf,
+                peer,
+                first,
+                &worker.shared.metrics,
+            ))
+            .await
+            {
                 Some(relayed) => relayed,
                 None => return,
             }

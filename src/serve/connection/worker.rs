@@ -4,6 +4,7 @@
 use std::sync::Arc;
 
 use crate::ops::access_log::AccessLog;
+use crate::ops::metrics::Metrics;
 use crate::serve::idle::Handoff;
 use crate::serve::live::{Generation, Live};
 use crate::serve::offload::Offload;
@@ -43,6 +44,8 @@ pub(crate) struct Shared {
     pub compressor: Arc<Offload>,
     /// Who the client is behind a proxy (see `crate::serve::proxy`).
     pub proxies: Proxies,
+    /// The server's counters (the site's too), carried over.
+    pub metrics: Arc<Metrics>,
 }
 
 impl Generation for Shared {

@@ -4,13 +4,14 @@
 
 use std::io::{self, IoSlice};
 use std::os::fd::AsRawFd;
-use std::time::Duration;
 
 use tokio::io::{AsyncReadExt, AsyncSeekExt, AsyncWriteExt, Interest};
 
 use super::exchange::Connection;
+use super::worker::Shared;
 use crate::http::date;
 use crate::http::response::{Body, Piece, Response, encode_head};
+use crate::ops::metrics::Counter;
 use crate::serve::limits::{SENDFILE_CHUNK, STREAM_CHUNK};
 
 impl Connection {
@@ -58,7 +59,7 @@ impl Connection {
             }
             Ok(())
         };
-        with_send_timeout(self.shared.limits.send_timeout, rest).await
+        with_send_timeout(&self.shared, rest).await
     }
 
     /// Writes the head (the first `head_len` bytes of the write buffer)
@@ -101,15 +102,11 @@ impl Connection {
             }
             Ok(())
         };
-        with_send_timeout(shared.limits.send_timeout, rest).await
+        with_send_timeout(shared, rest).await
     }
 
     pub(super) async fn send_bytes(&mut self, bytes: &[u8]) -> io::Result<()> {
-        with_send_timeout(
-            self.shared.limits.send_timeout,
-            self.stream.write_all(bytes),
-        )
-        .await
+        with_send_timeout(&self.shared, self.stream.write_all(bytes)).await
     }
 
     /// Puts the head of `response` into the (emptied) write buffer, with
@@ -225,12 +222,7 @@ impl Connection {
                 }
             });
             match tokio::time::timeout(self.shared.limits.send_timeout, sending).await {
-                Err(_) => {
-                    return Err(io::Error::new(
-                        io::ErrorKind::TimedOut,
-                        "client stopped reading",
-                    ));
-                }
+                Err(_) => return Err(stopped_reading(&self.shared)),
                 Ok(Ok(0)) => return Err(shrank()),
                 Ok(Ok(_)) => {}
                 Ok(Err(err)) if matches!(err.raw_os_error(), Some(libc::EINVAL | libc::ENOSYS)) => {
@@ -269,13 +261,20 @@ pub(super) fn shrank() -> io::Error {
     io::Error::new(io::ErrorKind::UnexpectedEof, "file shrank while sending")
 }
 
+/// `write`, unless it takes longer than the send timeout.
 pub(super) async fn with_send_timeout(
-    limit: Duration,
+    shared: &Shared,
     write: impl std::future::Future<Output = io::Result<()>>,
 ) -> io::Result<()> {
-    tokio::time::timeout(limit, write)
+    tokio::time::timeout(shared.limits.send_timeout, write)
         .await
-        .map_err(|_| io::Error::new(io::ErrorKind::TimedOut, "client stopped reading"))?
+        .map_err(|_| stopped_reading(shared))?
+}
+
+/// The error for a client that stopped reading, counted.
+fn stopped_reading(shared: &Shared) -> io::Error {
+    shared.metrics.count(Counter::SendTimeouts);
+    io::Error::new(io::ErrorKind::TimedOut, "client stopped reading")
 }
 
 /// One `send(2)`; a zero-byte result for a non-empty buffer is an error,

@@ -23,6 +23,7 @@ use tokio::io::unix::AsyncFd;
 use tokio::sync::Notify;
 use tokio::time::Instant;
 
+use crate::ops::metrics::{Counter, Metrics};
 use crate::serve::idle::Idle;
 use crate::serve::limits::WAKE_BATCH;
 use crate::shutdown::Shutdown;
@@ -38,6 +39,8 @@ pub(crate) struct Parking {
     earlier_deadline: Notify,
     /// Once stopping, nothing more may park.
     shutdown: Shutdown,
+    /// Where connections closed at their keep-alive deadline are counted.
+    metrics: Arc<Metrics>,
 }
 
 impl Parking {
@@ -45,7 +48,11 @@ impl Parking {
     /// expires its connections, until shutdown; must run inside the
     /// worker's runtime. A woken connection goes to `wake`, with the table
     /// it can park in again.
-    pub(crate) fn start<F>(shutdown: Shutdown, wake: F) -> io::Result<Arc<Parking>>
+    pub(crate) fn start<F>(
+        shutdown: Shutdown,
+        metrics: Arc<Metrics>,
+        wake: F,
+    ) -> io::Result<Arc<Parking>>
     where
         F: FnMut(Idle, &Arc<Parking>) + Send + 'static,
     {
@@ -66,6 +73,7 @@ impl Parking {
             table: Mutex::new(Table::default()),
             earlier_deadline: Notify::new(),
             shutdown,
+            metrics,
         });
         tokio::spawn(Arc::clone(&parking).watch(wake));
         Ok(parking)
@@ -143,7 +151,12 @@ impl Parking {
                         }
                     }
                 }
-                () = sleep_until(next) => self.lock().expire(Instant::now()),
+                () = sleep_until(next) => {
+                    // A connection not served yet had the header timeout.
+                    let (fresh, kept) = self.lock().expire(Instant::now());
+                    self.metrics.add(Counter::HeaderTimeouts, fresh);
+                    self.metrics.add(Counter::KeepAliveTimeouts, kept);
+                }
                 () = self.earlier_deadline.notified() => {}
                 () = stopping.stopping() => break,
             }
@@ -158,7 +171,6 @@ impl Parking {
     }
 
     /// How many connections are parked now.
-    #[cfg(test)]
     pub(crate) fn parked(&self) -> usize {
         self.lock().parked()
     }

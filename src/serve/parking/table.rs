@@ -28,7 +28,6 @@ struct Slot {
 
 impl Table {
     /// How many connections are parked.
-    #[cfg(test)]
     pub(super) fn parked(&self) -> usize {
         self.parked
     }
@@ -81,7 +80,10 @@ impl Table {
     }
 
     /// Closes the connections whose deadline has passed.
-    pub(super) fn expire(&mut self, now: Instant) {
+    /// Closes the connections past their deadline: how many had not
+    /// been served a request yet, and how many had.
+    pub(super) fn expire(&mut self, now: Instant) -> (u64, u64) {
+        let mut expired = (0, 0);
         while let Some(&Reverse((at, key))) = self.deadlines.peek() {
             if at > now {
                 break;
@@ -89,8 +91,13 @@ impl Table {
             self.deadlines.pop();
             if let Some(parked) = self.take(key) {
                 tracing::debug!(peer = %parked.peer, requests = parked.served, "connection ended");
+                match parked.served {
+                    0 => expired.0 += 1,
+                    _ => expired.1 += 1,
+                }
             }
         }
+        expired
     }
 
     /// Records when `key` expires. Entries of connections that woke up are

@@ -26,6 +26,8 @@ pub struct Acceptor {
 pub(crate) struct Prepared {
     pairs: Vec<CertPair>,
     config: Arc<ServerConfig>,
+    /// Each certificate's file and when it expires, for the metrics.
+    expiries: Vec<(String, u64)>,
 }
 
 impl Acceptor {
@@ -33,10 +35,11 @@ impl Acceptor {
     /// warning for each certificate not valid now.
     pub fn load(pairs: &[CertPair]) -> Result<(Acceptor, Vec<String>), TlsError> {
         let provider = provider();
-        let (config, warnings) = build(pairs, &provider)?;
+        let (config, expiries, warnings) = build(pairs, &provider)?;
         let current = Prepared {
             pairs: pairs.to_vec(),
             config,
+            expiries,
         };
         let acceptor = Acceptor {
             provider,
@@ -64,10 +67,11 @@ impl Acceptor {
     /// Reads `pairs` (which may name other files than those in use), for
     /// [`Acceptor::install`]; changes nothing.
     pub(crate) fn prepare(&self, pairs: &[CertPair]) -> Result<(Prepared, Vec<String>), TlsError> {
-        let (config, warnings) = build(pairs, &self.provider)?;
+        let (config, expiries, warnings) = build(pairs, &self.provider)?;
         let prepared = Prepared {
             pairs: pairs.to_vec(),
             config,
+            expiries,
         };
         Ok((prepared, warnings))
     }
@@ -77,6 +81,13 @@ impl Acceptor {
         *self.current.write().unwrap_or_else(|e| e.into_inner()) = prepared;
     }
 
+    /// Each certificate in use: its file and its `notAfter` in Unix
+    /// seconds.
+    pub(crate) fn expiries(&self) -> Vec<(String, u64)> {
+        let current = self.current.read().unwrap_or_else(|e| e.into_inner());
+        current.expiries.clone()
+    }
+
     /// The certificate files in use, in order.
     pub fn pairs(&self) -> Vec<CertPair> {
         let current = self.current.read().unwrap_or_else(|e| e.into_inner());
@@ -84,19 +95,22 @@ impl Acceptor {
     }
 }
 
-/// A server configuration for `pairs`, and the warnings for them.
-fn build(
-    pairs: &[CertPair],
-    provider: &Arc<CryptoProvider>,
-) -> Result<(Arc<ServerConfig>, Vec<String>), TlsError> {
+/// What a built configuration comes with: when each certificate expires,
+/// and the warnings to log.
+type Built = (Arc<ServerConfig>, Vec<(String, u64)>, Vec<String>);
+
+/// A server configuration for `pairs`, their expiries and the warnings for
+/// them.
+fn build(pairs: &[CertPair], provider: &Arc<CryptoProvider>) -> Result<Built, TlsError> {
     let certificates = Arc::new(Certificates::load(pairs, provider)?);
     let warnings = certificates.warnings(pairs, std::time::SystemTime::now());
+    let expiries = certificates.expiries(pairs);
     let config = server_config(certificates, Arc::clone(provider)).map_err(|err| {
         // Only a provider without TLS 1.2/1.3 or a ticketer could fail
         // here; name the first certificate so the line still says where.
         TlsError::Key(pairs[0].key.clone(), err)
     })?;
-    Ok((config, warnings))
+    Ok((config, expiries, warnings))
 }
 
 #[cfg(test)]

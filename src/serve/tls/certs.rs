@@ -119,6 +119,21 @@ impl Certificates {
             .collect()
     }
 
+    /// Each certificate's file (`pairs` are those it was loaded from) and
+    /// its `notAfter` in Unix seconds, for those this reader can follow.
+    pub(crate) fn expiries(&self, pairs: &[CertPair]) -> Vec<(String, u64)> {
+        let ends = self.keys.iter().filter_map(|key| key.cert.first());
+        pairs
+            .iter()
+            .zip(ends)
+            .filter_map(|(pair, end)| {
+                let (_, not_after) = super::validity::validity(end.as_ref())?;
+                let secs = not_after.duration_since(std::time::UNIX_EPOCH).ok()?;
+                Some((pair.cert.display().to_string(), secs.as_secs()))
+            })
+            .collect()
+    }
+
     /// The certificate for a client that asked for `name` (or for none).
     pub(crate) fn choose(&self, name: Option<&str>) -> Option<Arc<CertifiedKey>> {
         let named = name.and_then(|name| ServerName::try_from(name).ok());

@@ -24,7 +24,6 @@ const GENERALIZED_TIME: u8 = 0x18;
 
 /// The certificate's `notBefore` and `notAfter`, or `None` when `der` is
 /// not a DER certificate this reader can follow.
-#[cfg(test)]
 pub(crate) fn validity(der: &[u8]) -> Option<(SystemTime, SystemTime)> {
     let (not_before, not_after) = dates(der)?;
     Some((not_before.system_time()?, not_after.system_time()?))

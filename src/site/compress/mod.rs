@@ -26,6 +26,7 @@ pub(crate) mod types;
 
 use std::sync::Arc;
 
+use crate::ops::metrics::Metrics;
 use crate::site::file_cache::{CachedBody, FileId};
 use crate::site::limits::COMPRESS_MAX_FILE;
 use crate::site::representation::negotiate::Coding;
@@ -68,9 +69,10 @@ pub(crate) struct Compressor {
 }
 
 impl Compressor {
-    pub(crate) fn new(options: CompressOptions) -> Compressor {
+    /// A compressor with an empty store, counting into `metrics`.
+    pub(crate) fn new(options: CompressOptions, metrics: Arc<Metrics>) -> Compressor {
         Compressor {
-            store: Arc::new(Store::new(options.cache_bytes)),
+            store: Arc::new(Store::new(options.cache_bytes, metrics)),
             options,
         }
     }
@@ -88,6 +90,11 @@ impl Compressor {
     /// The stored result for a file and coding, or who makes it.
     pub(crate) fn lookup(&self, id: FileId, coding: Coding) -> Lookup {
         self.store.lookup(id, coding)
+    }
+
+    /// Bytes the stored compressed variants take.
+    pub(crate) fn cache_bytes(&self) -> u64 {
+        self.store.bytes()
     }
 }
 
@@ -196,7 +203,10 @@ mod tests {
             .collect();
         std::fs::write(dir.path().join("page.html"), page).unwrap();
         let root = Root::open(dir.path(), Symlinks::Inside).unwrap();
-        (Site::new(root, &Options::default()).unwrap(), dir)
+        (
+            Site::new(root, &Options::default(), Default::default()).unwrap(),
+            dir,
+        )
     }
 
     fn get(coding: &str) -> Request {

@@ -9,6 +9,7 @@ use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
+use crate::ops::metrics::{Counter, Metrics};
 use crate::site::file_cache::FileId;
 use crate::site::representation::negotiate::Coding;
 use crate::site::representation::validators::Validators;
@@ -72,15 +73,23 @@ pub(crate) struct Store {
     budget: usize,
     inner: Mutex<Inner>,
     tick: AtomicU64,
+    /// Where its hits, misses and evictions are counted.
+    metrics: Arc<Metrics>,
 }
 
 impl Store {
-    pub(crate) fn new(budget: usize) -> Store {
+    pub(crate) fn new(budget: usize, metrics: Arc<Metrics>) -> Store {
         Store {
             budget,
             inner: Mutex::default(),
             tick: AtomicU64::new(0),
+            metrics,
         }
+    }
+
+    /// Bytes the stored results take.
+    pub(crate) fn bytes(&self) -> u64 {
+        self.inner.lock().map_or(0, |inner| inner.bytes as u64)
     }
 
     /// The result for `id` in `coding`, or who makes it.
@@ -92,11 +101,14 @@ impl Store {
         if let Some(entry) = inner.entries.get(&key) {
             let now = self.tick.fetch_add(1, Ordering::Relaxed);
             entry.used.store(now, Ordering::Relaxed);
+            self.metrics.count(Counter::CompressionCacheHits);
             return Lookup::Hit(entry.outcome.clone());
         }
         if let Some(flight) = inner.flights.get(&key) {
+            self.metrics.count(Counter::CompressionCacheHits);
             return Lookup::Follow(Arc::clone(flight));
         }
+        self.metrics.count(Counter::CompressionCacheMisses);
         let flight = Arc::new(Flight::default());
         inner.flights.insert(key, Arc::clone(&flight));
         Lookup::Lead(Lead {
@@ -131,6 +143,7 @@ impl Store {
                 break;
             };
             inner.bytes -= evicted.size;
+            self.metrics.count(Counter::CompressionCacheEvictions);
         }
         let used = AtomicU64::new(self.tick.fetch_add(1, Ordering::Relaxed));
         let entry = Entry {
@@ -243,7 +256,7 @@ mod tests {
     #[test]
     fn the_least_recently_used_goes_first_and_the_budget_holds() {
         let budget = 3 * (1000 + ENTRY_OVERHEAD);
-        let store = Arc::new(Store::new(budget));
+        let store = Arc::new(Store::new(budget, Arc::default()));
         let ids: Vec<FileId> = (1..=4).map(id).collect();
         for &id in &ids[..3] {
             lead(&store, id).finish(compressed(1000));
@@ -264,7 +277,7 @@ mod tests {
 
     #[test]
     fn not_smaller_is_kept_and_skipped_is_not() {
-        let store = Arc::new(Store::new(1 << 20));
+        let store = Arc::new(Store::new(1 << 20, Arc::default()));
         let (a, b) = (id(1), id(2));
         lead(&store, a).finish(Outcome::NotSmaller);
         assert!(matches!(
@@ -281,7 +294,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_dropped_lead_releases_its_followers() {
-        let store = Arc::new(Store::new(1 << 20));
+        let store = Arc::new(Store::new(1 << 20, Arc::default()));
         let a = id(1);
         let first = lead(&store, a);
         let Lookup::Follow(flight) = store.lookup(a, Coding::Gzip) else {
