@@ -15,6 +15,7 @@ connections), one table at the end.
   python3 wrk/bench.py --tls                # HTTPS: staticd, staticd with its access log, nginx
   python3 wrk/bench.py --rules              # what site rules and Basic auth cost (staticd only)
   python3 wrk/bench.py --compress           # compression on the fly against nginx's gzip
+  python3 wrk/bench.py --metrics            # what --metrics-listen costs, scraped every second
 
 Environment:
   BENCH_DURATION          seconds per wrk workload (default 5)
@@ -46,6 +47,7 @@ from benchlib.report import (print_comparison, print_logging_cost, print_scaling
                              print_server_logs, print_table, print_tls_comparison)
 from benchlib.compress import (bench_compress_server, compress_contenders,
                                print_compress_comparison)
+from benchlib.metrics import bench_metrics_server, metrics_contenders, print_metrics_comparison
 from benchlib.rules import bench_rules_server, print_rules_comparison, rules_contenders
 from benchlib.servers import Servers
 from benchlib.workloads import bench_tls_server, logging_cost, run_all
@@ -76,6 +78,10 @@ OPTIONS = """options:
                   Origin); --auth-file on every path (requests send the
                   credentials, verified once, then cached); each quiet and
                   with the access log; 38 B keep-alive
+  --metrics       the metrics cost instead (staticd only, 3 runs by
+                  default): metrics off; --metrics-listen on loopback with
+                  /metrics fetched every second during the run; each quiet
+                  and with the access log; 38 B keep-alive
   --compress      compression on the fly instead (3 runs by default):
                   staticd (--compress on, its default), the same with its
                   access log, the same without Accept-Encoding (identity),
@@ -95,7 +101,7 @@ def parse_options(argv):
     p.add_argument("-h", "--help", action="store_true")
     p.add_argument("--runs", default="")
     p.add_argument("--workers", default="1")
-    for flag in ("--skip-idle", "--skip-1g", "--skip-nginx", "--logging", "--tls", "--rules",
+    for flag in ("--skip-idle", "--skip-1g", "--skip-nginx", "--logging", "--tls", "--rules", "--metrics",
                  "--compress", "--log-both"):
         p.add_argument(flag, action="store_true")
     p.add_argument("--against", default="")
@@ -117,13 +123,13 @@ def env(name, default):
 
 def make_config(a):
     return Config(
-        runs=positive("--runs", a.runs or ("3" if a.tls or a.rules or a.compress else "1")),
+        runs=positive("--runs", a.runs or ("3" if a.tls or a.rules or a.metrics or a.compress else "1")),
         workers=positive("--workers", a.workers),
         mode=("logging" if a.logging else "tls" if a.tls else "rules" if a.rules
-              else "compress" if a.compress else "all"),
+              else "metrics" if a.metrics else "compress" if a.compress else "all"),
         skip_idle=a.skip_idle,
         skip_1g=a.skip_1g,
-        skip_nginx=a.skip_nginx or a.logging or a.rules,
+        skip_nginx=a.skip_nginx or a.logging or a.rules or a.metrics,
         against=executable("--against", a.against),
         log_both=a.log_both,
         binary=executable("--binary", a.binary),
@@ -168,6 +174,9 @@ def check_combination(cfg, a):
     if a.rules and (a.tls or a.logging or cfg.against):
         die("--rules compares one staticd with itself; it does not take --tls, --logging "
             "or --against")
+    if a.metrics and (a.tls or a.logging or a.rules or a.compress or cfg.against):
+        die("--metrics compares one staticd with itself; it does not take --tls, --logging, "
+            "--rules, --compress or --against")
     if a.compress and (a.tls or a.logging or a.rules or cfg.against or a.skip_nginx):
         die("--compress compares staticd with nginx; it does not take --tls, --logging, "
             "--rules, --against or --skip-nginx")
@@ -205,6 +214,8 @@ def benchmark(cfg, b):
     own_modes = {
         "rules": (lambda: rules_contenders(cfg.binary, b.workdir), bench_rules_server,
                   print_rules_comparison),
+        "metrics": (lambda: metrics_contenders(cfg.binary), bench_metrics_server,
+                    print_metrics_comparison),
         "compress": (lambda: compress_contenders(cfg.binary, cfg.nginx_bin),
                      bench_compress_server, print_compress_comparison),
     }

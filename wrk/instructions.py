@@ -2,7 +2,12 @@
 """CPU per request as instructions counted by callgrind (these machines have
 no hardware counters), for one staticd binary or two side by side:
 
-    python3 wrk/instructions.py NEW [OLD]
+    python3 wrk/instructions.py [--new-args ARGS] [--args ARGS] NEW [OLD]
+
+--args adds staticd options to every run, --new-args to NEW's alone; so
+the same binary twice compares a setting with its absence:
+
+    python3 wrk/instructions.py --new-args "--metrics-listen 127.0.0.1:0" BIN BIN
 
 Each binary serves a 37-byte file with one worker and the access log off,
 under valgrind --tool=callgrind, for N1 and then N2 keep-alive requests
@@ -13,6 +18,7 @@ Loopback only; each run stops by itself. Needs valgrind.
 
 import os
 import re
+import shlex
 import socket
 import subprocess
 import sys
@@ -22,13 +28,13 @@ N1, N2, BATCH = 200, 1200, 50
 BODY = b"0123456789012345678901234567890123456"
 
 
-def serve_and_count(binary, root, requests):
+def serve_and_count(binary, root, requests, args):
     """Total instructions of one run that answers `requests` requests."""
     out = os.path.join(root, "callgrind.out")
     server = subprocess.Popen(
         ["valgrind", "--tool=callgrind", f"--callgrind-out-file={out}", binary,
          "--root", root, "--bind", "127.0.0.1", "--port", "0", "--workers", "1",
-         "--log-format", "off"],
+         "--log-format", "off", *args],
         stderr=subprocess.PIPE, text=True)
     port = None
     for line in server.stderr:
@@ -56,21 +62,26 @@ def serve_and_count(binary, root, requests):
     return int(total.group(1))
 
 
-def per_request(binary):
+def per_request(binary, args):
     with tempfile.TemporaryDirectory(prefix="staticd-ir-") as root:
         with open(os.path.join(root, "x.txt"), "wb") as f:
             f.write(BODY)
-        first = serve_and_count(binary, root, N1)
-        second = serve_and_count(binary, root, N2)
+        first = serve_and_count(binary, root, N1, args)
+        second = serve_and_count(binary, root, N2, args)
     return (second - first) / (N2 - N1)
 
 
 def main():
-    if len(sys.argv) not in (2, 3):
+    argv, common, new = sys.argv[1:], [], []
+    while argv[:1] in (["--args"], ["--new-args"]) and len(argv) >= 2:
+        (common if argv[0] == "--args" else new).extend(shlex.split(argv[1]))
+        argv = argv[2:]
+    if len(argv) not in (1, 2):
         sys.exit(__doc__)
-    counts = [(b, per_request(b)) for b in sys.argv[1:]]
-    for binary, count in counts:
-        print(f"{count:8.0f} instructions per request  {binary}")
+    runs = [(argv[0], common + new)] + [(b, common) for b in argv[1:]]
+    counts = [(b, per_request(b, args)) for b, args in runs]
+    for (binary, count), (_, args) in zip(counts, runs):
+        print(f"{count:8.0f} instructions per request  {binary} {shlex.join(args)}")
     if len(counts) == 2:
         print(f"ratio new/old: {counts[0][1] / counts[1][1]:.3f}")
 

@@ -154,3 +154,95 @@ async fn next_head(
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    //! The listener's timeouts, on a driven clock: the runtime's paused
+    //! time moves on whenever nothing else can happen.
+
+    use std::sync::Arc;
+
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    use tokio::net::{TcpListener, TcpStream};
+    use tokio::time::Instant;
+
+    use super::*;
+    use crate::serve::connection::tests::live_with;
+    use crate::serve::idle::Handoff;
+    use crate::serve::pool::Pool;
+    use crate::shutdown::Control;
+
+    fn view(root: &std::path::Path, control: &Control) -> View {
+        View {
+            live: live_with(root, Handoff::new(1).0),
+            max_connections: 1,
+            pool: Pool::new(1, 1),
+            parkings: Arc::from([]),
+            shutdown: control.subscribe(),
+            started: std::time::SystemTime::now(),
+        }
+    }
+
+    async fn pair() -> (TcpStream, TcpStream) {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let client = TcpStream::connect(listener.local_addr().unwrap())
+            .await
+            .unwrap();
+        (client, listener.accept().await.unwrap().0)
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn an_idle_connection_is_closed_at_the_idle_timeout_not_before() {
+        let (dir, control) = (tempfile::tempdir().unwrap(), Control::new());
+        let view = view(dir.path(), &control);
+        control.enter(Phase::Running);
+        let (mut client, server) = pair().await;
+        let started = Instant::now();
+        connection(server, &view).await.unwrap();
+        let waited = started.elapsed();
+        assert!(waited >= MONITOR_IDLE_TIMEOUT, "closed after {waited:?}");
+        assert!(waited < MONITOR_IDLE_TIMEOUT + MONITOR_HEADER_TIMEOUT);
+        assert_eq!(client.read(&mut [0u8; 16]).await.unwrap(), 0);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_head_not_whole_within_the_header_timeout_gets_408() {
+        let (dir, control) = (tempfile::tempdir().unwrap(), Control::new());
+        let view = view(dir.path(), &control);
+        control.enter(Phase::Running);
+        let (mut client, server) = pair().await;
+        client
+            .write_all(b"GET /metrics HTTP/1.1\r\n")
+            .await
+            .unwrap();
+        let started = Instant::now();
+        connection(server, &view).await.unwrap();
+        let waited = started.elapsed();
+        assert!(
+            waited >= MONITOR_HEADER_TIMEOUT && waited < MONITOR_IDLE_TIMEOUT,
+            "{waited:?}"
+        );
+        let mut reply = Vec::new();
+        client.read_to_end(&mut reply).await.unwrap();
+        assert!(reply.starts_with(b"HTTP/1.1 408 "), "{reply:?}");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn once_shutting_down_every_answer_closes_its_connection() {
+        let (dir, control) = (tempfile::tempdir().unwrap(), Control::new());
+        let view = view(dir.path(), &control);
+        control.enter(Phase::Stopping);
+        let (mut client, server) = pair().await;
+        client
+            .write_all(b"GET /readyz HTTP/1.1\r\nHost: x\r\n\r\n")
+            .await
+            .unwrap();
+        connection(server, &view).await.unwrap();
+        let mut reply = Vec::new();
+        client.read_to_end(&mut reply).await.unwrap();
+        let reply = String::from_utf8(reply).unwrap();
+        assert!(reply.starts_with("HTTP/1.1 503 "), "{reply}");
+        assert!(reply.contains("Connection: close\r\n"), "{reply}");
+        assert!(reply.ends_with("shutting down\n"), "{reply}");
+    }
+}
