@@ -61,7 +61,7 @@ pub use serve::{Checked, check};
 
 /// A server: bound, then run until a future resolves or a signal comes;
 /// the tests run it in process, the binary through [`run_blocking`].
-pub use serve::{Drained, Exit, Options, Server, StartError, run_blocking};
+pub use serve::{Drained, Exit, Http2Options, Options, Server, StartError, run_blocking};
 
 /// What SIGHUP reloads with: the configuration layer's way to read itself
 /// again ([`Loaded::reloader`]), which the server calls.

@@ -242,6 +242,17 @@ pub struct Config {
     #[arg(long, env = "STATICD_PROXY_PROTOCOL", help_heading = "Proxies")]
     pub proxy_protocol: bool,
 
+    /// HTTP/2: offered by ALPN over TLS, and taken on a plain port from a client that starts with its preface (h2c)
+    #[arg(long, env = "STATICD_HTTP2", value_enum, default_value_t = Switch::from(defaults::SERVE.http2.enabled),
+          value_name = "on|off", help_heading = "HTTP")]
+    pub http2: Switch,
+
+    /// HTTP/2 streams one connection may have open at once (SETTINGS_MAX_CONCURRENT_STREAMS)
+    #[arg(long, env = "STATICD_HTTP2_MAX_STREAMS", value_name = "N",
+          default_value_t = defaults::SERVE.http2.max_streams,
+          value_parser = clap::value_parser!(u32).range(1..), help_heading = "HTTP")]
+    pub http2_max_streams: u32,
+
     /// Answer /metrics (Prometheus), /healthz and /readyz on this address, apart from the site (e.g. 127.0.0.1:9090)
     #[arg(long, env = "STATICD_METRICS_LISTEN", value_name = "ADDR:PORT",
           value_parser = values::parse_listen, help_heading = "Monitoring")]
@@ -400,6 +411,10 @@ impl Config {
             trusted_proxies: self.trusted_proxies.clone(),
             proxy_protocol: self.proxy_protocol,
             metrics_listen: self.metrics_listen,
+            http2: serve::Http2Options {
+                enabled: self.http2 == Switch::On,
+                max_streams: self.http2_max_streams,
+            },
         }
     }
 

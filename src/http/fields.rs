@@ -173,7 +173,9 @@ impl Fields {
         }
         let host_ok = match version {
             Version::Http11 => hosts == 1,
-            Version::Http10 => hosts <= 1,
+            // HTTP/2 puts the host in `:authority`, which the connection
+            // turns into one `Host` when the request has none.
+            Version::Http10 | Version::Http2 => hosts <= 1,
         };
         if !host_ok {
             return Err(ParseError::Malformed);
@@ -196,7 +198,8 @@ fn framing(
         });
     }
     // Both headers, or Transfer-Encoding in HTTP/1.0: the length is in doubt.
-    if length.is_some() || version == Version::Http10 {
+    // In HTTP/2, Transfer-Encoding is connection-specific (RFC 9113 §8.2.2).
+    if length.is_some() || version != Version::Http11 {
         return Err(ParseError::Malformed);
     }
     let known = |c: &&[u8]| KNOWN_CODINGS.iter().any(|k| c.eq_ignore_ascii_case(k));

@@ -22,7 +22,7 @@ pub enum Method {
 }
 
 impl Method {
-    fn from_token(token: &str) -> Method {
+    pub(crate) fn from_token(token: &str) -> Method {
         match token {
             "GET" => Method::Get,
             "HEAD" => Method::Head,
@@ -91,6 +91,7 @@ pub fn parse(buf: &[u8]) -> Result<Option<(Request, usize)>, ParseError> {
     let keep_alive = match version {
         Version::Http11 => !fields.close,
         Version::Http10 => fields.keep_alive && !fields.close,
+        Version::Http2 => true,
     };
     let request = Request {
         method: Method::from_token(method),

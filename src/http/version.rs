@@ -1,11 +1,15 @@
-//! The protocol version of a request: the request line names it, and the
-//! field rules (`Host`, `Transfer-Encoding`, persistence) depend on it.
+//! The protocol version of a request: the request line names it (or the
+//! connection, for HTTP/2), and the field rules (`Host`,
+//! `Transfer-Encoding`, persistence) depend on it.
 
-/// The HTTP/1.x minor version.
+/// The protocol a request came in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Version {
     Http10,
     Http11,
+    /// RFC 9113: `:authority` stands for `Host`, and framing is the
+    /// stream's.
+    Http2,
 }
 
 impl Version {
@@ -14,6 +18,7 @@ impl Version {
         match self {
             Version::Http10 => "HTTP/1.0",
             Version::Http11 => "HTTP/1.1",
+            Version::Http2 => "HTTP/2.0",
         }
     }
 }

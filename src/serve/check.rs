@@ -25,7 +25,10 @@ pub struct Checked {
 pub fn check(config: &Options) -> Checked {
     let mut checked = Checked::default();
     if let Some(tls) = &config.tls {
-        match crate::serve::tls::Acceptor::load(&tls.certificates) {
+        match crate::serve::tls::Acceptor::load(
+            &tls.certificates,
+            crate::serve::tls::Http2(config.http2.enabled),
+        ) {
             Ok((_, warnings)) => checked.warnings.extend(warnings),
             Err(err) => checked.errors.push(StartError::Tls(err)),
         }

@@ -109,3 +109,25 @@ pub(crate) const MONITOR_HEADER_TIMEOUT: Duration = Duration::from_secs(10);
 /// How long a metrics connection may wait for its next request: longer
 /// than a usual scrape interval, so a scraper keeps its connection.
 pub(crate) const MONITOR_IDLE_TIMEOUT: Duration = Duration::from_secs(120);
+
+/// HTTP/2: the most a decoded header block may hold (RFC 7541 §4.1
+/// sizes: name, value and 32 per field), advertised as
+/// `SETTINGS_MAX_HEADER_LIST_SIZE`; the same bound as an HTTP/1.1 head,
+/// so an HPACK bomb or a CONTINUATION flood ends at it.
+pub(crate) const HTTP2_MAX_HEADER_LIST: u32 = crate::http::limits::MAX_HEAD as u32;
+
+/// HTTP/2: streams a client may reset before the server has taken them
+/// (rapid reset, CVE-2023-44487): past it, `GOAWAY ENHANCE_YOUR_CALM`.
+pub(crate) const HTTP2_MAX_PENDING_RESETS: usize = 20;
+
+/// HTTP/2: streams the server may reset for a client's errors over the
+/// connection's life before it gives up on the client with
+/// `GOAWAY ENHANCE_YOUR_CALM`.
+pub(crate) const HTTP2_MAX_ERROR_RESETS: usize = 1024;
+
+/// HTTP/2: bytes of DATA queued per stream beyond what the peer's window
+/// lets out; a stream's body is read no further ahead than this.
+pub(crate) const HTTP2_SEND_BUFFER: usize = 256 * 1024;
+
+/// HTTP/2: the largest piece of a file read and queued at once.
+pub(crate) const HTTP2_FILE_CHUNK: usize = 64 * 1024;

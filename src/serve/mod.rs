@@ -72,7 +72,7 @@ mod workers;
 
 pub use check::{Checked, check};
 pub(crate) use options::Limits;
-pub use options::{Hsts, Options, StartError, TlsOptions};
+pub use options::{Hsts, Http2Options, Options, StartError, TlsOptions};
 pub use reload::{Reload, Reloader};
 
 /// How a shutdown ended.
@@ -116,7 +116,7 @@ impl Server {
     pub async fn bind(config: &Options) -> Result<Server, StartError> {
         let root = check::open_root(config)?;
         let tls = match &config.tls {
-            Some(tls) => Some(Arc::new(reload::load(&tls.certificates)?)),
+            Some(tls) => Some(Arc::new(reload::load(&tls.certificates, config.http2)?)),
             None => None,
         };
         let sockets = sockets::open(config, tls.is_some())?;
@@ -407,6 +407,7 @@ fn context(
         compressor: Arc::new(Offload::for_workers(config.workers)),
         proxies: proxy::Proxies::new(&config.trusted_proxies, config.proxy_protocol),
         metrics: Arc::clone(&site_metrics),
+        http2: config.http2,
     };
     let context = Context {
         live: Live::new(shared),

@@ -62,6 +62,28 @@ pub struct Options {
     /// Where `/metrics`, `/healthz` and `/readyz` are answered; nowhere
     /// when `None`.
     pub metrics_listen: Option<SocketAddr>,
+    pub http2: Http2Options,
+}
+
+/// HTTP/2 (`--http2`, `--http2-max-streams`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Http2Options {
+    /// ALPN offers `h2` over TLS, and a plain connection that starts with
+    /// the preface is served as HTTP/2.
+    pub enabled: bool,
+    /// `SETTINGS_MAX_CONCURRENT_STREAMS`: streams open at once per
+    /// connection; more are refused (`REFUSED_STREAM`).
+    pub max_streams: u32,
+}
+
+impl Default for Http2Options {
+    fn default() -> Self {
+        Http2Options {
+            enabled: true,
+            // nginx's http2_max_concurrent_streams.
+            max_streams: 128,
+        }
+    }
 }
 
 /// The documented defaults; the command line takes its own from here.
@@ -89,6 +111,7 @@ impl Default for Options {
             trusted_proxies: Vec::new(),
             proxy_protocol: false,
             metrics_listen: None,
+            http2: Http2Options::default(),
         }
     }
 }

@@ -49,8 +49,12 @@ pub struct Reloader {
 }
 
 /// Loads the certificates at start-up, warning about any not valid now.
-pub(super) fn load(pairs: &[CertPair]) -> Result<Acceptor, StartError> {
-    let (acceptor, warnings) = Acceptor::load(pairs).map_err(StartError::Tls)?;
+pub(super) fn load(
+    pairs: &[CertPair],
+    http2: crate::serve::options::Http2Options,
+) -> Result<Acceptor, StartError> {
+    let http2 = crate::serve::tls::Http2(http2.enabled);
+    let (acceptor, warnings) = Acceptor::load(pairs, http2).map_err(StartError::Tls)?;
     warn(&warnings);
     Ok(acceptor)
 }
@@ -180,7 +184,10 @@ fn next(
     let (prepared, warnings) = match (&current.tls, &options.tls) {
         (Some(acceptor), Some(tls)) => {
             let (prepared, warnings) = acceptor
-                .prepare(&tls.certificates)
+                .prepare(
+                    &tls.certificates,
+                    crate::serve::tls::Http2(options.http2.enabled),
+                )
                 .map_err(StartError::Tls)?;
             (Some(prepared), warnings)
         }
@@ -202,6 +209,7 @@ fn next(
         compressor: Arc::clone(&current.compressor),
         proxies: Proxies::new(&options.trusted_proxies, options.proxy_protocol),
         metrics: Arc::clone(&current.metrics),
+        http2: options.http2,
     };
     Ok((shared, prepared, warnings))
 }

@@ -68,6 +68,11 @@ fn library() -> BTreeMap<&'static str, String> {
         ("hsts-subdomains", hsts_subdomains(&d).to_string()),
         ("qrcode", d.qrcode.to_string()),
         ("proxy-protocol", d.proxy_protocol.to_string()),
+        (
+            "http2",
+            if d.http2.enabled { "on" } else { "off" }.to_owned(),
+        ),
+        ("http2-max-streams", d.http2.max_streams.to_string()),
     ])
 }
 

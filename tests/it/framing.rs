@@ -148,8 +148,8 @@ fn malformed_syntax_is_400_and_closes() {
 #[test]
 fn later_http_versions_are_505() {
     let srv = start(Autoindex::Off);
+    // The HTTP/2 preface itself starts HTTP/2 (tests/it/http2.rs).
     for raw in [
-        "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n",
         "GET /a.txt HTTP/2.0\r\nHost: t\r\n\r\n",
         "GET /a.txt HTTP/3.0\r\nHost: t\r\n\r\n",
     ] {

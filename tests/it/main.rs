@@ -21,6 +21,7 @@ mod docs;
 mod file_cache;
 mod framing;
 mod hostile_paths;
+mod http2;
 mod httptest;
 mod init_script;
 mod limits;

@@ -225,7 +225,7 @@ fn curl(server: &Process, pair: &CertPair, extra: &[&str]) -> (i32, String) {
 }
 
 #[test]
-fn curl_gets_the_page_over_http11_even_when_it_would_prefer_h2() {
+fn curl_gets_the_page_over_h2_when_it_asks_and_over_http11_when_it_does_not() {
     if !have("curl") {
         return;
     }
@@ -243,7 +243,31 @@ fn curl_gets_the_page_over_http11_even_when_it_would_prefer_h2() {
         &pair,
         &["--http2", "-o", "/dev/null", "-w", "%{http_version}"],
     );
-    assert_eq!((code, version.as_str()), (0, "1.1"), "ALPN never picks h2");
+    assert_eq!((code, version.as_str()), (0, "2"), "ALPN picks h2");
+    let (code, version) = curl(
+        &server,
+        &pair,
+        &["--http1.1", "-o", "/dev/null", "-w", "%{http_version}"],
+    );
+    assert_eq!(
+        (code, version.as_str()),
+        (0, "1.1"),
+        "a client offering only http/1.1"
+    );
+    let off = Process::start(
+        &[&tls_args(root.path(), &pair)[..], &["--http2", "off"]].concat(),
+        &[],
+    );
+    let (code, version) = curl(
+        &off,
+        &pair,
+        &["--http2", "-o", "/dev/null", "-w", "%{http_version}"],
+    );
+    assert_eq!(
+        (code, version.as_str()),
+        (0, "1.1"),
+        "--http2 off never picks h2"
+    );
     let (code, _) = curl(
         &server,
         &pair,
@@ -276,7 +300,7 @@ fn s_client(server: &Process, args: &[&str]) -> (bool, String) {
 }
 
 #[test]
-fn openssl_sees_only_tls12_and_tls13_and_only_http11() {
+fn openssl_sees_only_tls12_and_tls13_and_h2_then_http11() {
     if !have("openssl") {
         return;
     }
@@ -286,7 +310,9 @@ fn openssl_sees_only_tls12_and_tls13_and_only_http11() {
     let server = Process::start(&tls_args(root.path(), &pair), &[]);
     let (ok, text) = s_client(&server, &["-alpn", "h2,http/1.1"]);
     assert!(ok, "{text}");
-    assert!(text.contains("ALPN protocol: http/1.1"), "{text}");
+    assert!(text.contains("ALPN protocol: h2"), "{text}");
+    let (ok, text) = s_client(&server, &["-alpn", "http/1.1"]);
+    assert!(ok && text.contains("ALPN protocol: http/1.1"), "{text}");
     assert!(text.contains("TLSv1.3"), "{text}");
     let (ok, text) = s_client(&server, &["-tls1_2"]);
     assert!(ok && text.contains("TLSv1.2"), "{text}");
@@ -294,8 +320,8 @@ fn openssl_sees_only_tls12_and_tls13_and_only_http11() {
         let (ok, text) = s_client(&server, &[old]);
         assert!(!ok, "{old} accepted: {text}");
     }
-    let (ok, text) = s_client(&server, &["-alpn", "h2"]);
-    assert!(!ok, "an h2-only client is refused: {text}");
+    let (ok, text) = s_client(&server, &["-alpn", "h3"]);
+    assert!(!ok, "a client offering neither is refused: {text}");
 }
 
 #[test]

@@ -52,6 +52,17 @@ pub(crate) enum Counter {
     ResponseBodyBytes,
     /// Responses cut short (the client went, a file shrank, a timeout).
     ResponsesIncomplete,
+    Http2Connections,
+    Http2Streams,
+    /// HTTP/2 connections the server ended for the client's conduct, by
+    /// the GOAWAY's reason: ENHANCE_YOUR_CALM (rapid resets, floods),
+    /// COMPRESSION_ERROR (HPACK), FRAME_SIZE_ERROR, FLOW_CONTROL_ERROR,
+    /// and PROTOCOL_ERROR with the other reasons.
+    Http2AbuseCalm,
+    Http2AbuseCompression,
+    Http2AbuseFrameSize,
+    Http2AbuseFlowControl,
+    Http2AbuseProtocol,
     /// The sum of every request's duration, in nanoseconds.
     DurationNanos,
 }

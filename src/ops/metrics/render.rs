@@ -200,6 +200,33 @@ fn counters(text: &mut Exposition, metrics: &Metrics) {
     ] {
         text.sample(name, &[("kind", kind)], metrics.total(counter));
     }
+    text.single(
+        "staticd_http2_connections_total",
+        Kind::Counter,
+        "HTTP/2 connections (h2 over TLS and h2c) past their preface.",
+        metrics.total(Counter::Http2Connections),
+    );
+    text.single(
+        "staticd_http2_streams_total",
+        Kind::Counter,
+        "HTTP/2 streams (requests) taken.",
+        metrics.total(Counter::Http2Streams),
+    );
+    let name = "staticd_http2_goaways_total";
+    text.family(
+        name,
+        Kind::Counter,
+        "HTTP/2 connections ended for the client's conduct, by the GOAWAY's reason.",
+    );
+    for (reason, counter) in [
+        ("enhance_your_calm", Counter::Http2AbuseCalm),
+        ("compression_error", Counter::Http2AbuseCompression),
+        ("frame_size_error", Counter::Http2AbuseFrameSize),
+        ("flow_control_error", Counter::Http2AbuseFlowControl),
+        ("protocol_error", Counter::Http2AbuseProtocol),
+    ] {
+        text.sample(name, &[("reason", reason)], metrics.total(counter));
+    }
     let name = "staticd_reloads_total";
     text.family(name, Kind::Counter, "Reloads (SIGHUP), by outcome.");
     for (outcome, counter) in [

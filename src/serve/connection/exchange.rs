@@ -4,27 +4,36 @@
 
 use std::io;
 use std::sync::Arc;
-use std::time::{Duration, SystemTime};
 
 use bytes::{Buf, BytesMut};
 use tokio::io::AsyncReadExt;
 use tokio::time::{Instant, timeout_at};
 
+use super::answer::answer;
+use super::http2::io::{Prefixed, TlsIo};
+use super::http2::{self, PREFACE, Setup};
+use super::record::{Done, record};
 use super::tls_io::read_plaintext;
 use super::worker::{Shared, Worker};
 use crate::http::fields::Framing;
-use crate::http::request::{self, Method, ParseError, Request, Version};
+use crate::http::request::{self, Method, ParseError, Request};
 use crate::http::response::Response;
 use crate::http::status::Status;
-use crate::ops::access_log::{Entry, Peer};
-use crate::ops::metrics::{Counter, Served};
+use crate::ops::access_log::Peer;
+use crate::ops::metrics::Counter;
 use crate::serve::idle::{Idle, park_after};
 use crate::serve::limits::{KEEP_WRITE_BUFFER, MAX_DISCARD_BODY, READ_BUFFER};
 use crate::serve::live::Live;
 use crate::serve::parking::Parking;
 use crate::serve::pool::Ticket;
 use crate::serve::stream::Stream;
+use crate::serve::tls::ALPN_H2;
 use crate::shutdown::Shutdown;
+use crate::site::https_redirect;
+
+/// The preface's first line, `PRI * HTTP/2.0` and CRLF: enough to tell
+/// an HTTP/2 client from an HTTP/1.x one.
+const PREFACE_LINE: usize = 16;
 
 /// What waiting for the next request ended with.
 #[allow(
@@ -48,6 +57,8 @@ pub(super) enum Ended {
     Parked(Instant),
     /// To move to this worker, idle until this deadline.
     Moved(usize, Instant),
+    /// To be served as HTTP/2, its preface due by this deadline.
+    Http2(Instant),
 }
 
 pub(super) struct Connection {
@@ -158,6 +169,10 @@ impl Connection {
                 return Ok(Ended::Closed);
             }
         }
+        // Boxed: only a connection that may be HTTP/2 waits here.
+        if Box::pin(self.speaks_http2(deadline)).await? {
+            return Ok(Ended::Http2(deadline));
+        }
         loop {
             let request = match self.next_request(deadline).await? {
                 Next::Request(request) => request,
@@ -204,6 +219,79 @@ impl Connection {
         // this wait holds nothing of the last request.
         Box::pin(self.end_tls()).await;
         Ok(Ended::Closed)
+    }
+
+    /// The answer to `request`: the site's, or on the redirect listener
+    /// the way to HTTPS.
+    async fn answer(&self, request: &Request) -> Response {
+        if let Some(port) = self.redirect_to {
+            return https_redirect::respond(request, port);
+        }
+        answer(&self.shared, request).await
+    }
+
+    /// Whether this new connection speaks HTTP/2: over TLS, as ALPN
+    /// agreed; in plain text, when it starts with the preface's first line
+    /// (read on, until `deadline`, while what came so far could be it).
+    /// Never on the redirect listener, nor with `--http2 off`.
+    async fn speaks_http2(&mut self, deadline: Instant) -> io::Result<bool> {
+        if self.served > 0 || self.redirect_to.is_some() || !self.shared.http2.enabled {
+            return Ok(false);
+        }
+        if let Some(tls) = &self.tls {
+            return Ok(tls.alpn_protocol() == Some(ALPN_H2));
+        }
+        let line = &PREFACE[..PREFACE_LINE];
+        while !self.read_buf.is_empty() {
+            let n = self.read_buf.len().min(line.len());
+            if self.read_buf[..n] != line[..n] {
+                return Ok(false);
+            }
+            if n == line.len() {
+                return Ok(true);
+            }
+            let read = read_some(&mut self.stream, &mut self.tls, &mut self.read_buf);
+            match timeout_at(deadline, read).await {
+                Ok(Ok(0)) | Err(_) => return Ok(false),
+                Ok(Ok(_)) => {}
+                Ok(Err(err)) => return Err(err),
+            }
+        }
+        Ok(false)
+    }
+
+    /// Serves the connection as HTTP/2 from here on, the bytes read so far
+    /// first.
+    pub(super) async fn into_http2(mut self, deadline: Instant) {
+        // Frames are small and interleaved (window updates, pings): none
+        // may wait for the previous one's ACK.
+        self.set_nodelay();
+        let setup = Setup {
+            https: self.tls.is_some(),
+            shared: self.shared,
+            live: self.live,
+            shutdown: self.shutdown,
+            peer: self.peer,
+            deadline,
+            ticket: self.ticket,
+        };
+        let head = self.read_buf;
+        match self.tls {
+            Some(tls) => {
+                let io = TlsIo::new(self.stream, tls);
+                http2::serve(Prefixed { head, io }, setup).await;
+            }
+            None => {
+                http2::serve(
+                    Prefixed {
+                        head,
+                        io: self.stream,
+                    },
+                    setup,
+                )
+                .await
+            }
+        }
     }
 
     /// Ends a connection after its last response. Lingers only when the
@@ -352,8 +440,7 @@ impl Connection {
     /// When a request started, if the access log or the metrics want to
     /// know.
     fn clock_started(&self) -> Option<Instant> {
-        let shared = &self.shared;
-        (shared.access_log.enabled() || shared.metrics.scraped()).then(Instant::now)
+        super::record::clock(&self.shared)
     }
 
     /// Counts a TLS handshake's outcome (a timeout among the header
@@ -381,52 +468,13 @@ impl Connection {
         body_bytes: Option<&u64>,
         started: Option<Instant>,
     ) {
-        let duration = started.map_or(Duration::ZERO, |t| t.elapsed());
-        self.shared.metrics.served(&Served {
-            method: request.map_or(METHOD_OTHER, |r| method_class(&r.method)),
-            status: status.code(),
-            body_bytes: body_bytes.copied().unwrap_or(0),
-            duration,
-            complete: body_bytes.is_some(),
-        });
-        if !self.shared.access_log.enabled() {
-            return;
-        }
-        let line = request.map(|r| {
-            let version = match r.version {
-                Version::Http10 => "HTTP/1.0",
-                Version::Http11 => "HTTP/1.1",
-            };
-            format!("{} {} {version}", r.method.as_str(), r.target)
-        });
-        let recorded = self.shared.access_log.record(&Entry {
-            peer: self.client(request),
-            time: SystemTime::now(),
-            request_line: line.as_deref().map(str::as_bytes),
-            status: status.code(),
-            body_bytes: body_bytes.copied().unwrap_or(0),
-            referer: request.and_then(|r| r.fields.referer.as_deref()),
-            user_agent: request.and_then(|r| r.fields.user_agent.as_deref()),
-            duration,
-            completed: body_bytes.is_some(),
-        });
-        if !recorded {
-            self.shared.metrics.count(Counter::AccessLogDropped);
-        }
-    }
-}
-
-/// The index of `ops::metrics::counters::METHODS` a request counts under
-/// (the last, "other", takes every method but three, and heads that did
-/// not parse).
-const METHOD_OTHER: usize = 3;
-
-fn method_class(method: &Method) -> usize {
-    match method {
-        Method::Get => 0,
-        Method::Head => 1,
-        Method::Other(name) if &**name == "OPTIONS" => 2,
-        Method::Other(_) => METHOD_OTHER,
+        let client = self.client(request);
+        let done = Done {
+            status,
+            body_bytes: body_bytes.copied(),
+            started,
+        };
+        record(&self.shared, client, request, &done);
     }
 }
 

@@ -12,20 +12,27 @@
 //! - `worker`: what a connection gets from its worker;
 //! - `exchange`: the request–response loop, and turning a connection into
 //!   an idle one and back;
+//! - `http2`: a connection that speaks HTTP/2 (by ALPN, or the preface
+//!   on a plain port), handed over from `exchange` before its first request;
 //! - `answer`: asking the site (or the HTTPS redirect), with credential
 //!   checks and compressions on their pools;
 //! - `write`, `drain`: writing responses, reading what will not be used;
-//! - `stream`: writing a chunked body as its producer makes it;
+//! - `stream`: writing a chunked body as its producer makes it
+//!   (`produce`: the producer's thread and channel);
 //! - `secure`, `tls_io`: the same over TLS, and moving records between
 //!   rustls and the socket;
 //! - `task`: where a connection's task starts and ends;
+//! - `record`: a request's count in the metrics and its access-log line;
 //! - `proxied`: the PROXY protocol header before anything else, and the
 //!   client a request is from behind a trusted proxy.
 
 mod answer;
 mod drain;
 mod exchange;
+pub(crate) mod http2;
+mod produce;
 mod proxied;
+mod record;
 mod secure;
 mod stream;
 mod task;
@@ -75,6 +82,7 @@ pub(crate) mod tests {
             compressor: Arc::new(crate::serve::offload::Offload::new(1, 1)),
             proxies: crate::serve::proxy::Proxies::default(),
             metrics: Arc::default(),
+            http2: crate::serve::options::Http2Options::default(),
         })
     }
 

@@ -9,44 +9,15 @@
 
 use std::io;
 
-use tokio::sync::mpsc;
-
 use super::exchange::Connection;
-use crate::http::chunked::{ChunkSink, LAST_CHUNK, Stream, push_chunk};
-use crate::serve::limits::STREAM_QUEUE;
-
-/// What the producer's thread says.
-enum Message {
-    Chunk(Vec<u8>),
-    Done,
-    Failed(io::Error),
-}
-
-/// The producer's end of the channel.
-struct Sender(mpsc::Sender<Message>);
-
-impl ChunkSink for Sender {
-    fn send(&mut self, data: Vec<u8>) -> io::Result<()> {
-        self.0
-            .blocking_send(Message::Chunk(data))
-            .map_err(|_| io::Error::new(io::ErrorKind::BrokenPipe, "the client went away"))
-    }
-}
+use super::produce::{Message, produce};
+use crate::http::chunked::{LAST_CHUNK, Stream, push_chunk};
 
 impl Connection {
     /// Sends what the write buffer holds (the head), then `stream`'s
     /// chunks and the last chunk; returns the body bytes sent.
     pub(super) async fn send_stream(&mut self, stream: Stream) -> io::Result<u64> {
-        let (tx, mut rx) = mpsc::channel(STREAM_QUEUE);
-        let produce = stream.produce;
-        tokio::task::spawn_blocking(move || {
-            let mut sender = Sender(tx);
-            let outcome = match produce(&mut sender) {
-                Ok(()) => Message::Done,
-                Err(err) => Message::Failed(err),
-            };
-            let _ = sender.0.blocking_send(outcome);
-        });
+        let mut rx = produce(stream);
         let mut framed = std::mem::take(&mut self.write_buf);
         let mut sent = 0u64;
         loop {

@@ -193,6 +193,8 @@ async fn drive(mut conn: Connection, first_deadline: Instant) {
             Ok((idle, worker)) => worker.shared.handoff.send(idle, target),
             Err(err) => tracing::debug!(%peer, error = %err, "connection ended: cannot move"),
         },
+        // A task of its own, sized for HTTP/2, not this one's.
+        Ok(Ended::Http2(deadline)) => drop(tokio::spawn(conn.into_http2(deadline))),
         Ok(Ended::Closed) => tracing::debug!(%peer, requests = conn.served, "connection ended"),
         Err(err) => {
             tracing::debug!(%peer, requests = conn.served, error = %err, "connection ended")

@@ -8,7 +8,7 @@ use crate::ops::metrics::Metrics;
 use crate::serve::idle::Handoff;
 use crate::serve::live::{Generation, Live};
 use crate::serve::offload::Offload;
-use crate::serve::options::Limits;
+use crate::serve::options::{Http2Options, Limits};
 use crate::serve::parking::Parking;
 use crate::serve::proxy::Proxies;
 use crate::serve::tls::Acceptor;
@@ -46,6 +46,8 @@ pub(crate) struct Shared {
     pub proxies: Proxies,
     /// The server's counters (the site's too), carried over.
     pub metrics: Arc<Metrics>,
+    /// For connections that start from now on.
+    pub http2: Http2Options,
 }
 
 impl Generation for Shared {

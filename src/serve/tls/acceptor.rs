@@ -19,12 +19,17 @@ pub struct Acceptor {
     current: RwLock<Prepared>,
 }
 
+/// Whether ALPN offers `h2` (`--http2`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Http2(pub bool);
+
 /// A configuration built from certificate files, ready to be put in force
 /// with [`Acceptor::install`]: a reload builds everything it needs before
 /// it changes anything.
 #[derive(Debug)]
 pub(crate) struct Prepared {
     pairs: Vec<CertPair>,
+    http2: Http2,
     config: Arc<ServerConfig>,
     /// Each certificate's file and when it expires, for the metrics.
     expiries: Vec<(String, u64)>,
@@ -33,11 +38,15 @@ pub(crate) struct Prepared {
 impl Acceptor {
     /// Loads every pair (the first is the default certificate); with a
     /// warning for each certificate not valid now.
-    pub fn load(pairs: &[CertPair]) -> Result<(Acceptor, Vec<String>), TlsError> {
+    pub(crate) fn load(
+        pairs: &[CertPair],
+        http2: Http2,
+    ) -> Result<(Acceptor, Vec<String>), TlsError> {
         let provider = provider();
-        let (config, expiries, warnings) = build(pairs, &provider)?;
+        let (config, expiries, warnings) = build(pairs, &provider, http2)?;
         let current = Prepared {
             pairs: pairs.to_vec(),
+            http2,
             config,
             expiries,
         };
@@ -59,17 +68,23 @@ impl Acceptor {
     /// Reads the certificate files again and, if every pair loads, makes
     /// them the ones new handshakes use.
     pub fn reload(&self) -> Result<Vec<String>, TlsError> {
-        let (prepared, warnings) = self.prepare(&self.pairs())?;
+        let http2 = self.current.read().unwrap_or_else(|e| e.into_inner()).http2;
+        let (prepared, warnings) = self.prepare(&self.pairs(), http2)?;
         self.install(prepared);
         Ok(warnings)
     }
 
     /// Reads `pairs` (which may name other files than those in use), for
     /// [`Acceptor::install`]; changes nothing.
-    pub(crate) fn prepare(&self, pairs: &[CertPair]) -> Result<(Prepared, Vec<String>), TlsError> {
-        let (config, expiries, warnings) = build(pairs, &self.provider)?;
+    pub(crate) fn prepare(
+        &self,
+        pairs: &[CertPair],
+        http2: Http2,
+    ) -> Result<(Prepared, Vec<String>), TlsError> {
+        let (config, expiries, warnings) = build(pairs, &self.provider, http2)?;
         let prepared = Prepared {
             pairs: pairs.to_vec(),
+            http2,
             config,
             expiries,
         };
@@ -101,11 +116,15 @@ type Built = (Arc<ServerConfig>, Vec<(String, u64)>, Vec<String>);
 
 /// A server configuration for `pairs`, their expiries and the warnings for
 /// them.
-fn build(pairs: &[CertPair], provider: &Arc<CryptoProvider>) -> Result<Built, TlsError> {
+fn build(
+    pairs: &[CertPair],
+    provider: &Arc<CryptoProvider>,
+    http2: Http2,
+) -> Result<Built, TlsError> {
     let certificates = Arc::new(Certificates::load(pairs, provider)?);
     let warnings = certificates.warnings(pairs, std::time::SystemTime::now());
     let expiries = certificates.expiries(pairs);
-    let config = server_config(certificates, Arc::clone(provider)).map_err(|err| {
+    let config = server_config(certificates, Arc::clone(provider), http2.0).map_err(|err| {
         // Only a provider without TLS 1.2/1.3 or a ticketer could fail
         // here; name the first certificate so the line still says where.
         TlsError::Key(pairs[0].key.clone(), err)
@@ -136,7 +155,8 @@ mod tests {
     fn a_reload_swaps_in_new_certificates_and_a_failed_one_keeps_the_old() {
         let dir = tempfile::tempdir().unwrap();
         let pair = pair_for(dir.path(), "site", &["site.test"]);
-        let (acceptor, warnings) = Acceptor::load(std::slice::from_ref(&pair)).unwrap();
+        let (acceptor, warnings) =
+            Acceptor::load(std::slice::from_ref(&pair), Http2(true)).unwrap();
         assert!(warnings.is_empty(), "{warnings:?}");
         let before = acceptor.config();
         let first = shown(&acceptor, &pair);

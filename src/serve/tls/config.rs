@@ -11,9 +11,11 @@ use crate::serve::limits::TLS_SESSIONS;
 
 use super::certs::Certificates;
 
-/// The one application protocol offered (RFC 7301); never `h2`, which
-/// staticd does not speak.
+/// HTTP/1.1's application protocol name (RFC 7301).
 pub(crate) const ALPN_HTTP11: &[u8] = b"http/1.1";
+
+/// HTTP/2's over TLS (RFC 9113 §3.2), offered first unless `--http2 off`.
+pub(crate) const ALPN_H2: &[u8] = b"h2";
 
 /// The crypto provider staticd uses (ring: see Cargo.toml).
 pub(crate) fn provider() -> Arc<CryptoProvider> {
@@ -22,17 +24,21 @@ pub(crate) fn provider() -> Arc<CryptoProvider> {
 
 /// The server side of TLS, built once and shared by every connection: TLS
 /// 1.3 and 1.2 only (ring offers only AEAD suites with forward secrecy),
-/// ALPN `http/1.1`, resumption by ticket and by a bounded session cache,
-/// and `certificates` chosen by SNI.
+/// ALPN `h2` (with `http2`) then `http/1.1`, resumption by ticket and by
+/// a bounded session cache, and `certificates` chosen by SNI.
 pub(crate) fn server_config(
     certificates: Arc<Certificates>,
     provider: Arc<CryptoProvider>,
+    http2: bool,
 ) -> Result<Arc<ServerConfig>, rustls::Error> {
     let mut config = ServerConfig::builder_with_provider(provider)
         .with_protocol_versions(&[&version::TLS13, &version::TLS12])?
         .with_no_client_auth()
         .with_cert_resolver(certificates);
-    config.alpn_protocols = vec![ALPN_HTTP11.to_vec()];
+    config.alpn_protocols = match http2 {
+        true => vec![ALPN_H2.to_vec(), ALPN_HTTP11.to_vec()],
+        false => vec![ALPN_HTTP11.to_vec()],
+    };
     config.session_storage = ServerSessionMemoryCache::new(TLS_SESSIONS);
     config.ticketer = rustls::crypto::ring::Ticketer::new()?;
     Ok(Arc::new(config))
@@ -96,12 +102,16 @@ pub(crate) mod tests {
     }
 
     fn two_sites(dir: &Path) -> (Vec<CertPair>, Arc<ServerConfig>) {
+        two_sites_offering(dir, true)
+    }
+
+    fn two_sites_offering(dir: &Path, http2: bool) -> (Vec<CertPair>, Arc<ServerConfig>) {
         let pairs = vec![
             pair_for(dir, "main", &["main.test"]),
             pair_for(dir, "other", &["other.test"]),
         ];
         let certs = Arc::new(Certificates::load(&pairs, &provider()).unwrap());
-        (pairs, server_config(certs, provider()).unwrap())
+        (pairs, server_config(certs, provider(), http2).unwrap())
     }
 
     #[test]
@@ -120,11 +130,15 @@ pub(crate) mod tests {
     }
 
     #[test]
-    fn a_client_wanting_only_h2_is_refused() {
+    fn h2_is_agreed_when_offered_and_refused_with_http2_off() {
         let dir = tempfile::tempdir().unwrap();
         let (pairs, server) = two_sites(dir.path());
-        let client = client(&pairs, &[&version::TLS13], b"h2");
-        let refused = handshake(&server, client, "main.test").unwrap_err();
+        let h2_only = client(&pairs, &[&version::TLS13], ALPN_H2);
+        let done = handshake(&server, h2_only, "main.test").unwrap();
+        assert_eq!(done.alpn_protocol(), Some(ALPN_H2));
+        let (pairs, server) = two_sites_offering(dir.path(), false);
+        let h2_only = client(&pairs, &[&version::TLS13], ALPN_H2);
+        let refused = handshake(&server, h2_only, "main.test").unwrap_err();
         assert_eq!(refused, rustls::Error::NoApplicationProtocol);
     }
 

@@ -13,5 +13,7 @@ pub(crate) mod der;
 pub(crate) mod validity;
 
 pub use acceptor::Acceptor;
+pub(crate) use acceptor::Http2;
 pub(crate) use acceptor::Prepared;
 pub use certs::{CertPair, TlsError};
+pub(crate) use config::ALPN_H2;
