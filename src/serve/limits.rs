@@ -120,6 +120,11 @@ pub(crate) const HTTP2_MAX_HEADER_LIST: u32 = crate::http::limits::MAX_HEAD as u
 /// (rapid reset, CVE-2023-44487): past it, `GOAWAY ENHANCE_YOUR_CALM`.
 pub(crate) const HTTP2_MAX_PENDING_RESETS: usize = 20;
 
+/// HTTP/2: how many more of the streams it was handed a client may reset
+/// than it lets finish before `GOAWAY ENHANCE_YOUR_CALM` (rapid reset
+/// after the crate's pending-accept limit; see `http2::abuse`).
+pub(crate) const HTTP2_MAX_RESET_SURPLUS: usize = 100;
+
 /// HTTP/2: streams the server may reset for a client's errors over the
 /// connection's life before it gives up on the client with
 /// `GOAWAY ENHANCE_YOUR_CALM`.

@@ -11,96 +11,20 @@ use crate::common;
 
 use std::collections::HashMap;
 use std::io::{Read, Write};
-use std::net::{SocketAddr, TcpStream};
-use std::process::{Command, Stdio};
+use std::net::TcpStream;
+use std::process::Command;
 
-use common::process::Started;
-use common::tools::{lint_tool, repo};
+use common::monitored::{scrape, start};
+use common::tools::{lint_tool, piped, repo};
 use common::{connect, get, read_reply, read_to_close, request};
-
-/// A server with a metrics listener, and that listener's address.
-struct Monitored {
-    server: Started,
-    site: SocketAddr,
-    metrics: SocketAddr,
-}
-
-fn start(root: &std::path::Path, args: &[&str]) -> Monitored {
-    let mut all = vec![
-        "--bind",
-        "127.0.0.1",
-        "--port",
-        "0",
-        "--metrics-listen",
-        "127.0.0.1:0",
-        "--log-format",
-        "off",
-        "--root",
-        root.to_str().unwrap(),
-    ];
-    all.extend_from_slice(args);
-    let server = Started::new(&all, &[]);
-    let site = SocketAddr::from(([127, 0, 0, 1], server.port()));
-    let line = loop {
-        let line = server
-            .stderr
-            .recv_timeout(common::IO_TIMEOUT)
-            .expect("metrics line");
-        if line.contains("metrics on ") {
-            break line;
-        }
-    };
-    let metrics = line.split("http://").nth(1).unwrap();
-    let metrics = metrics.trim_end_matches("/metrics").parse().unwrap();
-    Monitored {
-        server,
-        site,
-        metrics,
-    }
-}
-
-/// The next stderr line of `server` holding `needle`.
-fn line_with(server: &Started, needle: &str) -> String {
-    loop {
-        let line = server
-            .stderr
-            .recv_timeout(common::IO_TIMEOUT)
-            .unwrap_or_else(|_| panic!("no log line with {needle:?}"));
-        if line.contains(needle) {
-            return line;
-        }
-    }
-}
-
-/// The text of one scrape.
-fn scrape(metrics: SocketAddr) -> String {
-    let reply = get(metrics, &request("GET", "/metrics"));
-    assert_eq!(reply.status, 200, "{}", reply.head);
-    assert_eq!(
-        reply.header("Content-Type"),
-        Some("text/plain; version=0.0.4; charset=utf-8")
-    );
-    String::from_utf8(reply.body).unwrap()
-}
 
 /// `text` as prometheus_client reads it: each sample as
 /// `name{sorted labels}` and its value, each family's type as
 /// `TYPE name`; `None` (after SKIP) when the parser is not installed.
 fn parsed(text: &str) -> Option<HashMap<String, f64>> {
-    let mut child = Command::new("python3")
-        .arg(repo("httptest/metrics_parse.py"))
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("python3");
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(text.as_bytes())
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
+    let mut parser = Command::new("python3");
+    parser.arg(repo("httptest/metrics_parse.py"));
+    let out = piped(&mut parser, text.as_bytes());
     if out.status.code() == Some(2) {
         let message =
             "SKIP: prometheus_client not installed (pip, httptest/metrics-requirements.txt)";
@@ -128,20 +52,10 @@ fn promtool_passes(text: &str) {
     let Some(promtool) = lint_tool("promtool", "apt-get install prometheus") else {
         return;
     };
-    let mut child = Command::new(promtool)
-        .args(["check", "metrics"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(text.as_bytes())
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
+    let out = piped(
+        Command::new(promtool).args(["check", "metrics"]),
+        text.as_bytes(),
+    );
     let said = common::tools::text(&out);
     assert!(
         out.status.success() && said.trim().is_empty(),
@@ -373,10 +287,10 @@ fn reloads_are_counted_by_outcome_and_counters_carry_across_them() {
         unsafe { libc::kill(m.server.child.id() as libc::pid_t, libc::SIGHUP) };
     };
     hangup();
-    line_with(&m.server, "SIGHUP: reloaded");
+    m.server.line_with("SIGHUP: reloaded");
     std::fs::write(&conf, "header-timeout soon\n").unwrap();
     hangup();
-    line_with(&m.server, "SIGHUP: reload refused");
+    m.server.line_with("SIGHUP: reload refused");
     assert_eq!(get(m.site, &request("GET", "/a.txt")).status, 200);
     let Some(values) = parsed(&scrape(m.metrics)) else {
         return;
@@ -415,7 +329,7 @@ fn during_shutdown_readyz_says_503_and_metrics_still_answer_then_the_port_closes
     download.read_exact(&mut first).unwrap();
     // SAFETY: signalling our own child process.
     unsafe { libc::kill(m.server.child.id() as libc::pid_t, libc::SIGTERM) };
-    line_with(&m.server, "stopping on signal");
+    m.server.line_with("stopping on signal");
     let ready = get(m.metrics, &request("GET", "/readyz"));
     assert_eq!(
         (ready.status, &ready.body[..]),

@@ -57,19 +57,6 @@ impl Site {
     }
 }
 
-/// The next stderr line of `server` holding `needle`.
-fn line_with(server: &Started, needle: &str) -> String {
-    loop {
-        let line = server
-            .stderr
-            .recv_timeout(common::IO_TIMEOUT)
-            .unwrap_or_else(|_| panic!("no log line with {needle:?}"));
-        if line.contains(needle) {
-            return line;
-        }
-    }
-}
-
 fn hangup(server: &Started) {
     // SAFETY: signalling our own child process.
     unsafe { libc::kill(server.child.id() as libc::pid_t, libc::SIGHUP) };
@@ -100,7 +87,7 @@ fn a_reload_applies_from_the_next_request_and_names_what_needs_a_restart() {
     let extra = "header X-New: 2\nautoindex on\nworkers 3\ncache-control max-age=5\n";
     site.configure("b", extra);
     hangup(&server);
-    let line = line_with(&server, "SIGHUP:");
+    let line = server.line_with("SIGHUP:");
     assert!(
         line.contains("reloaded, changed: root, autoindex, cache-control, header; needs a restart, left as it was: workers"),
         "{line}"
@@ -131,7 +118,7 @@ fn a_reload_that_fails_changes_nothing_and_says_where() {
     ] {
         site.configure(root, extra);
         hangup(&server);
-        let line = line_with(&server, "SIGHUP:");
+        let line = server.line_with("SIGHUP:");
         assert!(
             line.contains("reload refused, the configuration in force stays"),
             "{line}"
@@ -152,7 +139,7 @@ fn a_storm_of_reloads_under_load_never_cuts_or_mixes_a_response() {
     for round in 0..60 {
         site.configure(if round % 2 == 0 { "b" } else { "a" }, "");
         hangup(&server);
-        line_with(&server, "SIGHUP: reloaded");
+        server.line_with("SIGHUP: reloaded");
     }
     let total = finish(&stop, clients);
     assert!(total > 60, "{total} requests");
@@ -230,7 +217,7 @@ fn hangups_at_fifty_a_second(site: &Site, server: &Started, n: usize, key: &str,
     site.configure("a", &format!("{key} {value}\n"));
     hangup(server);
     loop {
-        let line = line_with(server, "SIGHUP:");
+        let line = server.line_with("SIGHUP:");
         assert!(!line.contains("refused"), "{line}");
         let changed = line.split("changed: ").nth(1).unwrap_or_default();
         if changed.split([',', ';']).any(|k| k.trim() == key) {
@@ -322,7 +309,7 @@ fn logrotate_under_load_loses_and_duplicates_no_line() {
             .output()
             .unwrap();
         assert!(out.status.success(), "{}", common::tools::text(&out));
-        line_with(&server, "SIGUSR1: access log reopened");
+        server.line_with("SIGUSR1: access log reopened");
     }
     stop.store(true, Ordering::Relaxed);
     let sent = load.join().unwrap();

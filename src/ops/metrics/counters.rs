@@ -55,9 +55,16 @@ pub(crate) enum Counter {
     Http2Connections,
     Http2Streams,
     /// HTTP/2 connections the server ended for the client's conduct, by
-    /// the GOAWAY's reason: ENHANCE_YOUR_CALM (rapid resets, floods),
-    /// COMPRESSION_ERROR (HPACK), FRAME_SIZE_ERROR, FLOW_CONTROL_ERROR,
-    /// and PROTOCOL_ERROR with the other reasons.
+    /// kind: streams reset faster than they finish (rapid reset), too
+    /// many CONTINUATION frames, a header list far over the limit, floods
+    /// of small frames or of streams the server had to refuse or reset,
+    /// other ENHANCE_YOUR_CALM, a bad HPACK block, bad frame sizes, a
+    /// broken window, other protocol errors.
+    Http2AbuseRapidReset,
+    Http2AbuseContinuation,
+    Http2AbuseHeaderList,
+    Http2AbuseFlood,
+    Http2AbuseRefused,
     Http2AbuseCalm,
     Http2AbuseCompression,
     Http2AbuseFrameSize,

@@ -216,16 +216,21 @@ fn counters(text: &mut Exposition, metrics: &Metrics) {
     text.family(
         name,
         Kind::Counter,
-        "HTTP/2 connections ended for the client's conduct, by the GOAWAY's reason.",
+        "HTTP/2 connections ended for the client's conduct, by kind.",
     );
-    for (reason, counter) in [
+    for (kind, counter) in [
+        ("rapid_reset", Counter::Http2AbuseRapidReset),
+        ("continuation", Counter::Http2AbuseContinuation),
+        ("header_list", Counter::Http2AbuseHeaderList),
+        ("flood", Counter::Http2AbuseFlood),
+        ("refused_streams", Counter::Http2AbuseRefused),
         ("enhance_your_calm", Counter::Http2AbuseCalm),
         ("compression_error", Counter::Http2AbuseCompression),
         ("frame_size_error", Counter::Http2AbuseFrameSize),
         ("flow_control_error", Counter::Http2AbuseFlowControl),
         ("protocol_error", Counter::Http2AbuseProtocol),
     ] {
-        text.sample(name, &[("reason", reason)], metrics.total(counter));
+        text.sample(name, &[("kind", kind)], metrics.total(counter));
     }
     let name = "staticd_reloads_total";
     text.family(name, Kind::Counter, "Reloads (SIGHUP), by outcome.");

@@ -2,7 +2,9 @@
 //! process (`in_process`), the binary as a child process (`process`), a
 //! fixture document root, raw-TCP clients, and repository tools (`tools`).
 
+pub mod frames;
 mod in_process;
+pub mod monitored;
 pub mod process;
 pub mod tls;
 pub mod tools;

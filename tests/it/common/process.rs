@@ -153,10 +153,14 @@ impl Process {
     }
 
     pub fn proc_status(&self, field: &str) -> u64 {
-        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id())).unwrap();
-        let line = status.lines().find(|l| l.starts_with(field)).expect(field);
-        line.split_whitespace().nth(1).unwrap().parse().unwrap()
+        proc_status(self.child.id(), field)
     }
+}
+
+fn proc_status(pid: u32, field: &str) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    let line = status.lines().find(|l| l.starts_with(field)).expect(field);
+    line.split_whitespace().nth(1).unwrap().parse().unwrap()
 }
 
 /// The binary, started with `args` as given (no `--bind` of its own), its
@@ -207,6 +211,24 @@ impl Started {
             child,
             stderr,
             listening,
+        }
+    }
+
+    /// A field of `/proc/PID/status` in KiB (`VmRSS:`, `VmHWM:`).
+    pub fn proc_status(&self, field: &str) -> u64 {
+        proc_status(self.child.id(), field)
+    }
+
+    /// The next stderr line holding `needle`.
+    pub fn line_with(&self, needle: &str) -> String {
+        loop {
+            let line = self
+                .stderr
+                .recv_timeout(super::IO_TIMEOUT)
+                .unwrap_or_else(|_| panic!("no log line with {needle:?}"));
+            if line.contains(needle) {
+                return line;
+            }
         }
     }
 

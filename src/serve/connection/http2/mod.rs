@@ -12,14 +12,16 @@
 //! `--max-requests` counted in streams, and a graceful `GOAWAY` at
 //! shutdown, after which the streams in flight finish.
 //!
+//! - `abuse`: the client's conduct judged, by kind;
 //! - `io`: the bytes read before the hand-over, and TLS under `poll_*`;
 //! - `request`: an HTTP/2 head as the site's [`Request`](crate::http::request::Request);
-//! - `respond`: a response as HEADERS and DATA.
+//! - `respond`: a response as HEADERS and DATA;
+//! - `tail`: the last bytes written, to read the crate's GOAWAY back.
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use bytes::Bytes;
-use h2::server::SendResponse;
+use h2::server::{Connection, SendResponse};
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::time::{Instant, sleep_until, timeout_at};
 
@@ -36,9 +38,13 @@ use crate::serve::live::Live;
 use crate::serve::pool::Ticket;
 use crate::shutdown::Shutdown;
 
+mod abuse;
 pub(crate) mod io;
 mod request;
 mod respond;
+mod tail;
+
+use tail::Kept;
 
 /// The connection preface every HTTP/2 client sends first (RFC 9113 §3.4).
 pub(crate) const PREFACE: &[u8] = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
@@ -63,43 +69,65 @@ pub(crate) async fn serve<T>(io: T, setup: Setup)
 where
     T: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
+    let (io, written) = tail::Tail::new(io);
+    let handshake = builder(&setup.shared).handshake::<_, Bytes>(io);
+    let conn = match timeout_at(setup.deadline, handshake).await {
+        Ok(Ok(conn)) => conn,
+        Ok(Err(err)) => {
+            let peer = setup.peer;
+            return tracing::debug!(%peer, error = %err, "HTTP/2 preface refused");
+        }
+        Err(_) => return setup.shared.metrics.count(Counter::HeaderTimeouts),
+    };
+    setup.shared.metrics.count(Counter::Http2Connections);
+    drive(conn, setup, &written).await;
+}
+
+/// The connection past its preface: streams taken and spawned, and the
+/// ways it ends. Once a GOAWAY is sent the connection has until
+/// `cut_at` to close by itself; a client that never reads its GOAWAY
+/// (nor the PING the crate sends with it) is cut then, as soon as no
+/// stream of its is still being answered.
+async fn drive<T>(mut conn: Connection<T, Bytes>, setup: Setup, written: &Mutex<Kept>)
+where
+    T: AsyncRead + AsyncWrite + Unpin,
+{
     let Setup {
         shared,
         live,
         mut shutdown,
         peer,
         https,
-        deadline,
+        deadline: _,
         ticket: _ticket,
     } = setup;
     let metrics = Arc::clone(&shared.metrics);
-    let handshake = builder(&shared).handshake::<_, Bytes>(io);
-    let mut conn = match timeout_at(deadline, handshake).await {
-        Ok(Ok(conn)) => conn,
-        Ok(Err(err)) => return tracing::debug!(%peer, error = %err, "HTTP/2 preface refused"),
-        Err(_) => return metrics.count(Counter::HeaderTimeouts),
+    let (keepalive, send_timeout) = (shared.limits.keepalive_timeout, shared.limits.send_timeout);
+    let streams = Arc::new(abuse::Streams::default());
+    let (mut idle_at, mut cut_at) = (Instant::now() + keepalive, None::<Instant>);
+    let mut taken = 0u32;
+    let away = |conn: &mut Connection<T, Bytes>| {
+        conn.graceful_shutdown();
+        Some(Instant::now() + send_timeout)
     };
-    metrics.count(Counter::Http2Connections);
-    let keepalive = shared.limits.keepalive_timeout;
-    let max_requests = shared.limits.max_requests;
-    let mut idle_at = Instant::now() + keepalive;
-    let (mut streams, mut going_away) = (0u32, false);
     loop {
+        let going_away = cut_at.is_some();
         tokio::select! {
             accepted = conn.accept() => match accepted {
                 Some(Ok((request, respond))) => {
-                    streams += 1;
-                    metrics.count(Counter::Http2Streams);
-                    let mut current = Arc::clone(&shared);
-                    live.refresh(&mut current);
-                    tokio::spawn(stream(request, respond, current, peer, https));
+                    taken += 1;
+                    let taking = Taking { shared: &shared, live: &live, streams: &streams, peer, https };
+                    if !taking.spawn(request, respond) {
+                        conn.abrupt_shutdown(h2::Reason::ENHANCE_YOUR_CALM);
+                        cut_at.get_or_insert(Instant::now() + send_timeout);
+                        continue;
+                    }
                     idle_at = Instant::now() + keepalive;
-                    if streams >= max_requests && !going_away {
-                        conn.graceful_shutdown();
-                        going_away = true;
+                    if taken >= shared.limits.max_requests && !going_away {
+                        cut_at = away(&mut conn);
                     }
                 }
-                Some(Err(err)) => return ended(&shared, peer, &err),
+                Some(Err(err)) => return ended(&shared, peer, &err, written),
                 None => return,
             },
             () = sleep_until(idle_at), if !going_away => {
@@ -107,15 +135,46 @@ where
                     idle_at = Instant::now() + keepalive;
                 } else {
                     metrics.count(Counter::KeepAliveTimeouts);
-                    conn.graceful_shutdown();
-                    going_away = true;
+                    cut_at = away(&mut conn);
                 }
             }
-            () = shutdown.stopping(), if !going_away => {
-                conn.graceful_shutdown();
-                going_away = true;
+            () = shutdown.stopping(), if !going_away => cut_at = away(&mut conn),
+            () = sleep_until(cut_at.unwrap_or(idle_at)), if going_away => {
+                if !streams.any_running() {
+                    return metrics.count(Counter::SendTimeouts);
+                }
+                cut_at = Some(Instant::now() + send_timeout);
             }
         }
+    }
+}
+
+/// What a stream the crate hands over is taken with.
+struct Taking<'a> {
+    shared: &'a Arc<Shared>,
+    live: &'a Live<Shared>,
+    streams: &'a Arc<abuse::Streams>,
+    peer: Peer,
+    https: bool,
+}
+
+impl Taking<'_> {
+    /// Spawns the stream's task with the configuration in force; `false`
+    /// (and the stream dropped) when the client resets streams too fast
+    /// to be served on.
+    fn spawn(&self, request: http::Request<h2::RecvStream>, respond: SendResponse<Bytes>) -> bool {
+        self.shared.metrics.count(Counter::Http2Streams);
+        if self.streams.resets_too_fast() {
+            self.shared.metrics.count(Counter::Http2AbuseRapidReset);
+            return false;
+        }
+        let mut current = Arc::clone(self.shared);
+        self.live.refresh(&mut current);
+        let running = self.streams.start();
+        tokio::spawn(stream(
+            request, respond, current, self.peer, self.https, running,
+        ));
+        true
     }
 }
 
@@ -132,23 +191,16 @@ fn builder(shared: &Shared) -> h2::server::Builder {
     builder
 }
 
-/// Counts and logs how a connection ended in error: the reasons the
-/// crate gave up on a client for (floods, rapid resets, bad frames) by
-/// kind.
-fn ended(shared: &Shared, peer: Peer, err: &h2::Error) {
+/// Counts and logs how a connection ended in error: the client's
+/// conduct the crate gave up on it for, by kind.
+fn ended(shared: &Shared, peer: Peer, err: &h2::Error, written: &Mutex<Kept>) {
     tracing::debug!(%peer, error = %err, "HTTP/2 connection ended");
-    if err.is_remote() || err.is_io() {
-        return;
+    let written = written
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    if let Some(counter) = abuse::kind(err, &written) {
+        shared.metrics.count(counter);
     }
-    let counter = match err.reason() {
-        Some(h2::Reason::NO_ERROR) | None => return,
-        Some(h2::Reason::ENHANCE_YOUR_CALM) => Counter::Http2AbuseCalm,
-        Some(h2::Reason::COMPRESSION_ERROR) => Counter::Http2AbuseCompression,
-        Some(h2::Reason::FRAME_SIZE_ERROR) => Counter::Http2AbuseFrameSize,
-        Some(h2::Reason::FLOW_CONTROL_ERROR) => Counter::Http2AbuseFlowControl,
-        Some(_) => Counter::Http2AbuseProtocol,
-    };
-    shared.metrics.count(counter);
 }
 
 /// One stream: the request read as the site takes it, answered, sent,
@@ -159,6 +211,7 @@ async fn stream(
     shared: Arc<Shared>,
     peer: Peer,
     https: bool,
+    running: abuse::Running,
 ) {
     let started = clock(&shared);
     let (parts, _body) = request.into_parts();
@@ -173,6 +226,7 @@ async fn stream(
             let response = shared.site.refusal(reason.status());
             let status = response.status;
             let sent = respond::send(respond, response, extra, false, send_timeout).await;
+            running.ended(respond::was_reset(&sent));
             let done = Done {
                 status,
                 body_bytes: sent.ok(),
@@ -188,6 +242,7 @@ async fn stream(
     if let Err(err) = &sent {
         tracing::debug!(%peer, error = %err, "HTTP/2 stream cut short");
     }
+    running.ended(respond::was_reset(&sent));
     let client = shared
         .proxies
         .client(peer, request.fields.forwarding.as_deref());

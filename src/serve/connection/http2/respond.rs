@@ -9,6 +9,7 @@
 
 use std::io;
 use std::os::unix::fs::FileExt;
+use std::task::Poll;
 use std::time::Duration;
 
 use bytes::{Bytes, BytesMut};
@@ -80,7 +81,8 @@ pub(crate) fn head(response: &Response, extra: &[(String, String)]) -> http::Res
 }
 
 /// Sends `response` on the stream; the body bytes sent, or why the stream
-/// could not be completed (it is then reset, so the client knows).
+/// could not be completed: `ConnectionReset` when the client reset it,
+/// otherwise the server resets it, so the client knows.
 pub(crate) async fn send(
     mut respond: SendResponse<Bytes>,
     response: Response,
@@ -92,7 +94,10 @@ pub(crate) async fn send(
     let empty = head_only
         || matches!(&response.body, Body::None)
         || response.body.is_empty() && !matches!(response.body, Body::Stream(_));
-    let mut stream = respond.send_response(head, empty).map_err(h2_error)?;
+    let mut stream = match respond.send_response(head, empty) {
+        Ok(stream) => stream,
+        Err(err) => return Err(reset_or(&mut respond, h2_error(err)).await),
+    };
     if empty {
         return Ok(0);
     }
@@ -101,11 +106,33 @@ pub(crate) async fn send(
         send_timeout,
         sent: 0,
     };
-    let result = out.body(response.body).await;
-    if result.is_err() {
-        stream.send_reset(h2::Reason::INTERNAL_ERROR);
+    match out.body(response.body).await {
+        Ok(sent) => Ok(sent),
+        Err(err) => {
+            let err = reset_or(&mut respond, err).await;
+            if err.kind() != io::ErrorKind::ConnectionReset {
+                stream.send_reset(h2::Reason::INTERNAL_ERROR);
+            }
+            Err(err)
+        }
     }
-    result
+}
+
+/// `ConnectionReset` if the client has reset the stream, else `err`.
+async fn reset_or(respond: &mut SendResponse<Bytes>, err: io::Error) -> io::Error {
+    let state = std::future::poll_fn(|cx| Poll::Ready(respond.poll_reset(cx))).await;
+    match state {
+        Poll::Ready(Ok(_)) => io::Error::new(
+            io::ErrorKind::ConnectionReset,
+            "the client reset the stream",
+        ),
+        _ => err,
+    }
+}
+
+/// Whether a stream's outcome is the client's reset of it.
+pub(crate) fn was_reset(sent: &io::Result<u64>) -> bool {
+    matches!(sent, Err(err) if err.kind() == io::ErrorKind::ConnectionReset)
 }
 
 /// A stream's DATA, as it goes out.
