@@ -16,9 +16,11 @@ connections), one table at the end.
   python3 wrk/bench.py --rules              # what site rules and Basic auth cost (staticd only)
   python3 wrk/bench.py --compress           # compression on the fly against nginx's gzip
   python3 wrk/bench.py --metrics            # what --metrics-listen costs, scraped every second
+  python3 wrk/bench.py --http2              # HTTP/2 (h2 over TLS 1.3, h2c) against nginx, h2load
+  python3 wrk/bench.py --http2 --log-both   # the same, both servers logging to a file
 
 Environment:
-  BENCH_DURATION          seconds per wrk workload (default 5)
+  BENCH_DURATION          seconds per wrk (or h2load -D) workload (default 5)
   BENCH_AB_REQUESTS       requests for the ab workload (default 20000)
   BENCH_TLS_HANDSHAKES    --tls: full handshakes for the ab workload (default 10000)
   BENCH_IDLE_CONNECTIONS  idle keep-alive connections to hold (default 10000)
@@ -47,13 +49,15 @@ from benchlib.report import (print_comparison, print_logging_cost, print_scaling
                              print_server_logs, print_table, print_tls_comparison)
 from benchlib.compress import (bench_compress_server, compress_contenders,
                                print_compress_comparison)
+from benchlib.http2 import bench_http2_server, http2_contenders, print_http2_comparison
 from benchlib.metrics import bench_metrics_server, metrics_contenders, print_metrics_comparison
 from benchlib.rules import bench_rules_server, print_rules_comparison, rules_contenders
 from benchlib.servers import Servers
 from benchlib.workloads import bench_tls_server, logging_cost, run_all
 
 OPTIONS = """options:
-  --runs N        repeat the whole comparison N times (default 1, 3 with --tls);
+  --runs N        repeat the whole comparison N times (default 1, 3 with --tls,
+                  --rules, --metrics, --compress and --http2);
                   the comparison shows the median of each figure and of the ratios
   --workers N     workers for both servers in the pinned workloads (default 1)
   --skip-idle     leave out the idle-connections workload
@@ -63,7 +67,7 @@ OPTIONS = """options:
   --log-both      every server of the comparison logs each request in the
                   Combined format to a file (staticd --log-format combined
                   --access-log FILE, nginx access_log FILE combined), for
-                  the same workloads with the log on
+                  the same workloads with the log on (also with --http2)
   --against BIN   compare with another staticd binary BIN (the "baseline"
                   column) instead of nginx: same flags, pinning and rounds
   --binary BIN    use this staticd binary instead of building the tree
@@ -88,6 +92,17 @@ OPTIONS = """options:
                   and nginx with gzip on (level 6); the 96 KiB stylesheet
                   and the 932 KiB page, keep-alive c50, clients sending
                   Accept-Encoding: gzip, br
+  --http2         the HTTP/2 comparison instead (3 runs by default):
+                  staticd (--http2 on) and nginx (http2 on the listener),
+                  each pinned with one worker, h2load -t1 -D
+                  BENCH_DURATION on the client CPUs; h2 by ALPN over TLS
+                  1.3 with one ECDSA P-256 certificate made for the run:
+                  38 B -c50 -m10, 96 KiB -c16 -m4, 932 KiB -c8 -m1
+                  (MiB/s); h2c by prior knowledge: 38 B -c50 -m10, and
+                  BENCH_IDLE_CONNECTIONS idle h2c connections (RSS per
+                  connection); ratios staticd/nginx beside the issue's
+                  targets, server and h2load CPU per run (--log-both,
+                  --skip-idle, --skip-nginx, --against and --workers apply)
 """
 
 
@@ -102,7 +117,7 @@ def parse_options(argv):
     p.add_argument("--runs", default="")
     p.add_argument("--workers", default="1")
     for flag in ("--skip-idle", "--skip-1g", "--skip-nginx", "--logging", "--tls", "--rules", "--metrics",
-                 "--compress", "--log-both"):
+                 "--compress", "--log-both", "--http2"):
         p.add_argument(flag, action="store_true")
     p.add_argument("--against", default="")
     p.add_argument("--binary", default="")
@@ -123,10 +138,12 @@ def env(name, default):
 
 def make_config(a):
     return Config(
-        runs=positive("--runs", a.runs or ("3" if a.tls or a.rules or a.metrics or a.compress else "1")),
+        runs=positive("--runs", a.runs or ("3" if a.tls or a.rules or a.metrics or a.compress
+                                           or a.http2 else "1")),
         workers=positive("--workers", a.workers),
         mode=("logging" if a.logging else "tls" if a.tls else "rules" if a.rules
-              else "metrics" if a.metrics else "compress" if a.compress else "all"),
+              else "metrics" if a.metrics else "compress" if a.compress
+              else "http2" if a.http2 else "all"),
         skip_idle=a.skip_idle,
         skip_1g=a.skip_1g,
         skip_nginx=a.skip_nginx or a.logging or a.rules or a.metrics,
@@ -167,7 +184,7 @@ def check_combination(cfg, a):
     if cfg.against and a.logging:
         die("--logging measures one staticd alone; it does not take --against")
     if a.log_both and (a.logging or a.tls or a.rules or a.compress):
-        die("--log-both applies to the plain comparison; --logging, --tls, --rules and "
+        die("--log-both applies to the plain and --http2 comparisons; --logging, --tls, --rules and "
             "--compress have their own access-log rows")
     if a.tls and a.logging:
         die("--tls and --logging exclude each other (--tls has its own access-log row)")
@@ -180,6 +197,9 @@ def check_combination(cfg, a):
     if a.compress and (a.tls or a.logging or a.rules or cfg.against or a.skip_nginx):
         die("--compress compares staticd with nginx; it does not take --tls, --logging, "
             "--rules, --against or --skip-nginx")
+    if a.http2 and (a.tls or a.logging or a.rules or a.metrics or a.compress):
+        die("--http2 is its own comparison; it does not take --tls, --logging, --rules, "
+            "--metrics or --compress")
     if a.tls and cfg.handshakes < AB_CONCURRENCY:
         die(f"BENCH_TLS_HANDSHAKES must be at least the ab concurrency ({AB_CONCURRENCY})")
 
@@ -241,6 +261,12 @@ def benchmark(cfg, b):
         print_table(cfg, b.results)
         print_tls_comparison(cfg, b.results, everyone)
         return everyone
+    if cfg.mode == "http2":
+        everyone = http2_contenders(everyone)
+        run_all(b, everyone, bench_http2_server)
+        print_table(cfg, b.results)
+        print_http2_comparison(cfg, b.results, everyone, cfg.command)
+        return everyone
     run_all(b, everyone)
     print_table(cfg, b.results)
     print_comparison(cfg, b.results)
@@ -258,12 +284,15 @@ def main(argv):
     workdir = tempfile.mkdtemp(prefix="staticd-bench.")
     servers = None
     try:
-        tls = make_certificate(os.path.join(workdir, "tls")) if cfg.mode == "tls" else None
-        servers = Servers(workdir, cfg.rust_log, nofile, tls)
+        tls = (make_certificate(os.path.join(workdir, "tls")) if cfg.mode in ("tls", "http2")
+               else None)
+        # --http2 starts each server with and without TLS: the certificate
+        # goes with the bench, not with every start.
+        servers = Servers(workdir, cfg.rust_log, nofile, tls if cfg.mode == "tls" else None)
         os.makedirs(os.path.join(workdir, "logs"))
         os.makedirs(os.path.join(workdir, "corpus"))
         make_corpus(os.path.join(workdir, "corpus"), with_big=cfg.mode == "all" and not cfg.skip_1g)
-        b = Bench(cfg, servers, Results(), workdir)
+        b = Bench(cfg, servers, Results(), workdir, tls)
         shown = benchmark(cfg, b)
         print_server_logs(servers, shown)
     finally:

@@ -70,7 +70,8 @@ class TlsFiles:
 class Config:
     runs: int = 1
     workers: int = 1
-    mode: str = "all"  # "all"; "logging": the access log's cost alone; "tls": HTTPS; "rules"
+    mode: str = "all"  # "all"; "logging": the access log's cost alone; "tls": HTTPS; "rules";
+    # "metrics"; "compress"; "http2": h2 and h2c against nginx with h2load
     skip_idle: bool = False
     skip_1g: bool = False
     skip_nginx: bool = False
@@ -125,9 +126,12 @@ class Results:
 
 @dataclass
 class Bench:
-    """The state one workload needs: settings, servers, results, scratch."""
+    """The state one workload needs: settings, servers, results, scratch;
+    in an --http2 run the certificate of its TLS starts (the servers
+    themselves start without one)."""
 
     cfg: Config
     servers: object
     results: Results
     workdir: str
+    tls: object = None

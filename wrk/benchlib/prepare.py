@@ -37,8 +37,10 @@ def install_tools(cfg):
     wanted = [("wrk", "wrk"), ("ab", "apache2-utils"), ("taskset", "util-linux")]
     if cfg.mode == "all":
         wanted.append(("curl", "curl"))
-    if cfg.mode == "tls":
+    if cfg.mode in ("tls", "http2"):
         wanted.append(("openssl", "openssl"))
+    if cfg.mode == "http2":
+        wanted.append(("h2load", "nghttp2-client"))
     missing = [package for tool, package in wanted if not shutil.which(tool)]
     needs_nginx = not cfg.skip_nginx and not cfg.against
     if needs_nginx and not find_nginx(cfg):
@@ -132,7 +134,7 @@ def write_checked(path, text, size):
 
 
 def make_certificate(directory):
-    """The one certificate every server of a --tls run loads: ECDSA P-256,
+    """The one certificate every server of a --tls (or --http2) run loads: ECDSA P-256,
     self-signed for localhost and 127.0.0.1, made for this run in its
     temporary directory (removed with it, never kept)."""
     os.makedirs(directory)

@@ -62,7 +62,7 @@ def fmt(value, metric):
         return f"{value:.3f}"
     if metric == "ratio" or "KiB" in metric:
         return f"{value:.2f}"
-    if metric == "MiB/s":
+    if metric in ("MiB/s", "us"):
         return f"{value:.1f}"
     return f"{value:.0f}"
 
@@ -111,24 +111,37 @@ def print_rows(header, rows, align_left):
 
 def print_table(cfg, results):
     print()
+    h2 = cfg.mode == "http2"
     ab = f"ab -n {cfg.handshakes if cfg.mode == 'tls' else cfg.ab_requests}"
-    print(f"Every run: wrk -t1 for {cfg.duration}s per workload, {ab}; "
+    tools = (f"h2load -t1 -D {cfg.duration} per workload" if h2
+             else f"wrk -t1 for {cfg.duration}s per workload, {ab}")
+    print(f"Every run: {tools}; "
           f"servers on CPU {cfg.server_cpus} (workers={cfg.workers}) unless marked unpinned, "
           f"clients on CPU {cfg.client_cpus}")
     if results.loadavg:
         print(f"Load average (1, 5, 15 min) before the first run: {results.loadavg}")
-    header = ("run", "server", "workload", "requests/s", "transfer/s", "p99 latency", "errors")
-    if cfg.mode in ("tls", "rules"):
+    header = ("run", "server", "workload", "requests/s", "transfer/s",
+              "mean latency" if h2 else "p99 latency", "errors")
+    if cfg.mode in ("tls", "rules", "http2"):
         header += ("server CPU",)
+    if h2:
+        header += ("client CPU",)
     print_rows(header, results.rows, 3)
-    print("p99: wrk's --latency distribution; for ab, ab's own percentile in whole ms.")
-    if cfg.mode == "tls":
+    if h2:
+        print("mean latency: h2load's mean time for request. transfer/s: every byte h2load "
+              "received (frames, heads, bodies).")
+        print("client CPU: h2load's user + system time over its wall time (100% = its core: "
+              "the client was the limit).")
+    else:
+        print("p99: wrk's --latency distribution; for ab, ab's own percentile in whole ms.")
+    if cfg.mode in ("tls", "http2"):
         print("server CPU: the server's user + system time over the workload's wall time "
               "(100% = its core).")
     if results.idle_rows:
         print()
         rss_of = "staticd" if cfg.against else "staticd, of nginx's worker process"
-        print(f"Idle keep-alive connections (VmRSS of {rss_of}):")
+        kind = "HTTP/2 connections over h2c" if h2 else "keep-alive connections"
+        print(f"Idle {kind} (VmRSS of {rss_of}):")
         print_rows(("run", "server", "held", "RSS before", "RSS after", "KiB/conn", "time to open",
                     "errors"), results.idle_rows, 2)
 
@@ -169,34 +182,60 @@ def print_comparison(cfg, results, first="staticd"):
     print(f"the client still on CPU {cfg.client_cpus}.")
 
 
-def print_tls_comparison(cfg, results, contenders):
-    """Every contender's median (± half the range over the runs), then the
-    ratio of each staticd to the rival (the last contender; none with
-    --skip-nginx): the median of the per-run ratios and their range,
-    oriented so that above 1 means that staticd did better."""
-    names = [c.name for c in contenders]
+def print_ratio_table(cfg, results, names, keys):
+    """The shared comparison table of several contenders (--tls, --http2):
+    every contender's median (± half the range over the runs), then the
+    ratio of each of the others to the rival (the last contender; none
+    with --skip-nginx): the median of the per-run ratios and their range,
+    oriented so that above 1 means that one did better. keys are (key,
+    workload, metric, "higher" or "lower" is better[, target]); with a
+    target, the row gets it and a verdict per ratio on the median."""
     rival = None if cfg.skip_nginx else names[-1]
     mine = names[:-1] if rival else names
+    targeted = bool(rival) and any(len(k) > 4 for k in keys)
     runs = range(1, cfg.runs + 1)
     rows = []
-    for key, label, metric, better in TLS_KEYS:
+    for key, label, metric, better, *target in keys:
         if (1, names[0], key) not in results.values:
             continue
         figures = {n: [results.value(run, n, key) for run in runs] for n in names}
         row = [label.format(idle=cfg.idle_connections), f"{metric} ({better} is better)"]
         row += [with_spread(figures[n], metric) for n in names]
+        medians = []
         for n in mine if rival else []:
             pairs = zip(figures[n], figures[rival]) if better == "higher" else \
                 zip(figures[rival], figures[n])
-            row.append(ratio_range([ratio(a, b) for a, b in pairs]))
+            ratios = [ratio(a, b) for a, b in pairs]
+            row.append(ratio_range(ratios))
+            medians.append(median(ratios))
+        if targeted:
+            row.append(f">= {target[0]:.2f}" if target else "")
+            row += [verdict(m, target[0]) if target else "" for m in medians]
         rows.append(row)
     header = ["workload", "metric", *names] + [f"{n} / {rival}" for n in mine if rival]
+    if targeted:
+        header += ["target"] + [""] * len(mine)
+    print_rows(header, rows, 2)
+
+
+def verdict(value, target):
+    """Whether a median ratio reaches its target."""
+    if value is None:
+        return "n/a"
+    return "meets" if value >= target else "BELOW"
+
+
+def print_tls_comparison(cfg, results, contenders):
+    """The --tls comparison: what each contender negotiated, then the
+    ratio table."""
+    names = [c.name for c in contenders]
+    rival = None if cfg.skip_nginx else names[-1]
     print()
     spread = f": median of {cfg.runs} runs, ± half their range" if cfg.runs > 1 else ""
     print(f"HTTPS, {' vs '.join(names)}{spread}")
     for n in names:
         print(f"  {n}: {results.tls.get(n, '?')}")
-    print_rows(header, rows, 2)
+    print_ratio_table(cfg, results, names, TLS_KEYS)
     if rival:
         print(f"ratio > 1: that staticd ahead; x/{rival} for throughput, {rival}/x for latency, "
               "CPU per request")

@@ -40,7 +40,8 @@ class Servers:
     """Starts contenders on free ports of 127.0.0.1 and stops every one it
     started. Each start gets its own diagnostics file under workdir/logs.
     With `tls` (a TlsFiles), every server speaks HTTPS only, with that
-    certificate."""
+    certificate (a start can also name its own: --http2 starts some with
+    TLS and some without)."""
 
     def __init__(self, workdir, rust_log, nofile, tls=None):
         self.workdir = workdir
@@ -48,20 +49,23 @@ class Servers:
         self.rust_log = rust_log
         self.nofile = nofile
         self.tls = tls
-        self.scheme = "https" if tls else "http"
         self.procs = []
         self.starts = 0
 
-    def start(self, contender, workers, cpus, staticd_args=COMPARE_ARGS):
+    def start(self, contender, workers, cpus, staticd_args=COMPARE_ARGS, tls=None, http2=False):
         """Starts `contender` with `workers` workers pinned to `cpus` ("" =
         not pinned). The pinned process is the server itself (taskset execs
-        it): that PID is what stop_all signals and what RSS is read of."""
+        it): that PID is what stop_all signals and what RSS is read of.
+        `tls` (a TlsFiles) makes this one speak HTTPS even if the others do
+        not; `http2` turns HTTP/2 on in nginx (staticd has it on by
+        default) and, with TLS, limits nginx to TLS 1.3."""
         self.starts += 1
+        tls = tls or self.tls
         log(f"starting {contender.name} ({placement(workers, cpus)})")
         pin = ["taskset", "-c", cpus] if cpus else []
         if contender.kind == "nginx":
-            return self._start_nginx(contender, workers, pin)
-        return self._start_staticd(contender, workers, pin, staticd_args)
+            return self._start_nginx(contender, workers, pin, tls, http2)
+        return self._start_staticd(contender, workers, pin, staticd_args, tls)
 
     def stop_all(self):
         """nginx's master stops its workers on SIGTERM before it exits;
@@ -95,25 +99,25 @@ class Servers:
         self.procs.append(proc)
         return proc
 
-    def _start_staticd(self, contender, workers, pin, args):
+    def _start_staticd(self, contender, workers, pin, args, tls):
         logfile = os.path.join(self.workdir, "logs", f"{contender.name}-{self.starts}.log")
         env = dict(os.environ, RUST_LOG=self.rust_log, NO_COLOR="1")
         if contender.access_log:
             # The default format, to a file as a deployment would have it.
             access = os.path.join(self.workdir, "logs", f"{contender.name}-{self.starts}.access")
             args = with_access_log(args, access)
-        if self.tls:
-            args = (*args, "--tls-cert", self.tls.cert, "--tls-key", self.tls.key)
+        if tls:
+            args = (*args, "--tls-cert", tls.cert, "--tls-key", tls.key)
         cmd = pin + [contender.binary, "--root", self.corpus, "--bind", "127.0.0.1", "--port", "0",
                      "--workers", str(workers), *args, *contender.args]
         proc = self._spawn(cmd, logfile, env)
         port = wait_for_listening(proc, logfile, contender.name)
         expect_comm(proc.pid, os.path.basename(contender.binary))
-        url = f"{self.scheme}://127.0.0.1:{port}"
+        url = f"{'https' if tls else 'http'}://127.0.0.1:{port}"
         log(f"{contender.name} (pid {proc.pid}) is listening on {url}")
         return Running(url, port, proc.pid)
 
-    def _start_nginx(self, contender, workers, pin):
+    def _start_nginx(self, contender, workers, pin, tls, http2):
         """nginx in the foreground (daemon off), a child of ours. The free
         port is picked before nginx binds it, so someone may take it
         meanwhile: then try another, up to 5 times."""
@@ -124,7 +128,7 @@ class Servers:
             with open(os.path.join(d, "nginx.conf"), "w") as f:
                 access = os.path.join(d, "access.log") if contender.access_log else None
                 f.write(nginx_conf(contender.binary, d, self.corpus, port, workers, self.nofile,
-                                   self.tls, contender.args, access))
+                                   tls, contender.args, access, http2))
             open(os.path.join(d, "error.log"), "w").close()
             # -e: errors before the configuration is read go to d too.
             proc = self._spawn(pin + [contender.binary, "-p", d + "/", "-c", f"{d}/nginx.conf",
@@ -136,7 +140,7 @@ class Servers:
             die("nginx could not bind a free port in 5 attempts")
         worker = nginx_worker(proc.pid)
         expect_comm(proc.pid, "nginx")
-        url = f"{self.scheme}://127.0.0.1:{port}"
+        url = f"{'https' if tls else 'http'}://127.0.0.1:{port}"
         log(f"nginx (master {proc.pid}, worker {worker}) is listening on {url}")
         return Running(url, port, worker)
 
@@ -185,7 +189,8 @@ def nginx_came_up(proc, port, d):
     return False
 
 
-def nginx_conf(nginx_bin, d, root, port, workers, nofile, tls=None, extra=(), access_log=None):
+def nginx_conf(nginx_bin, d, root, port, workers, nofile, tls=None, extra=(), access_log=None,
+               http2=False):
     """An nginx configuration equivalent to COMPARE_ARGS, every path inside d.
     As root the workers keep root's rights: the corpus is in a private
     (0700) directory. The built-in modules' temporary-file directories go
@@ -193,7 +198,9 @@ def nginx_conf(nginx_bin, d, root, port, workers, nofile, tls=None, extra=(), ac
     HTTPS only: TLS 1.2 and 1.3 as staticd, and nginx's usual session
     cache (tickets are on by default, as in staticd). `extra` are more
     http-level directives (--compress: gzip); `access_log` a file for the
-    Combined access log (--log-both), else none."""
+    Combined access log (--log-both), else none. With http2, HTTP/2 on the
+    listener (h2 by ALPN with tls, else h2c by prior knowledge) and, with
+    tls, TLS 1.3 alone, as the --http2 comparison asks."""
     configure = subprocess.run([nginx_bin, "-V"], capture_output=True, text=True).stderr
     temp_lines = f"client_body_temp_path {d}/temp/client_body;"
     for module in ("proxy", "fastcgi", "uwsgi", "scgi"):
@@ -206,8 +213,12 @@ def nginx_conf(nginx_bin, d, root, port, workers, nofile, tls=None, extra=(), ac
         tls_lines = f"""
         ssl_certificate {tls.cert};
         ssl_certificate_key {tls.key};
-        ssl_protocols TLSv1.2 TLSv1.3;
+        ssl_protocols {"TLSv1.3" if http2 else "TLSv1.2 TLSv1.3"};
         ssl_session_cache shared:SSL:10m;"""
+    if http2 and nginx_version(configure) >= (1, 25, 1):
+        tls_lines += "\n        http2 on;"
+    elif http2:
+        listen += " http2"  # before 1.25.1, a parameter of listen
     return f"""# Written by bench.py; equivalent to staticd {' '.join(COMPARE_ARGS)}
 daemon off;
 master_process on;
@@ -246,6 +257,13 @@ http {{
     }}
 }}
 """
+
+
+def nginx_version(v_output):
+    """(major, minor, patch) from `nginx -V`'s first line; (0, 0, 0) if
+    absent. nginx 1.25.1 replaced `listen ... http2` by `http2 on;`."""
+    found = re.search(r"nginx/(\d+)\.(\d+)\.(\d+)", v_output)
+    return tuple(int(x) for x in found.groups()) if found else (0, 0, 0)
 
 
 def nginx_worker(master):

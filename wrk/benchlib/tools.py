@@ -68,11 +68,18 @@ def children_cpu():
 
 
 def run_echoed(cmd, timeout):
+    """run_measured without the client's CPU share."""
+    status, out, _ = run_measured(cmd, timeout)
+    return status, out
+
+
+def run_measured(cmd, timeout):
     """Runs cmd, copying its output to ours line by line; returns (exit
-    status, output), and logs the client's CPU over the run: a load
-    generator near 100% of its core measures itself, not the server. The
-    timeout is a backstop: every tool here bounds its own run, and this
-    only ends one that hangs."""
+    status, output, the client's CPU over the run as a share of the wall
+    time, 1.0 = one core) and logs that share: a load generator near 100%
+    of its core measures itself, not the server. The timeout is a
+    backstop: every tool here bounds its own run, and this only ends one
+    that hangs."""
     sys.stdout.flush()
     cpu, wall = children_cpu(), time.monotonic()
     proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, text=True,
@@ -94,7 +101,7 @@ def run_echoed(cmd, timeout):
     cpu, wall = children_cpu() - cpu, time.monotonic() - wall
     log(f"client CPU: {100 * cpu / wall:.0f}% of one core ({os.path.basename(cmd[3])})"
         if wall > 0 and cmd[0] == "taskset" else f"client CPU: {cpu:.2f} s")
-    return status, "".join(lines)
+    return status, "".join(lines), (cpu / wall if wall > 0 else 0.0)
 
 
 def fields_of(report):
@@ -209,22 +216,28 @@ def run_curl(b, server, label, url, size):
     return mibps
 
 
-def run_idle(b, server, running):
+def run_idle(b, server, running, h2=False):
     """Holds the idle connections (one request each) and returns the growth
-    of the server's resident set per connection, KiB."""
+    of the server's resident set per connection, KiB. With h2, HTTP/2
+    connections (h2c on a plain port, h2 by ALPN over TLS): preface,
+    SETTINGS and one request each."""
     n = b.cfg.idle_connections
-    log(f"{server}: {n} idle keep-alive connections, VmRSS of pid {running.rss_pid}")
+    kind = "HTTP/2" if h2 else "keep-alive"
+    log(f"{server}: {n} idle {kind} connections, VmRSS of pid {running.rss_pid}")
     # A full TLS handshake costs the Python client a few ms: more time.
     tls = ["--tls"] if running.url.startswith("https:") else []
     limit = 300 if tls else 120
     cmd = ["taskset", "-c", b.cfg.client_cpus, sys.executable, IDLE_CLIENT,
            "--port", str(running.port), "--pid", str(running.rss_pid), "--count", str(n),
-           "--path", "/tiny.html", "--timeout", str(limit), *tls]
+           "--path", "/tiny.html", "--timeout", str(limit), *tls, *(["--h2"] if h2 else [])]
     status, out = run_echoed(cmd, limit + 180)
     report = next((line for line in out.splitlines() if line.startswith("idle-report ")), "")
     if not report:
         die(f"the idle-connections client failed for {server} (status {status}, see above)")
     f = fields_of(report)
+    want = ("h2" if tls else "h2c") if h2 else "http/1.1"
+    if f.get("protocol") != want:
+        die(f"the idle-connections client spoke {f.get('protocol')} to {server}, not {want}")
     sample, sample_ok = int(f["sample"]), int(f["sample_ok"])
     total = int(f["failed"]) + int(f["closed_by_server"]) + sample - sample_ok
     detail = count_errors(b, total, [("failed", f["failed"]),
