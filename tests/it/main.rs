@@ -22,6 +22,7 @@ mod file_cache;
 mod framing;
 mod hostile_paths;
 mod http2;
+mod http2_tools;
 mod httptest;
 mod init_script;
 mod limits;
