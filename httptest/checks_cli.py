@@ -3,8 +3,8 @@
 import socket
 
 from fixture import DEEP, DEEP_PATH, PAGE, PAGE_PATH
-from harness import (RawConn, Server, ServerError, check, eq, fail, req, request, run_cli,
-                     tcp_connect)
+from harness import (RawConn, Server, ServerError, check, eq, fail, http1_only, http_client,
+                     req, request, run_cli, tcp_connect)
 
 
 def expect_startup_error(ctx, args, env=None):
@@ -104,13 +104,14 @@ def cli_env_bad_root(ctx):
 
 
 def concurrent_clients(port):
-    conns = [RawConn(port) for _ in range(3)]
+    """Three connections, each request sent before any answer is read."""
+    conns = [http_client(port) for _ in range(3)]
     try:
         for c in conns:
-            c.send(req("GET", DEEP_PATH))
+            c.request("GET", DEEP_PATH)
         for c in conns:
-            r = c.read_response()
-            eq((r.status, r.body), (200, DEEP), f"GET {DEEP_PATH} on one of 3 connections")
+            r = c.getresponse()
+            eq((r.status, r.read()), (200, DEEP), f"GET {DEEP_PATH} on one of 3 connections")
     finally:
         for c in conns:
             c.close()
@@ -137,6 +138,7 @@ def autoindex_default_is_off(ctx):
 
 
 @check
+@http1_only('a half-sent HTTP/1.1 request line beside silent connections')
 def idle_clients_do_not_block(ctx):
     """With one worker, a silent connection, one that has sent no byte at all
     and a half-sent request must not stop other clients from being served."""

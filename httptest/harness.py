@@ -8,6 +8,14 @@ It is also the one place that knows whether the run is over TLS: run.py
 --tls calls use_tls(), after which every Server gets the certificate and key
 and every client connection made through connect() (RawConn and
 http_client() alike) is TLS, trusting that certificate only.
+
+And whether it is over HTTP/2: run.py --http2 calls use_http2(), after
+which http_client() hands out h2client.Connection (http.client's
+interface, speaking HTTP/2: h2 by ALPN over TLS, h2c by prior knowledge
+otherwise) and request() sends its raw HTTP/1.1 bytes as one HTTP/2
+request, translated as a gateway would (see h2client). Checks about the
+HTTP/1.1 wire itself carry @http1_only("why") and are skipped, and
+counted, under --http2; a RawConn opened by any other check fails it.
 """
 
 import email.utils
@@ -79,6 +87,23 @@ def scheme():
     return "https" if TLS is not None else "http"
 
 
+HTTP2 = False           # set by use_http2()
+h2client = None         # the h2client module, imported by use_http2()
+
+
+def use_http2():
+    """Run every check that is not @http1_only over HTTP/2. Raises
+    ImportError when the pinned hyper-h2 package is not installed. Call it
+    after use_tls(), whose context then offers ALPN h2 alone, so that a
+    server answering http/1.1 fails the connection (h2client checks)."""
+    global HTTP2, h2client
+    import h2client as module
+    h2client = module
+    HTTP2 = True
+    if TLS is not None:
+        TLS.set_alpn_protocols(["h2"])
+
+
 def connect(port, host="127.0.0.1", timeout=IO_TIMEOUT):
     """A connected client socket: TCP, then (in TLS mode) a finished handshake."""
     sock = socket.create_connection((host, port), timeout=timeout)
@@ -103,7 +128,10 @@ class _HTTPConnection(http.client.HTTPConnection):
 
 
 def http_client(port, host="127.0.0.1", timeout=IO_TIMEOUT):
-    """An http.client connection (not yet open) that connects through connect()."""
+    """An http.client connection (not yet open) that connects through
+    connect(); under --http2 one with the same interface speaking HTTP/2."""
+    if HTTP2:
+        return h2client.Connection(host, port, timeout=timeout)
     return _HTTPConnection(host, port, timeout=timeout)
 
 
@@ -269,6 +297,9 @@ class RawConn:
     """A client socket with a receive buffer; every wait is bounded."""
 
     def __init__(self, port, host="127.0.0.1", timeout=IO_TIMEOUT):
+        if HTTP2:
+            fail("RawConn writes HTTP/1.1 bytes on its own socket: under --http2 use "
+                 "request() or http_client(), or mark a check about HTTP/1.1 @http1_only")
         self.sock = connect(port, host, timeout)
         self.timeout = timeout
         self.buf = bytearray()
@@ -397,7 +428,10 @@ def req(method, target, *headers, version="HTTP/1.1", host=True, body=b""):
 
 
 def request(port, raw, head=False):
-    """Send raw bytes on a new connection and read one response."""
+    """Send raw bytes on a new connection and read one response; under
+    --http2 the same request as one HTTP/2 stream (h2client.exchange)."""
+    if HTTP2:
+        return h2client.exchange(port, raw)
     with RawConn(port) as c:
         c.send(raw)
         return c.read_response(head=head)
@@ -420,7 +454,10 @@ def check_date(value, what="Date"):
 def assert_common(resp, what=""):
     """Headers that every response carries (200s carry more)."""
     where = f"{what} -> {resp.status}: " if what else f"{resp.status}: "
-    for name in ("Date", "Server", "Connection", "Content-Length"):
+    # HTTP/2 has no Connection field: h2client fails any response carrying one
+    required = ("Date", "Server", "Content-Length") if HTTP2 else ("Date", "Server",
+                                                                   "Connection", "Content-Length")
+    for name in required:
         if resp.h(name) is None:
             fail(f"{where}no {name} header (head {short(resp.head, 200)})")
     for name in ("Date", "Server", "Connection", "Content-Length", "Content-Type",
@@ -453,6 +490,16 @@ CHECKS = []
 def check(fn):
     CHECKS.append(fn)
     return fn
+
+
+def http1_only(why):
+    """Marks a check about the HTTP/1.1 wire itself (raw framing,
+    persistence, Connection, HTTP/1.0, pipelining, chunked, the request
+    line): run.py --http2 skips it, printing `why`, and counts it."""
+    def mark(fn):
+        fn.http1_only = why
+        return fn
+    return mark
 
 
 def started_once(ctx, key, make_args, what):

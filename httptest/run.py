@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Functional checks for the staticd binary, run from outside as a user would.
 
-    python3 httptest/run.py [--bin PATH] [--www PATH] [--tls]
+    python3 httptest/run.py [--bin PATH] [--www PATH] [--tls] [--http2]
 
 Starts staticd processes on 127.0.0.1 with --port 0, talks to them with
 http.client and raw sockets, prints 'PASS name' or 'FAIL name: reason' per
@@ -13,9 +13,26 @@ certificate for localhost and 127.0.0.1 is made in the suite's temp dir
 with the openssl command line tool, every server gets --tls-cert/--tls-key,
 and every client connection verifies the server against that certificate
 alone (see harness.use_tls).
+
+With --http2 the checks run over HTTP/2: h2c by prior knowledge on plain
+ports, or, with --tls too, h2 chosen by ALPN (the client offers h2 alone,
+so a server that picks http/1.1 fails every check). The client is the
+pinned pip package h2 (hyper-h2, httptest/h2-requirements.txt):
+harness.http_client() hands checks an object with http.client's interface
+speaking HTTP/2, and the raw requests of harness.request() go as HTTP/2
+requests, translated as a gateway would (see h2client.py). Each response is
+asserted to carry no connection-specific field, a HEAD no DATA, and DATA
+adding up to Content-Length. Checks about the HTTP/1.1 wire itself
+(@http1_only: raw framing, keep-alive and Connection, HTTP/1.0,
+pipelining, chunked bodies, malformed request lines) print 'SKIP name:
+why' and are counted in the closing 'N passed, N failed, N skipped' line.
+Without the h2 package --http2 prints a SKIP line and exits 0, unless
+STATICD_REQUIRE_LINT=1 is set, when it is an error (exit 1), as for the
+lint tools.
 """
 
 import argparse
+import os
 import shutil
 import signal
 import subprocess
@@ -140,7 +157,22 @@ def main():
     ap.add_argument("--tls", action="store_true",
                     help="run every check over HTTPS with a certificate made at run time "
                          "(needs the openssl command line tool)")
+    ap.add_argument("--http2", action="store_true",
+                    help="run every check that is not about HTTP/1.1 itself over HTTP/2 "
+                         "(h2c by prior knowledge; h2 by ALPN with --tls); needs the pip "
+                         "package h2 (httptest/h2-requirements.txt)")
     args = ap.parse_args()
+
+    if args.http2:
+        try:
+            import h2  # noqa: F401
+        except ImportError:
+            msg = "h2 not installed (pip install -r httptest/h2-requirements.txt)"
+            if os.environ.get("STATICD_REQUIRE_LINT") == "1":
+                print(f"ERROR: --http2: {msg}", flush=True)
+                return 1
+            print(f"SKIP: --http2: {msg}", flush=True)
+            return 0
 
     binary = Path(args.bin).resolve()
     www = Path(args.www).resolve()
@@ -152,7 +184,7 @@ def main():
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
 
     ctx = Ctx(binary, www)
-    passed = failed = 0
+    passed = failed = skipped = 0
     try:
         if args.tls:
             try:
@@ -163,9 +195,20 @@ def main():
             harness.use_tls(cert, key)
             print("over TLS: every server gets --tls-cert/--tls-key, every client "
                   "connection is HTTPS", flush=True)
+        if args.http2:
+            harness.use_http2()
+            import h2
+            how = "h2 by ALPN" if args.tls else "h2c by prior knowledge"
+            print(f"over HTTP/2 ({how}, hyper-h2 {h2.__version__}): checks about HTTP/1.1 "
+                  f"itself are skipped", flush=True)
         for fn in harness.CHECKS:
             name = fn.__name__
             if args.only and not any(k in name for k in args.only):
+                continue
+            why = getattr(fn, "http1_only", None)
+            if args.http2 and why:
+                skipped += 1
+                print(f"SKIP {name}: HTTP/1.1 only: {why}", flush=True)
                 continue
             try:
                 fn(ctx)
@@ -182,7 +225,8 @@ def main():
                 print(f"PASS {name}", flush=True)
     finally:
         ctx.close()
-    print(f"{passed} passed, {failed} failed", flush=True)
+    summary = f"{passed} passed, {failed} failed"
+    print(summary + (f", {skipped} skipped" if args.http2 else ""), flush=True)
     return 0 if failed == 0 else 1
 
 

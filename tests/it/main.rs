@@ -23,6 +23,7 @@ mod framing;
 mod hostile_paths;
 mod http2;
 mod http2_attacks;
+mod http2_tools;
 mod httptest;
 mod init_script;
 mod limits;
