@@ -242,7 +242,9 @@ impl Connection {
             return Ok(tls.alpn_protocol() == Some(ALPN_H2));
         }
         let line = &PREFACE[..PREFACE_LINE];
-        while !self.read_buf.is_empty() {
+        // Nothing read yet on a listener without deferred accept: wait
+        // for the first bytes here, within the same head deadline.
+        loop {
             let n = self.read_buf.len().min(line.len());
             if self.read_buf[..n] != line[..n] {
                 return Ok(false);
@@ -257,7 +259,6 @@ impl Connection {
                 Ok(Err(err)) => return Err(err),
             }
         }
-        Ok(false)
     }
 
     /// Serves the connection as HTTP/2 from here on, the bytes read so far

@@ -7,11 +7,13 @@
 
 use crate::http::error::ParseError;
 use crate::http::fields::Fields;
+use crate::http::limits::{MAX_HEAD, MAX_HEADERS, MAX_REQUEST_LINE};
 use crate::http::request::{Method, Request};
 use crate::http::version::Version;
 
 /// The request `parts` describe, or why it is refused (a status).
 pub(crate) fn convert(parts: &http::request::Parts) -> Result<Request, ParseError> {
+    within_limits(parts)?;
     let authority = parts.uri.authority().map(|a| a.as_str());
     let mut headers: Vec<httparse::Header<'_>> = parts
         .headers
@@ -45,6 +47,30 @@ pub(crate) fn convert(parts: &http::request::Parts) -> Result<Request, ParseErro
         keep_alive: true,
         fields,
     })
+}
+
+/// The HTTP/1.1 head limits, so a request is refused the same way over
+/// either protocol: a path over [`MAX_REQUEST_LINE`] is a `414`; more
+/// than [`MAX_HEADERS`] fields, or a header list (RFC 7541 §4.1 sizes)
+/// over [`MAX_HEAD`], a `431`. The crate's own limit is set above these,
+/// so it is these that answer with the site's error page.
+fn within_limits(parts: &http::request::Parts) -> Result<(), ParseError> {
+    let target = parts.uri.path_and_query().map_or(0, |p| p.as_str().len());
+    if target + parts.method.as_str().len() > MAX_REQUEST_LINE {
+        return Err(ParseError::LineTooLong);
+    }
+    if parts.headers.len() > MAX_HEADERS {
+        return Err(ParseError::HeadTooLarge);
+    }
+    let size: usize = parts
+        .headers
+        .iter()
+        .map(|(name, value)| name.as_str().len() + value.len() + 32)
+        .sum();
+    match size > MAX_HEAD {
+        true => Err(ParseError::HeadTooLarge),
+        false => Ok(()),
+    }
 }
 
 #[cfg(test)]
@@ -86,5 +112,24 @@ mod tests {
         assert!(request.fields.negotiation.range.is_some());
         let chunked = parts("https://a/", &[("transfer-encoding", "chunked")]);
         assert!(convert(&chunked).is_err(), "no Transfer-Encoding in HTTP/2");
+    }
+
+    #[test]
+    fn the_http1_head_limits_hold() {
+        let long = format!("https://a/{}", "x".repeat(MAX_REQUEST_LINE));
+        assert_eq!(
+            convert(&parts(&long, &[])).unwrap_err(),
+            ParseError::LineTooLong
+        );
+        let names: Vec<String> = (0..=MAX_HEADERS).map(|i| format!("x-{i}")).collect();
+        let many: Vec<(&str, &str)> = names.iter().map(|n| (n.as_str(), "1")).collect();
+        assert_eq!(
+            convert(&parts("https://a/", &many)).unwrap_err(),
+            ParseError::HeadTooLarge
+        );
+        assert!(convert(&parts("https://a/", &many[..MAX_HEADERS])).is_ok());
+        let big = "v".repeat(MAX_HEAD);
+        let over = parts("https://a/", &[("x-big", big.as_str())]);
+        assert_eq!(convert(&over).unwrap_err(), ParseError::HeadTooLarge);
     }
 }
