@@ -4,7 +4,7 @@
 //! over TLS the rustls session on the socket ([`TlsIo`]), driven from
 //! `poll_*` as the crate wants.
 
-use std::io::{self, Read, Write};
+use std::io::{self, IoSlice, Read, Write};
 use std::pin::Pin;
 use std::task::{Context, Poll, ready};
 
@@ -37,6 +37,18 @@ impl<T: AsyncRead + Unpin> AsyncRead for Prefixed<T> {
 }
 
 impl<T: AsyncWrite + Unpin> AsyncWrite for Prefixed<T> {
+    fn poll_write_vectored(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        Pin::new(&mut self.io).poll_write_vectored(cx, bufs)
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.io.is_write_vectored()
+    }
+
     fn poll_write(
         mut self: Pin<&mut Self>,
         cx: &mut Context<'_>,
@@ -114,6 +126,13 @@ impl Write for Polled<'_, '_> {
         }
     }
 
+    fn write_vectored(&mut self, bufs: &[IoSlice<'_>]) -> io::Result<usize> {
+        match Pin::new(&mut *self.stream).poll_write_vectored(self.cx, bufs) {
+            Poll::Ready(result) => result,
+            Poll::Pending => Err(io::ErrorKind::WouldBlock.into()),
+        }
+    }
+
     fn flush(&mut self) -> io::Result<()> {
         Ok(())
     }
@@ -159,21 +178,41 @@ impl AsyncRead for TlsIo {
     }
 }
 
+/// Plaintext goes into rustls, which makes full records of it and holds
+/// them up to its buffer limit (64 KiB by default); they go to the socket,
+/// in one vectored write where they can, when that limit is reached or
+/// at the flush the crate does after each batch of frames. A 16 KiB DATA
+/// frame is then one record, and a batch of frames one system call. A
+/// client that does not read makes the writer wait at the limit, not the
+/// buffer grow.
 impl AsyncWrite for TlsIo {
     fn poll_write(
-        mut self: Pin<&mut Self>,
+        self: Pin<&mut Self>,
         cx: &mut Context<'_>,
         buf: &[u8],
     ) -> Poll<io::Result<usize>> {
+        self.poll_write_vectored(cx, &[IoSlice::new(buf)])
+    }
+
+    fn poll_write_vectored(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
         let this = &mut *self;
-        // At most one write's worth of records waits in rustls: a client
-        // that does not read makes the writer wait, not the buffer grow.
-        ready!(this.poll_records(cx))?;
-        let n = this.tls.writer().write(buf)?;
-        match this.poll_records(cx) {
-            Poll::Ready(Err(err)) => Poll::Ready(Err(err)),
-            _ => Poll::Ready(Ok(n)),
+        let wanted: usize = bufs.iter().map(|b| b.len()).sum();
+        loop {
+            let n = this.tls.writer().write_vectored(bufs)?;
+            if n > 0 || wanted == 0 {
+                return Poll::Ready(Ok(n));
+            }
+            // rustls's buffer is full: out with it before taking more.
+            ready!(this.poll_records(cx))?;
         }
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        true
     }
 
     fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {

@@ -3,7 +3,7 @@
 //! only in the GOAWAY's debug data, and hands the connection's owner an
 //! error without it.
 
-use std::io;
+use std::io::{self, IoSlice};
 use std::pin::Pin;
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
@@ -49,6 +49,23 @@ impl<T> Tail<T> {
     }
 }
 
+impl<T> Tail<T> {
+    /// Keeps the tail of the first `n` bytes of `bufs` (what was written).
+    fn keep(&self, bufs: &[IoSlice<'_>], mut n: usize) {
+        let Ok(mut kept) = self.kept.lock() else {
+            return;
+        };
+        for buf in bufs {
+            let take = n.min(buf.len());
+            kept.push(&buf[..take]);
+            n -= take;
+            if n == 0 {
+                break;
+            }
+        }
+    }
+}
+
 impl<T: AsyncRead + Unpin> AsyncRead for Tail<T> {
     fn poll_read(
         mut self: Pin<&mut Self>,
@@ -67,11 +84,25 @@ impl<T: AsyncWrite + Unpin> AsyncWrite for Tail<T> {
     ) -> Poll<io::Result<usize>> {
         let written = Pin::new(&mut self.io).poll_write(cx, buf);
         if let Poll::Ready(Ok(n)) = written {
-            if let Ok(mut kept) = self.kept.lock() {
-                kept.push(&buf[..n]);
-            }
+            self.keep(&[IoSlice::new(buf)], n);
         }
         written
+    }
+
+    fn poll_write_vectored(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        let written = Pin::new(&mut self.io).poll_write_vectored(cx, bufs);
+        if let Poll::Ready(Ok(n)) = written {
+            self.keep(bufs, n);
+        }
+        written
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.io.is_write_vectored()
     }
 
     fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
