@@ -102,6 +102,50 @@ fn curl_http2_over_tls_by_alpn() {
     curl_get_head_range(&format!("https://localhost:{port}"), &how);
 }
 
+/// A 2 GiB file over h2 with TLS, fetched by curl: every byte arrives
+/// and the server's peak memory stays within 16 MiB of where it was
+/// (files go out a chunk at a time, records at most rustls's buffer
+/// ahead).
+#[test]
+fn a_2gib_file_over_http2_streams_in_bounded_memory() {
+    const SIZE: u64 = 2 << 30;
+    if lint_tool("curl", "apt-get install curl").is_none() {
+        return;
+    }
+    let root = tempfile::tempdir().unwrap();
+    common::sparse_file(&root.path().join("big.bin"), SIZE);
+    let dir = tempfile::tempdir().unwrap();
+    let pair = certificate(dir.path(), "site", &["localhost"]);
+    let server = Process::start(&tls_args(root.path(), &pair), &[]);
+    let rss_before = server.proc_status("VmRSS:");
+    let port = server.addr.port();
+    let resolve = format!("localhost:{port}:127.0.0.1");
+    let url = format!("https://localhost:{port}/big.bin");
+    let out = Command::new("curl")
+        .args(["-sS", "--max-time", "120", "--http2", "-o", "/dev/null"])
+        .args([
+            "--cacert",
+            pair.cert.to_str().unwrap(),
+            "--resolve",
+            &resolve,
+        ])
+        .args(["-w", "%{http_version} %{http_code} %{size_download}", &url])
+        .output()
+        .expect("run curl");
+    let said = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(
+        said,
+        format!("2 200 {SIZE}"),
+        "{}",
+        common::tools::text(&out)
+    );
+    let peak_kib = server.proc_status("VmHWM:");
+    assert!(
+        peak_kib < rss_before + 16 * 1024,
+        "peak RSS {peak_kib} KiB after the download vs {rss_before} KiB before"
+    );
+}
+
 /// What `nghttp -nv` printed about one stream.
 #[derive(Debug, Default)]
 struct Stream {
