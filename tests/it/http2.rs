@@ -61,6 +61,15 @@ async fn fetch(send: &mut SendRequest<Bytes>, request: Request<()>) -> (Response
     (Response::from_parts(head, ()), bytes)
 }
 
+/// Sends `GET path` and returns the response's body, unread.
+async fn body_of(send: &SendRequest<Bytes>, path: &str) -> h2::RecvStream {
+    let mut send = send.clone().ready().await.unwrap();
+    let (response, _) = send
+        .send_request(request(Method::GET, path, &[]), true)
+        .unwrap();
+    response.await.unwrap().into_body()
+}
+
 fn root() -> tempfile::TempDir {
     let root = common::fixture();
     std::fs::write(root.path().join("ten.txt"), b"0123456789").unwrap();
@@ -168,11 +177,7 @@ async fn a_large_file_follows_a_slow_window_and_a_small_request_is_not_held_behi
     tokio::spawn(async move {
         let _ = conn.await;
     });
-    let mut send = send.ready().await.unwrap();
-    let (response, _) = send
-        .send_request(request(Method::GET, "/big.bin", &[]), true)
-        .unwrap();
-    let mut body = response.await.unwrap().into_body();
+    let mut body = body_of(&send, "/big.bin").await;
     // Read a little, hold the rest back, then ask for a small file.
     let first = body.data().await.unwrap().unwrap();
     assert!(first.len() <= 16 * 1024);
@@ -274,11 +279,7 @@ async fn graceful_shutdown_lets_the_stream_in_flight_finish() {
     let tcp = connect(running.addr).await;
     let (send, conn) = client::handshake(tcp).await.unwrap();
     tokio::spawn(conn);
-    let mut send = send.ready().await.unwrap();
-    let (response, _) = send
-        .send_request(request(Method::GET, "/big.bin", &[]), true)
-        .unwrap();
-    let mut body = response.await.unwrap().into_body();
+    let mut body = body_of(&send, "/big.bin").await;
     let first = body.data().await.unwrap().unwrap();
     let stopping = tokio::task::spawn_blocking(move || running.shutdown());
     let mut got = first.len();
