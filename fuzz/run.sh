@@ -23,7 +23,7 @@ fi
 if [ "$#" -gt 0 ]; then
     targets=("$@")
 else
-    targets=(request_head resolve_path proxy_header forwarded)
+    targets=(request_head resolve_path proxy_header forwarded http2_connection)
 fi
 
 # Per-target libFuzzer options beyond the common ones.
@@ -36,6 +36,8 @@ extra_args() {
         proxy_header) echo "-max_len=4096" ;;
         # A head's worth of field value (MAX_HEAD, 16 KiB).
         forwarded) echo "-max_len=16384" ;;
+        # Header blocks past HTTP2_MAX_HEADER_LIST (32 KiB), in frames.
+        http2_connection) echo "-max_len=40960" ;;
         *) ;;
     esac
 }

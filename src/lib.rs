@@ -72,6 +72,10 @@ pub use serve::{Reload, Reloader};
 pub use serve::activation::Inherited;
 pub use serve::inherited_sockets;
 
+/// One HTTP/2 connection served from bytes in memory: what the fuzz
+/// target `http2_connection` feeds arbitrary client bytes to.
+pub use serve::Http2Replay;
+
 /// The HTTPS options of [`Options`], which the TLS tests fill in.
 pub use serve::{Hsts, TlsOptions};
 

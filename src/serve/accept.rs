@@ -7,14 +7,23 @@ use std::sync::{Arc, OnceLock};
 
 use tokio::sync::Semaphore;
 
+use crate::ops::access_log::AccessLog;
 use crate::ops::metrics::Counter;
+use crate::serve::balance::Balance;
 use crate::serve::connection::{self, Role, Shared, Worker};
+use crate::serve::idle::{Handoff, Inbox};
 use crate::serve::limits::{ACCEPT_BACKOFF, ACCEPT_WARN_EVERY};
 use crate::serve::listener::{Accepting, Listener};
 use crate::serve::live::Live;
+use crate::serve::offload::Offload;
+use crate::serve::options::Options;
 use crate::serve::parking::Parking;
 use crate::serve::pool::Pool;
+use crate::serve::proxy::Proxies;
+use crate::serve::tls::Acceptor;
+use crate::shutdown::Control;
 use crate::shutdown::Shutdown;
+use crate::site::handler::Site;
 
 /// What every worker's accept loop needs.
 #[derive(Clone)]
@@ -29,6 +38,49 @@ pub(super) struct Context {
     pub(super) role: Role,
     /// Each worker's parking table, once it has one (for the metrics).
     pub(super) parkings: Arc<[OnceLock<Arc<Parking>>]>,
+}
+
+/// What the workers share, and each worker's inbox.
+pub(super) fn context(
+    config: &Options,
+    site: Site,
+    access_log: AccessLog,
+    tls: Option<Arc<Acceptor>>,
+    control: &Control,
+) -> (Context, Vec<Inbox>) {
+    let active = match config.balance {
+        Balance::Pack => 1,
+        Balance::Spread => config.workers,
+    };
+    let pool = Pool::new(config.workers, active);
+    let (handoff, inboxes) = Handoff::new(pool.workers());
+    let (extra_headers, https_headers) = config.response_headers();
+    let site_metrics = Arc::clone(&site.metrics);
+    let shared = Shared {
+        generation: 0,
+        site,
+        limits: config.limits,
+        grace_period: config.grace_period,
+        extra_headers,
+        https_headers,
+        tls,
+        access_log: Arc::new(access_log),
+        handoff: Arc::new(handoff),
+        verifier: Arc::new(Offload::for_workers(config.workers)),
+        compressor: Arc::new(Offload::for_workers(config.workers)),
+        proxies: Proxies::new(&config.trusted_proxies, config.proxy_protocol),
+        metrics: Arc::clone(&site_metrics),
+        http2: config.http2,
+    };
+    let context = Context {
+        live: Live::new(shared),
+        slots: Arc::new(Semaphore::new(config.max_connections as usize)),
+        shutdown: control.subscribe(),
+        parkings: (0..config.workers).map(|_| OnceLock::new()).collect(),
+        pool,
+        role: Role::Site,
+    };
+    (context, inboxes)
 }
 
 /// Accepts whenever worker `index` is active, until `stop`. While it is

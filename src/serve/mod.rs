@@ -24,23 +24,21 @@
 use std::future::Future;
 use std::io;
 use std::net::SocketAddr;
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 
-use tokio::sync::{Semaphore, oneshot};
+use tokio::sync::oneshot;
 
 use crate::ops::access_log::AccessLog;
 use crate::ops::diagnostics::LIFECYCLE;
 use crate::ops::metrics::Metrics;
-use crate::serve::offload::Offload;
 use crate::shutdown::{Control, Phase, Signals};
 use crate::site::handler::Site;
-use accept::{Context, accept_loop};
+use accept::{Context, accept_loop, context};
 use balance::Balance;
-use connection::{Role, Shared, Worker};
-use idle::{Handoff, Inbox};
+use connection::{Role, Worker};
+use idle::Inbox;
 use limits::ACCESS_LOG_FLUSH;
 use listener::{Accepting, Local};
-use live::Live;
 use monitor::Monitor;
 use monitor::gauges::View;
 use pool::Pool;
@@ -64,6 +62,7 @@ pub(crate) mod parking;
 pub(crate) mod pool;
 pub(crate) mod proxy;
 mod reload;
+mod replay;
 mod sockets;
 pub(crate) mod stream;
 pub(crate) mod tls;
@@ -74,6 +73,7 @@ pub use check::{Checked, check};
 pub(crate) use options::Limits;
 pub use options::{Hsts, Http2Options, Options, StartError, TlsOptions};
 pub use reload::{Reload, Reloader};
+pub use replay::Http2Replay;
 
 /// How a shutdown ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -375,47 +375,4 @@ async fn side_loop(listener: Accepting, role: Role, context: Context, worker: Wo
     let stop = shutdown.stopping();
     tokio::pin!(stop);
     accept_loop(&listener, 0, &context, &worker, &mut stop).await;
-}
-
-/// What the workers share, and each worker's inbox.
-fn context(
-    config: &Options,
-    site: Site,
-    access_log: AccessLog,
-    tls: Option<Arc<Acceptor>>,
-    control: &Control,
-) -> (Context, Vec<Inbox>) {
-    let active = match config.balance {
-        Balance::Pack => 1,
-        Balance::Spread => config.workers,
-    };
-    let pool = Pool::new(config.workers, active);
-    let (handoff, inboxes) = Handoff::new(pool.workers());
-    let (extra_headers, https_headers) = config.response_headers();
-    let site_metrics = Arc::clone(&site.metrics);
-    let shared = Shared {
-        generation: 0,
-        site,
-        limits: config.limits,
-        grace_period: config.grace_period,
-        extra_headers,
-        https_headers,
-        tls,
-        access_log: Arc::new(access_log),
-        handoff: Arc::new(handoff),
-        verifier: Arc::new(Offload::for_workers(config.workers)),
-        compressor: Arc::new(Offload::for_workers(config.workers)),
-        proxies: proxy::Proxies::new(&config.trusted_proxies, config.proxy_protocol),
-        metrics: Arc::clone(&site_metrics),
-        http2: config.http2,
-    };
-    let context = Context {
-        live: Live::new(shared),
-        slots: Arc::new(Semaphore::new(config.max_connections as usize)),
-        shutdown: control.subscribe(),
-        parkings: (0..config.workers).map(|_| OnceLock::new()).collect(),
-        pool,
-        role: Role::Site,
-    };
-    (context, inboxes)
 }

@@ -30,6 +30,12 @@ impl<T: AsyncRead + Unpin> AsyncRead for Prefixed<T> {
             let n = self.head.len().min(buf.remaining());
             buf.put_slice(&self.head[..n]);
             self.head.advance(n);
+            if self.head.is_empty() {
+                // The read buffer's memory goes back now, not with the
+                // connection: an idle connection holds only what the
+                // crate keeps.
+                self.head = BytesMut::new();
+            }
             return Poll::Ready(Ok(()));
         }
         Pin::new(&mut self.io).poll_read(cx, buf)
