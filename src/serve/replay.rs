@@ -47,7 +47,9 @@ impl Http2Replay {
         let metrics = Arc::new(Metrics::new(1, false));
         let site = Site::new(root, &options.site, metrics).map_err(StartError::Auth)?;
         let access_log = AccessLog::open(options.log_format, options.access_log.as_deref())
-            .map_err(|e| StartError::AccessLog("-".into(), e))?;
+            .map_err(|e| {
+                StartError::AccessLog(options.access_log.clone().unwrap_or_else(|| "-".into()), e)
+            })?;
         let control = Control::new();
         let (context, _inboxes) = context(options, site, access_log, None, &control);
         let runtime = tokio::runtime::Builder::new_current_thread()
