@@ -44,13 +44,29 @@ pub(crate) fn escape_json(text: &str) -> String {
 /// are backslash-escaped, bytes outside printable ASCII become `\\xHH`,
 /// so a log line can never be split or forged by a client.
 pub(crate) fn escape_log(text: &[u8], out: &mut Vec<u8>) {
-    for &b in text {
-        match b {
-            b'"' | b'\\' => out.extend_from_slice(&[b'\\', b]),
-            b' '..=b'~' => out.push(b),
-            _ => out.extend_from_slice(format!("\\x{b:02X}").as_bytes()),
+    let mut rest = text;
+    // Runs of bytes that need nothing are copied whole: most values
+    // (targets, user agents) have no byte to escape at all.
+    while let Some(at) = rest
+        .iter()
+        .position(|&b| !matches!(b, b' '..=b'~') || b == b'"' || b == b'\\')
+    {
+        out.extend_from_slice(&rest[..at]);
+        match rest[at] {
+            b @ (b'"' | b'\\') => out.extend_from_slice(&[b'\\', b]),
+            b => {
+                const HEX: &[u8; 16] = b"0123456789ABCDEF";
+                out.extend_from_slice(&[
+                    b'\\',
+                    b'x',
+                    HEX[usize::from(b >> 4)],
+                    HEX[usize::from(b & 15)],
+                ]);
+            }
         }
+        rest = &rest[at + 1..];
     }
+    out.extend_from_slice(rest);
 }
 
 #[cfg(test)]

@@ -182,7 +182,7 @@ pub fn encode_head(
 }
 
 /// Appends `n` in decimal, without allocating.
-fn push_decimal(out: &mut Vec<u8>, mut n: u64) {
+pub(crate) fn push_decimal(out: &mut Vec<u8>, mut n: u64) {
     let mut digits = [0u8; 20];
     let mut at = digits.len();
     loop {

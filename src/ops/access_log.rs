@@ -18,6 +18,7 @@ use clap::ValueEnum;
 
 use crate::http::date;
 use crate::http::escape::{escape_json, escape_log};
+use crate::http::response::push_decimal;
 use crate::ops::limits::{ACCESS_LOG_BATCH, ACCESS_LOG_BUFFER, ACCESS_LOG_INTERVAL};
 
 /// How access-log lines are written.
@@ -46,11 +47,23 @@ pub(crate) enum Peer {
 }
 
 impl Peer {
-    /// The client's host as the Combined format's first field shows it.
-    fn host(&self) -> String {
+    /// Appends the client's host as the Combined format's first field
+    /// shows it; an IPv4 address without the formatting machinery, since
+    /// every line has one.
+    fn push_host(&self, out: &mut Vec<u8>) {
         match self {
-            Peer::Ip(ip, _) => ip.to_string(),
-            Peer::Unix => "unix:".to_owned(),
+            Peer::Ip(IpAddr::V4(ip), _) => {
+                for (i, octet) in ip.octets().into_iter().enumerate() {
+                    if i > 0 {
+                        out.push(b'.');
+                    }
+                    push_decimal(out, u64::from(octet));
+                }
+            }
+            Peer::Ip(ip, _) => {
+                let _ = write!(out, "{ip}");
+            }
+            Peer::Unix => out.extend_from_slice(b"unix:"),
         }
     }
 }
@@ -76,8 +89,8 @@ impl From<SocketAddr> for Peer {
 pub(crate) struct Entry<'a> {
     pub peer: Peer,
     pub time: SystemTime,
-    /// The request line (`GET /x HTTP/1.1`), or `None` when none was parsed.
-    pub request_line: Option<&'a [u8]>,
+    /// The request line, or `None` when none was parsed.
+    pub request_line: Option<RequestLine<'a>>,
     pub status: u16,
     /// Body bytes sent (not the head), as `%b` in the Common Log Format.
     pub body_bytes: u64,
@@ -88,34 +101,78 @@ pub(crate) struct Entry<'a> {
     pub completed: bool,
 }
 
+/// A request line's three parts (`GET`, `/x`, `HTTP/1.1`), as the log
+/// shows them joined by spaces; HTTP/2 has no line of its own, so the
+/// parts are what both protocols have.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct RequestLine<'a> {
+    pub method: &'a str,
+    pub target: &'a str,
+    pub version: &'a str,
+}
+
 /// Appends a Combined Log Format line (plus duration) for `entry`.
 pub(crate) fn format_combined(entry: &Entry<'_>, out: &mut Vec<u8>) {
-    let secs = entry
-        .time
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs());
-    let _ = write!(out, "{} - - [", entry.peer.host());
-    date::with_clf(secs, |date| out.extend_from_slice(date.as_bytes()));
+    entry.peer.push_host(out);
+    out.extend_from_slice(b" - - [");
+    date::with_clf(unix_secs(entry.time), |date| {
+        out.extend_from_slice(date.as_bytes())
+    });
     out.extend_from_slice(b"] \"");
-    escape_log(entry.request_line.unwrap_or(b"-"), out);
-    let _ = write!(out, "\" {} ", entry.status);
+    match &entry.request_line {
+        Some(line) => {
+            escape_log(line.method.as_bytes(), out);
+            out.push(b' ');
+            escape_log(line.target.as_bytes(), out);
+            out.push(b' ');
+            escape_log(line.version.as_bytes(), out);
+        }
+        None => out.push(b'-'),
+    }
+    out.extend_from_slice(b"\" ");
+    push_decimal(out, u64::from(entry.status));
+    out.push(b' ');
     if entry.body_bytes == 0 {
         out.push(b'-');
     } else {
-        let _ = write!(out, "{}", entry.body_bytes);
+        push_decimal(out, entry.body_bytes);
     }
     out.extend_from_slice(b" \"");
     escape_log(entry.referer.unwrap_or("-").as_bytes(), out);
     out.extend_from_slice(b"\" \"");
     escape_log(entry.user_agent.unwrap_or("-").as_bytes(), out);
-    let _ = writeln!(out, "\" {:.6}", entry.duration.as_secs_f64());
+    out.extend_from_slice(b"\" ");
+    push_seconds(entry.duration, out);
+    out.push(b'\n');
+}
+
+fn unix_secs(time: SystemTime) -> u64 {
+    time.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs())
+}
+
+/// Appends `duration` in seconds with six decimals, rounded to the
+/// nearest microsecond (a half up), in integers: float formatting costs
+/// more than the rest of the line.
+fn push_seconds(duration: Duration, out: &mut Vec<u8>) {
+    let micros = (duration.as_nanos() + 500) / 1000;
+    push_decimal(out, u64::try_from(micros / 1_000_000).unwrap_or(u64::MAX));
+    out.push(b'.');
+    let mut fraction = (micros % 1_000_000) as u32;
+    let mut digits = [b'0'; 6];
+    for digit in digits.iter_mut().rev() {
+        *digit = b'0' + (fraction % 10) as u8;
+        fraction /= 10;
+    }
+    out.extend_from_slice(&digits);
 }
 
 /// Appends one JSON object line with the same fields.
 pub(crate) fn format_json(entry: &Entry<'_>, out: &mut Vec<u8>) {
     let since = entry.time.duration_since(UNIX_EPOCH).unwrap_or_default();
     let text = |v: Option<&str>| v.map_or("null".to_owned(), |v| format!("\"{}\"", escape_json(v)));
-    let request = entry.request_line.map(String::from_utf8_lossy);
+    let request = entry
+        .request_line
+        .map(|l| format!("{} {} {}", l.method, l.target, l.version));
     let _ = writeln!(
         out,
         "{{\"time\":\"{}\",\"peer\":\"{}\",\"request\":{},\"status\":{},\"bytes\":{},\
@@ -404,7 +461,11 @@ mod tests {
         Entry {
             peer: "192.0.2.7:51234".parse::<SocketAddr>().unwrap().into(),
             time: UNIX_EPOCH + Duration::new(784_111_777, 123_000),
-            request_line: Some(b"GET /x?a=\"1\" HTTP/1.1"),
+            request_line: Some(RequestLine {
+                method: "GET",
+                target: "/x?a=\"1\"",
+                version: "HTTP/1.1",
+            }),
             status: 200,
             body_bytes: 1234,
             referer: Some("http://example.com/"),
@@ -438,6 +499,41 @@ mod tests {
                 .unwrap()
                 .contains("] \"-\" 400 - \"-\" \"-\" ")
         );
+    }
+
+    #[test]
+    fn durations_read_as_seconds_with_six_decimals() {
+        for nanos in [
+            0,
+            1,
+            499,
+            501,
+            1_500_000,
+            999_999_499,
+            999_999_501,
+            3_600_000_123_456,
+        ] {
+            let duration = Duration::from_nanos(nanos);
+            let mut out = Vec::new();
+            push_seconds(duration, &mut out);
+            let expected = format!("{:.6}", duration.as_secs_f64());
+            assert_eq!(String::from_utf8(out).unwrap(), expected, "{nanos} ns");
+        }
+    }
+
+    #[test]
+    fn hosts_of_every_kind() {
+        let host = |peer: Peer| {
+            let mut out = Vec::new();
+            peer.push_host(&mut out);
+            String::from_utf8(out).unwrap()
+        };
+        let ip = |text: &str| Peer::Ip(text.parse().unwrap(), 443);
+        assert_eq!(host(ip("0.0.0.0")), "0.0.0.0");
+        assert_eq!(host(ip("255.10.1.100")), "255.10.1.100");
+        assert_eq!(host(ip("2001:db8::1")), "2001:db8::1");
+        assert_eq!(host(ip("::ffff:192.0.2.1")), "::ffff:192.0.2.1");
+        assert_eq!(host(Peer::Unix), "unix:");
     }
 
     #[test]

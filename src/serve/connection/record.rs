@@ -8,7 +8,7 @@ use tokio::time::Instant;
 use super::worker::Shared;
 use crate::http::request::{Method, Request};
 use crate::http::status::Status;
-use crate::ops::access_log::{Entry, Peer};
+use crate::ops::access_log::{Entry, Peer, RequestLine};
 use crate::ops::metrics::{Counter, Served};
 
 /// How a response went.
@@ -39,12 +39,14 @@ pub(crate) fn record(shared: &Shared, client: Peer, request: Option<&Request>, d
     if !shared.access_log.enabled() {
         return;
     }
-    let line =
-        request.map(|r| format!("{} {} {}", r.method.as_str(), r.target, r.version.as_str()));
     let recorded = shared.access_log.record(&Entry {
         peer: client,
         time: SystemTime::now(),
-        request_line: line.as_deref().map(str::as_bytes),
+        request_line: request.map(|r| RequestLine {
+            method: r.method.as_str(),
+            target: &r.target,
+            version: r.version.as_str(),
+        }),
         status: done.status.code(),
         body_bytes,
         referer: request.and_then(|r| r.fields.referer.as_deref()),
