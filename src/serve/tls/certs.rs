@@ -113,23 +113,26 @@ impl Certificates {
             .iter()
             .zip(ends)
             .filter_map(|(pair, end)| {
-                let warning = super::validity::warning(end.as_ref(), now)?;
+                let warning = super::x509::warning(end.as_ref(), now)?;
                 Some(format!("{}: {warning}", pair.cert.display()))
             })
             .collect()
     }
 
     /// Each certificate's file (`pairs` are those it was loaded from) and
-    /// its `notAfter` in Unix seconds, for those this reader can follow.
+    /// its `notAfter` in Unix seconds, for those that can be read (and end
+    /// after 1970).
     pub(crate) fn expiries(&self, pairs: &[CertPair]) -> Vec<(String, u64)> {
         let ends = self.keys.iter().filter_map(|key| key.cert.first());
         pairs
             .iter()
             .zip(ends)
             .filter_map(|(pair, end)| {
-                let (_, not_after) = super::validity::validity(end.as_ref())?;
-                let secs = not_after.duration_since(std::time::UNIX_EPOCH).ok()?;
-                Some((pair.cert.display().to_string(), secs.as_secs()))
+                let not_after = super::x509::validity(end.as_ref())?.not_after;
+                Some((
+                    pair.cert.display().to_string(),
+                    u64::try_from(not_after).ok()?,
+                ))
             })
             .collect()
     }

@@ -2,15 +2,13 @@
 //! chosen by SNI ([`certs`]), the server configuration built from them
 //! ([`config`]), that configuration as one value a reload swaps whole
 //! ([`acceptor`]), and the validity period read from a certificate to warn
-//! about one expired or not yet valid ([`validity`], with what it needs of
-//! DER in [`der`]). The connection layer moves the records; nothing here
-//! touches a socket.
+//! about one expired or not yet valid ([`x509`]). The connection layer
+//! moves the records; nothing here touches a socket.
 
 pub(crate) mod acceptor;
 pub(crate) mod certs;
 pub(crate) mod config;
-pub(crate) mod der;
-pub(crate) mod validity;
+pub(crate) mod x509;
 
 pub use acceptor::Acceptor;
 pub(crate) use acceptor::Http2;
