@@ -77,7 +77,7 @@ pub use serve::inherited_sockets;
 pub use serve::Http2Replay;
 
 /// The HTTPS options of [`Options`], which the TLS tests fill in.
-pub use serve::{Hsts, TlsOptions};
+pub use serve::{AcmeOptions, Challenge, Hsts, TlsOptions};
 
 /// A certificate and key file pair, as `--tls-cert`/`--tls-key` name them:
 /// the TLS tests write their own.

@@ -69,6 +69,9 @@ fn checked(options: &staticd::Options) -> ExitCode {
         eprintln!("error: {}", report(error));
     }
     if checked.errors.is_empty() {
+        for note in &checked.notes {
+            println!("{note}");
+        }
         println!("configuration ok");
         ExitCode::SUCCESS
     } else {

@@ -13,6 +13,13 @@ use crate::{serve, site};
 /// The serving layer's defaults, with the site's inside; made once.
 pub(super) static SERVE: LazyLock<serve::Options> = LazyLock::new(serve::Options::default);
 
+/// The automatic HTTPS defaults (ACME is off until a domain is given).
+static ACME: LazyLock<serve::AcmeOptions> = LazyLock::new(serve::AcmeOptions::default);
+
+pub(super) fn acme() -> &'static serve::AcmeOptions {
+    &ACME
+}
+
 /// The site's defaults.
 pub(super) fn site() -> &'static site::Options {
     &SERVE.site

@@ -41,6 +41,13 @@ const NEEDS_RESTART: &[&str] = &[
     "max-connections",
     "log-level",
     "metrics-listen",
+    // The ACME task keeps what it started with but the names.
+    "acme-directory",
+    "acme-email",
+    "acme-ca-file",
+    "acme-state",
+    "acme-challenge",
+    "acme-renew-before",
 ];
 
 impl Loaded {
@@ -60,7 +67,8 @@ impl Loaded {
     /// off, are compared with this configuration, the one at start.
     pub fn reloader(&self, args: Vec<OsString>) -> Reloader {
         let start = self.settings();
-        let https = !self.config.tls_certs.is_empty();
+        let https = self.config.tls_options().is_some();
+        let acme = !self.config.acme.domains.is_empty();
         let load = move || -> Result<Reload, Box<dyn std::error::Error + Send + Sync>> {
             let loaded = load(args.clone()).map_err(one_line)?;
             let settings = loaded.settings();
@@ -72,8 +80,11 @@ impl Loaded {
                 .filter(|key| value(&start, key) != value(&settings, key))
                 .map(|key| key.to_string())
                 .collect();
-            if https == loaded.config.tls_certs.is_empty() {
+            if https != loaded.config.tls_options().is_some() {
                 needs_restart.push("tls-cert (HTTPS on or off)".to_owned());
+            }
+            if acme == loaded.config.acme.domains.is_empty() {
+                needs_restart.push("acme-domain (automatic HTTPS on or off)".to_owned());
             }
             Ok(Reload {
                 options: loaded.config.options(),

@@ -26,6 +26,7 @@ use clap::{CommandFactory, FromArgMatches, Parser};
 
 use crate::{serve, site};
 
+pub(crate) mod acme;
 pub(crate) mod archive;
 pub(crate) mod auth;
 pub(crate) mod compress;
@@ -232,6 +233,9 @@ pub struct Config {
         help_heading = "HTTPS"
     )]
     pub redirect_http: Option<u16>,
+
+    #[command(flatten)]
+    pub acme: acme::AcmeArgs,
 
     /// A proxy whose Forwarded / X-Forwarded-For name the client: CIDR, a bare address, or unix for Unix socket peers (repeatable)
     #[arg(long = "trusted-proxy", env = "STATICD_TRUSTED_PROXY", value_name = "CIDR",

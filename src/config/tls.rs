@@ -21,7 +21,8 @@ use super::error::Conflict;
 
 impl Config {
     /// What the HTTPS listener is told: `None` without a certificate and
-    /// its key. Certificates and keys pair up in the order given.
+    /// its key or an `--acme-domain`. Certificates and keys pair up in the
+    /// order given.
     pub fn tls_options(&self) -> Option<TlsOptions> {
         let certificates: Vec<CertPair> = self
             .tls_certs
@@ -32,19 +33,25 @@ impl Config {
                 key: key.clone(),
             })
             .collect();
-        if certificates.is_empty() {
+        let acme = self.acme.options();
+        if certificates.is_empty() && acme.is_none() {
             return None;
         }
         let hsts = self.hsts.map(|max_age| Hsts {
             max_age,
             include_subdomains: self.hsts_subdomains,
         });
-        Some(TlsOptions { certificates, hsts })
+        Some(TlsOptions {
+            certificates,
+            acme,
+            hsts,
+        })
     }
 
     /// Refuses HTTPS options that do not go together: a certificate
     /// without a key or the reverse, unequal numbers of them, HSTS or the
-    /// HTTP redirect without HTTPS, and a redirect on the HTTPS port.
+    /// HTTP redirect without HTTPS, a redirect on the HTTPS port, and
+    /// the HTTP-01 challenge without the redirect listener it is answered on.
     pub fn check_https(&self) -> Result<(), Conflict> {
         let conflict = |option, message: String| Err(Conflict { option, message });
         let (certs, keys) = (self.tls_certs.len(), self.tls_keys.len());
@@ -68,11 +75,20 @@ impl Config {
             ("hsts-subdomains", self.hsts_subdomains),
             ("redirect-http", self.redirect_http.is_some()),
         ];
+        let acme = !self.acme.domains.is_empty();
         for (option, set) in needing_https {
-            if set && certs == 0 {
-                let message = format!("--{option} needs --tls-cert and --tls-key (HTTPS)");
+            if set && certs == 0 && !acme {
+                let message =
+                    format!("--{option} needs --tls-cert and --tls-key, or --acme-domain (HTTPS)");
                 return conflict(option, message);
             }
+        }
+        if acme
+            && self.acme.challenge == crate::serve::Challenge::Http01
+            && self.redirect_http.is_none()
+        {
+            let message = "--acme-challenge http-01 is answered on the plain-HTTP port: it needs --redirect-http PORT".to_owned();
+            return conflict("acme-challenge", message);
         }
         if self.hsts_subdomains && self.hsts.is_none() {
             let message = "--hsts-subdomains needs --hsts SECONDS".to_owned();
@@ -309,15 +325,15 @@ mod tests {
             ),
             (
                 vec!["--hsts", "60"],
-                "--hsts needs --tls-cert and --tls-key (HTTPS)",
+                "--hsts needs --tls-cert and --tls-key, or --acme-domain (HTTPS)",
             ),
             (
                 vec!["--hsts-subdomains"],
-                "--hsts-subdomains needs --tls-cert and --tls-key (HTTPS)",
+                "--hsts-subdomains needs --tls-cert and --tls-key, or --acme-domain (HTTPS)",
             ),
             (
                 vec!["--redirect-http", "8081"],
-                "--redirect-http needs --tls-cert and --tls-key (HTTPS)",
+                "--redirect-http needs --tls-cert and --tls-key, or --acme-domain (HTTPS)",
             ),
             (
                 [&cert[..], &key, &["--hsts-subdomains"]].concat(),
@@ -360,7 +376,7 @@ mod tests {
         let err = load(args(&["--config", file.to_str().unwrap()])).unwrap_err();
         assert!(matches!(err, LoadError::File { line: 3, .. }), "{err:?}");
         let want = format!(
-            "config {}:3: --hsts needs --tls-cert and --tls-key (HTTPS)",
+            "config {}:3: --hsts needs --tls-cert and --tls-key, or --acme-domain (HTTPS)",
             file.display()
         );
         assert_eq!(err.to_string(), want);

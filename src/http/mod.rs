@@ -5,14 +5,15 @@
 //! `Basic` credentials ([`auth`]) and the reasons a head is refused,
 //! [`error`]), request targets ([`target`]), `Range` syntax
 //! ([`range`]), the response value and its encoding ([`response`]), the
-//! chunked coding of streamed bodies ([`chunked`]), the
-//! status table ([`status`]), HTTP dates ([`date`]), escaping ([`escape`]),
+//! chunked coding of streamed bodies ([`chunked`]), responses read as a
+//! client ([`answer`]), the status table ([`status`]), HTTP dates ([`date`]), escaping ([`escape`]),
 //! the client a proxy speaks for (the PROXY protocol header,
 //! [`proxy_protocol`], and the `Forwarded` and `X-Forwarded-For` fields,
 //! [`forwarded`]) and the protocol limits ([`limits`]).
 //!
 //! Imports: nothing else of the crate.
 
+pub(crate) mod answer;
 pub(crate) mod auth;
 pub(crate) mod chunked;
 pub(crate) mod cors;

@@ -17,6 +17,9 @@ use crate::site::rules::auth::Auth;
 pub struct Checked {
     pub errors: Vec<StartError>,
     pub warnings: Vec<String>,
+    /// What a start would do that is neither (the ACME certificate's
+    /// state and next renewal).
+    pub notes: Vec<String>,
 }
 
 /// Loads the root, the certificates, the auth file, the pages the rules
@@ -28,9 +31,16 @@ pub fn check(config: &Options) -> Checked {
         match crate::serve::tls::Acceptor::load(
             &tls.certificates,
             crate::serve::tls::Http2(config.http2.enabled),
+            None,
         ) {
             Ok((_, warnings)) => checked.warnings.extend(warnings),
             Err(err) => checked.errors.push(StartError::Tls(err)),
+        }
+        if let Some(acme) = &tls.acme {
+            match crate::serve::acme::describe(acme) {
+                Ok(note) => checked.notes.push(note),
+                Err(err) => checked.errors.push(err),
+            }
         }
     }
     match open_root(config) {

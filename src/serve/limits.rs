@@ -139,3 +139,30 @@ pub(crate) const HTTP2_SEND_BUFFER: usize = 256 * 1024;
 
 /// HTTP/2: the largest piece of a file read and queued at once.
 pub(crate) const HTTP2_FILE_CHUNK: usize = 64 * 1024;
+
+/// How long one exchange with the ACME CA may take to connect, and then
+/// between reads and writes, before it counts as a network error.
+pub(crate) const ACME_HTTP_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// The largest response read from the ACME CA (a certificate chain is a
+/// few KiB); a larger one is an error rather than memory spent.
+pub(crate) const ACME_MAX_RESPONSE: usize = 1024 * 1024;
+
+/// The first wait after a failed order, doubled after each further
+/// failure (RFC 8555 §6.6 asks clients to back off).
+pub(crate) const ACME_FIRST_BACKOFF: Duration = Duration::from_secs(1);
+
+/// The longest wait between attempts while no certificate is held: the
+/// site is down over HTTPS until one arrives.
+pub(crate) const ACME_BACKOFF_CAP_WITHOUT: Duration = Duration::from_secs(300);
+
+/// The longest wait between attempts while a certificate is still held.
+pub(crate) const ACME_BACKOFF_CAP_WITH: Duration = Duration::from_secs(3600);
+
+/// A certificate this close to its end that cannot be renewed is an
+/// `ERROR` on every failed attempt, not a `WARN`.
+pub(crate) const ACME_URGENT: Duration = Duration::from_secs(7 * 86_400);
+
+/// How long an order may take, from its creation to the certificate
+/// (validation and issuance), before it is given up and retried later.
+pub(crate) const ACME_ORDER_TIMEOUT: Duration = Duration::from_secs(120);

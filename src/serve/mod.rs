@@ -47,6 +47,7 @@ use tls::Acceptor;
 use workers::{spawn_worker, start_worker};
 
 mod accept;
+pub(crate) mod acme;
 pub(crate) mod activation;
 pub(crate) mod balance;
 mod check;
@@ -71,7 +72,7 @@ mod workers;
 
 pub use check::{Checked, check};
 pub(crate) use options::Limits;
-pub use options::{Hsts, Http2Options, Options, StartError, TlsOptions};
+pub use options::{AcmeOptions, Challenge, Hsts, Http2Options, Options, StartError, TlsOptions};
 pub use reload::{Reload, Reloader};
 pub use replay::Http2Replay;
 
@@ -108,6 +109,8 @@ pub struct Server {
     max_connections: u32,
     /// The metrics listener, with `--metrics-listen`.
     monitor: Option<Monitor>,
+    /// The ACME task, with `--acme-domain`.
+    acme: Option<acme::Acme>,
 }
 
 impl Server {
@@ -115,8 +118,14 @@ impl Server {
     /// other workers (they wait until [`Server::run`]).
     pub async fn bind(config: &Options) -> Result<Server, StartError> {
         let root = check::open_root(config)?;
+        let acme = config.tls.as_ref().and_then(|tls| tls.acme.as_ref());
+        let managed = acme.map(|acme| tls::Managed::new(&acme.domains));
         let tls = match &config.tls {
-            Some(tls) => Some(Arc::new(reload::load(&tls.certificates, config.http2)?)),
+            Some(tls) => Some(Arc::new(reload::load(
+                &tls.certificates,
+                config.http2,
+                managed.clone(),
+            )?)),
             None => None,
         };
         let sockets = sockets::open(config, tls.is_some())?;
@@ -132,6 +141,12 @@ impl Server {
             None => None,
         };
         let metrics = Arc::new(Metrics::new(config.workers, monitor.is_some()));
+        let acme = match (acme, managed) {
+            (Some(acme), Some(managed)) => {
+                Some(acme::prepare(acme, managed, Arc::clone(&metrics))?)
+            }
+            _ => None,
+        };
         let site = Site::new(root, &config.site, metrics).map_err(StartError::Auth)?;
         let access_log =
             AccessLog::open(config.log_format, config.access_log.as_deref()).map_err(|e| {
@@ -154,6 +169,7 @@ impl Server {
             control,
             max_connections: config.max_connections,
             monitor,
+            acme,
         })
     }
 
@@ -206,6 +222,9 @@ impl Server {
         self.control.enter(Phase::Running);
         if let Some(monitor) = self.monitor.take() {
             tokio::spawn(monitor.serve(self.view()));
+        }
+        if let Some(acme) = self.acme.take() {
+            tokio::spawn(acme.run(self.context.shutdown.clone()));
         }
         if self.balance == Balance::Pack && pool.workers() > 1 {
             tokio::spawn(balance::run(

@@ -138,11 +138,73 @@ pub(super) fn default_workers() -> usize {
 /// What the HTTPS listener is told.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TlsOptions {
-    /// Certificate chains and keys, at least one; the first is the
-    /// default, the others are chosen by SNI.
+    /// Certificate chains and keys; the first is the default, the others
+    /// are chosen by SNI. Empty when every name is ACME's.
     pub certificates: Vec<CertPair>,
+    /// A certificate obtained and renewed from an ACME CA (`--acme-domain`)
+    /// for the names the files do not cover.
+    pub acme: Option<AcmeOptions>,
     /// `Strict-Transport-Security` on every HTTPS response.
     pub hsts: Option<Hsts>,
+}
+
+/// Let's Encrypt's production directory, the default CA.
+pub(crate) const LETS_ENCRYPT: &str = "https://acme-v02.api.letsencrypt.org/directory";
+
+/// How the CA is shown that this server answers for a name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum Challenge {
+    /// TLS-ALPN-01 (RFC 8737), on the HTTPS port itself.
+    #[default]
+    #[value(name = "tls-alpn-01")]
+    TlsAlpn01,
+    /// HTTP-01 (RFC 8555 §8.3), on the `--redirect-http` listener.
+    #[value(name = "http-01")]
+    Http01,
+}
+
+/// Automatic HTTPS: one certificate for `domains`, obtained at start and
+/// renewed in the background.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AcmeOptions {
+    /// The names the certificate covers, the first naming its files.
+    pub domains: Vec<String>,
+    /// The CA's directory URL (`https://`).
+    pub directory: String,
+    /// The account's contact address.
+    pub email: Option<String>,
+    /// PEM roots trusted for the directory, beside the system's.
+    pub ca_file: Option<PathBuf>,
+    /// Where the account and the certificates are kept.
+    pub state: PathBuf,
+    pub challenge: Challenge,
+    /// Renew when less than this remains; `None`: a third of the
+    /// certificate's lifetime.
+    pub renew_before: Option<Duration>,
+}
+
+impl Default for AcmeOptions {
+    fn default() -> Self {
+        AcmeOptions {
+            domains: Vec::new(),
+            directory: LETS_ENCRYPT.to_owned(),
+            email: None,
+            ca_file: None,
+            state: default_state(std::env::var_os("STATE_DIRECTORY").as_deref()),
+            challenge: Challenge::default(),
+            renew_before: None,
+        }
+    }
+}
+
+/// The state directory a service gets: `acme` under the first directory
+/// systemd's `StateDirectory=` names (`$STATE_DIRECTORY`, colon-separated),
+/// else under `/var/lib/staticd`.
+pub(crate) fn default_state(state_directory: Option<&std::ffi::OsStr>) -> PathBuf {
+    let first = state_directory
+        .and_then(|dirs| dirs.to_str())
+        .and_then(|dirs| dirs.split(':').find(|d| !d.is_empty()));
+    PathBuf::from(first.unwrap_or("/var/lib/staticd")).join("acme")
 }
 
 /// The `Strict-Transport-Security` policy (RFC 6797 §6.1).
@@ -229,4 +291,10 @@ pub enum StartError {
     /// The `--auth-file` could not be used (it names file and line).
     #[error(transparent)]
     Auth(AuthError),
+    /// The ACME state directory cannot be created, locked or written.
+    #[error("ACME state directory {} (--acme-state)", .0.display())]
+    AcmeState(PathBuf, #[source] io::Error),
+    /// The `--acme-ca-file` cannot be read as PEM certificates.
+    #[error("{} (--acme-ca-file)", .0.display())]
+    AcmeCaFile(PathBuf, #[source] io::Error),
 }

@@ -48,13 +48,15 @@ pub struct Reloader {
     pub load: Box<dyn FnMut() -> Result<Reload, Box<dyn Error + Send + Sync>> + Send>,
 }
 
-/// Loads the certificates at start-up, warning about any not valid now.
+/// Loads the certificates at start-up, warning about any not valid now;
+/// `managed` is the ACME certificate's slot, with `--acme-domain`.
 pub(super) fn load(
     pairs: &[CertPair],
     http2: crate::serve::options::Http2Options,
+    managed: Option<Arc<crate::serve::tls::Managed>>,
 ) -> Result<Acceptor, StartError> {
     let http2 = crate::serve::tls::Http2(http2.enabled);
-    let (acceptor, warnings) = Acceptor::load(pairs, http2).map_err(StartError::Tls)?;
+    let (acceptor, warnings) = Acceptor::load(pairs, http2, managed).map_err(StartError::Tls)?;
     warn(&warnings);
     Ok(acceptor)
 }
@@ -119,6 +121,7 @@ pub(super) fn reload(live: &Live<Shared>, reloader: &mut Reloader) {
             if let (Some(acceptor), Some(prepared)) = (&shared.tls, prepared) {
                 acceptor.install(prepared);
             }
+            acme_names(&shared, &reloaded.options);
             live.replace(shared);
             live.current().metrics.count(Counter::ReloadsApplied);
             let mut changed = changed(&reloader.settings, &reloaded.settings);
@@ -128,6 +131,16 @@ pub(super) fn reload(live: &Live<Shared>, reloader: &mut Reloader) {
             reloader.settings = reloaded.settings;
         }
         Err(err) => refused(live, &err),
+    }
+}
+
+/// A reload with other `--acme-domain` names: the ACME task orders a
+/// certificate for them, and the one in force serves until it comes.
+fn acme_names(shared: &Shared, options: &Options) {
+    let managed = shared.tls.as_ref().and_then(|tls| tls.managed());
+    let acme = options.tls.as_ref().and_then(|tls| tls.acme.as_ref());
+    if let (Some(managed), Some(acme)) = (managed, acme) {
+        managed.set_domains(&acme.domains);
     }
 }
 

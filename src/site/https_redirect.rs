@@ -16,6 +16,39 @@ use crate::http::response::Response;
 use crate::http::status::Status;
 use crate::http::target;
 
+/// Where the CA fetches an HTTP-01 answer (RFC 8555 §8.3).
+const ACME_CHALLENGE: &str = "/.well-known/acme-challenge/";
+
+/// The answer to the CA's HTTP-01 request for a token, when `request` is
+/// one: the key authorization `lookup` gives for it (from memory, never
+/// from the document root), or `404` for a token it does not know.
+/// `None` for any other request (and other methods than GET and HEAD),
+/// which is redirected as usual.
+pub(crate) fn acme_challenge(
+    request: &Request,
+    lookup: impl FnOnce(&str) -> Option<String>,
+) -> Option<Response> {
+    let path = target::origin_form(&request.target).ok()?;
+    let token = path.strip_prefix(ACME_CHALLENGE)?;
+    if !matches!(request.method, Method::Get | Method::Head) {
+        return None;
+    }
+    // Tokens are base64url (RFC 8555 §8.1): anything else is no token.
+    let well_formed = !token.is_empty()
+        && token
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+    let answer = well_formed.then(|| lookup(token)).flatten();
+    Some(match answer {
+        Some(key_authorization) => Response::bytes(
+            Status::Ok,
+            "application/octet-stream",
+            key_authorization.into_bytes(),
+        ),
+        None => Response::error(Status::NotFound),
+    })
+}
+
 /// The HTTPS port that needs no `:PORT` in a URL.
 const DEFAULT_HTTPS_PORT: u16 = 443;
 
@@ -59,6 +92,32 @@ fn location(request: &Request, https_port: u16) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn acme_tokens_are_answered_from_the_lookup_and_nothing_else() {
+        let request = |raw: &str| parse(raw.as_bytes()).unwrap().unwrap().0;
+        let lookup = |token: &str| (token == "tok-1_A").then(|| "tok-1_A.thumb".to_owned());
+        let known = request("GET /.well-known/acme-challenge/tok-1_A HTTP/1.1\r\nHost: a\r\n\r\n");
+        let answer = acme_challenge(&known, lookup).unwrap();
+        assert_eq!(answer.status.code(), 200);
+        assert!(matches!(&answer.body, Body::Bytes(b) if b == b"tok-1_A.thumb"));
+        for target in [
+            "/.well-known/acme-challenge/other",
+            "/.well-known/acme-challenge/",
+            "/.well-known/acme-challenge/../x",
+            "/.well-known/acme-challenge/a.b",
+        ] {
+            let unknown = request(&format!("GET {target} HTTP/1.1\r\nHost: a\r\n\r\n"));
+            let answer = acme_challenge(&unknown, lookup).unwrap();
+            assert_eq!(answer.status.code(), 404, "{target}");
+        }
+        let post = request(
+            "POST /.well-known/acme-challenge/tok-1_A HTTP/1.1\r\nHost: a\r\nContent-Length: 0\r\n\r\n",
+        );
+        assert!(acme_challenge(&post, lookup).is_none(), "redirected");
+        let other = request("GET /index.html HTTP/1.1\r\nHost: a\r\n\r\n");
+        assert!(acme_challenge(&other, lookup).is_none());
+    }
     use crate::http::request::parse;
     use crate::http::response::Body;
 

@@ -95,7 +95,7 @@ fn hsts_without_https_is_refused() {
     assert_https_refused(
         &["--hsts", "600"],
         &[],
-        "--hsts needs --tls-cert and --tls-key (HTTPS)",
+        "--hsts needs --tls-cert and --tls-key, or --acme-domain (HTTPS)",
     );
 }
 
@@ -104,7 +104,7 @@ fn hsts_subdomains_without_https_is_refused() {
     assert_https_refused(
         &["--hsts-subdomains"],
         &[],
-        "--hsts-subdomains needs --tls-cert and --tls-key (HTTPS)",
+        "--hsts-subdomains needs --tls-cert and --tls-key, or --acme-domain (HTTPS)",
     );
 }
 
@@ -113,7 +113,7 @@ fn redirect_http_without_https_is_refused() {
     assert_https_refused(
         &["--redirect-http", "8081"],
         &[],
-        "--redirect-http needs --tls-cert and --tls-key (HTTPS)",
+        "--redirect-http needs --tls-cert and --tls-key, or --acme-domain (HTTPS)",
     );
 }
 

@@ -34,6 +34,8 @@ fn name<T: ValueEnum>(value: T) -> String {
 fn library() -> BTreeMap<&'static str, String> {
     let d = Options::default();
     let site = &d.site;
+    // Off until --acme-domain: its defaults are AcmeOptions' own.
+    let acme = staticd::AcmeOptions::default();
     let switch = |on: bool| if on { "on" } else { "off" }.to_owned();
     BTreeMap::from([
         ("root", d.root.display().to_string()),
@@ -73,6 +75,9 @@ fn library() -> BTreeMap<&'static str, String> {
             if d.http2.enabled { "on" } else { "off" }.to_owned(),
         ),
         ("http2-max-streams", d.http2.max_streams.to_string()),
+        ("acme-directory", acme.directory.clone()),
+        ("acme-state", acme.state.display().to_string()),
+        ("acme-challenge", name(acme.challenge)),
     ])
 }
 

@@ -6,6 +6,7 @@
 
 mod common;
 
+mod acme;
 mod activation;
 mod architecture;
 mod archive;

@@ -228,6 +228,7 @@ fn https_options_with_no_certificate_files_refuse_to_start() {
     let mut opts = Config::for_root(root.path()).options();
     opts.tls = Some(TlsOptions {
         certificates: vec![missing.clone()],
+        acme: None,
         hsts: None,
     });
     let runtime = tokio::runtime::Builder::new_current_thread()

@@ -70,6 +70,12 @@ pub(crate) enum Counter {
     Http2AbuseFrameSize,
     Http2AbuseFlowControl,
     Http2AbuseProtocol,
+    /// ACME orders by kind (the first certificate for a set of names, or
+    /// a renewal) and outcome.
+    AcmeFirstIssued,
+    AcmeFirstFailed,
+    AcmeRenewalIssued,
+    AcmeRenewalFailed,
     /// The sum of every request's duration, in nanoseconds.
     DurationNanos,
 }

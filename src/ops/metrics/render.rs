@@ -22,6 +22,9 @@ pub(crate) struct Gauges {
     pub compression_cache_bytes: u64,
     /// Each certificate's file and when it expires, in Unix seconds.
     pub certificates: Vec<(String, u64)>,
+    /// When ACME last issued a certificate, in Unix seconds, with
+    /// `--acme-domain` once it has.
+    pub acme_last_issued: Option<u64>,
     /// When the server started, in Unix seconds.
     pub start_time: f64,
     /// The process's resident memory and open descriptors, when known.
@@ -240,6 +243,22 @@ fn counters(text: &mut Exposition, metrics: &Metrics) {
     ] {
         text.sample(name, &[("outcome", outcome)], metrics.total(counter));
     }
+    acme(text, metrics);
+}
+
+fn acme(text: &mut Exposition, metrics: &Metrics) {
+    let name = "staticd_acme_orders_total";
+    let help = "ACME orders (--acme-domain), by kind (first certificate or renewal) and outcome.";
+    text.family(name, Kind::Counter, help);
+    for (kind, outcome, counter) in [
+        ("first", "issued", Counter::AcmeFirstIssued),
+        ("first", "failed", Counter::AcmeFirstFailed),
+        ("renewal", "issued", Counter::AcmeRenewalIssued),
+        ("renewal", "failed", Counter::AcmeRenewalFailed),
+    ] {
+        let labels = [("kind", kind), ("outcome", outcome)];
+        text.sample(name, &labels, metrics.total(counter));
+    }
 }
 
 fn connections(text: &mut Exposition, gauges: &Gauges) {
@@ -317,6 +336,11 @@ fn operations(text: &mut Exposition, gauges: &Gauges) {
     for (file, expiry) in &gauges.certificates {
         text.sample(name, &[("certificate", file)], expiry);
     }
+    if let Some(at) = gauges.acme_last_issued {
+        let name = "staticd_acme_last_issued_timestamp_seconds";
+        let help = "When ACME last issued a certificate (first or renewal), in Unix time.";
+        text.single(name, Kind::Gauge, help, at);
+    }
     let help = "When the process started, in Unix time.";
     text.single(
         "process_start_time_seconds",
@@ -377,9 +401,15 @@ mod tests {
             certificates: vec![("a.pem".into(), 1), ("b.pem".into(), 2)],
             resident_bytes: Some(1),
             open_fds: Some(1),
+            acme_last_issued: Some(7),
             ..Gauges::default()
         };
-        let text = render(&Metrics::new(2, true), &gauges);
+        let metrics = Metrics::new(2, true);
+        metrics.count(Counter::AcmeRenewalFailed);
+        let text = render(&metrics, &gauges);
+        let acme = "staticd_acme_orders_total{kind=\"renewal\",outcome=\"failed\"} 1\n";
+        assert!(text.contains(acme), "{text}");
+        assert!(text.contains("staticd_acme_last_issued_timestamp_seconds 7\n"));
         let mut names = std::collections::HashSet::new();
         for line in text.lines().filter(|l| l.starts_with("# TYPE ")) {
             let name = line.split(' ').nth(2).unwrap();

@@ -225,6 +225,14 @@ impl Connection {
     /// the way to HTTPS.
     async fn answer(&self, request: &Request) -> Response {
         if let Some(port) = self.redirect_to {
+            // HTTP-01 (--acme-challenge http-01) is answered here.
+            let managed = self.shared.tls.as_ref().and_then(|tls| tls.managed());
+            if let Some(managed) = managed {
+                let lookup = |token: &str| managed.token(token);
+                if let Some(answer) = https_redirect::acme_challenge(request, lookup) {
+                    return answer;
+                }
+            }
             return https_redirect::respond(request, port);
         }
         answer(&self.shared, request).await

@@ -19,6 +19,7 @@ use super::write::{shrank, with_send_timeout};
 use crate::http::response::{Body, Piece, Response};
 use crate::http::status::Status;
 use crate::serve::limits::TLS_FILE_CHUNK;
+use crate::serve::tls::ALPN_ACME;
 
 /// The first byte of every TLS handshake record (RFC 8446 §5.1).
 const HANDSHAKE_RECORD: u8 = 0x16;
@@ -68,6 +69,13 @@ impl Connection {
                 .await
                 .map_err(|_| io::Error::new(io::ErrorKind::TimedOut, "handshake timed out"))??;
             if !tls.is_handshaking() {
+                if tls.alpn_protocol() == Some(ALPN_ACME) {
+                    // RFC 8737 §3: the CA's validation is the handshake
+                    // alone; no request follows.
+                    tls.send_close_notify();
+                    let _ = timeout_at(deadline, flush(stream, tls)).await;
+                    return Ok(false);
+                }
                 // The read buffer holds plaintext from here on.
                 take_plaintext(tls, read_buf)?;
                 return Ok(true);

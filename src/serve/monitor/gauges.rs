@@ -59,6 +59,11 @@ impl View {
                 .tls
                 .as_ref()
                 .map_or_else(Vec::new, |tls| tls.expiries()),
+            acme_last_issued: shared
+                .tls
+                .as_ref()
+                .and_then(|tls| tls.managed())
+                .and_then(|managed| managed.issued_at()),
             start_time: unix_seconds(self.started),
             resident_bytes: process::resident_bytes(),
             open_fds: process::open_fds(),

@@ -11,12 +11,16 @@ use rustls::crypto::CryptoProvider;
 
 use super::certs::{CertPair, Certificates, TlsError};
 use super::config::{provider, server_config};
+use super::managed::Managed;
 
 /// The current server configuration, and where it comes from.
 #[derive(Debug)]
 pub struct Acceptor {
     provider: Arc<CryptoProvider>,
     current: RwLock<Prepared>,
+    /// The ACME certificate (`--acme-domain`), the same in every
+    /// configuration this acceptor puts in force.
+    managed: Option<Arc<Managed>>,
 }
 
 /// Whether ALPN offers `h2` (`--http2`).
@@ -41,9 +45,10 @@ impl Acceptor {
     pub(crate) fn load(
         pairs: &[CertPair],
         http2: Http2,
+        managed: Option<Arc<Managed>>,
     ) -> Result<(Acceptor, Vec<String>), TlsError> {
         let provider = provider();
-        let (config, expiries, warnings) = build(pairs, &provider, http2)?;
+        let (config, expiries, warnings) = build(pairs, &provider, http2, managed.clone())?;
         let current = Prepared {
             pairs: pairs.to_vec(),
             http2,
@@ -53,6 +58,7 @@ impl Acceptor {
         let acceptor = Acceptor {
             provider,
             current: RwLock::new(current),
+            managed,
         };
         Ok((acceptor, warnings))
     }
@@ -81,7 +87,8 @@ impl Acceptor {
         pairs: &[CertPair],
         http2: Http2,
     ) -> Result<(Prepared, Vec<String>), TlsError> {
-        let (config, expiries, warnings) = build(pairs, &self.provider, http2)?;
+        let (config, expiries, warnings) =
+            build(pairs, &self.provider, http2, self.managed.clone())?;
         let prepared = Prepared {
             pairs: pairs.to_vec(),
             http2,
@@ -97,10 +104,19 @@ impl Acceptor {
     }
 
     /// Each certificate in use: its file and its `notAfter` in Unix
-    /// seconds.
+    /// seconds (the ACME one's once there is one).
     pub(crate) fn expiries(&self) -> Vec<(String, u64)> {
         let current = self.current.read().unwrap_or_else(|e| e.into_inner());
-        current.expiries.clone()
+        let mut expiries = current.expiries.clone();
+        if let Some((file, not_after)) = self.managed.as_ref().and_then(|m| m.expiry()) {
+            expiries.push((file, not_after));
+        }
+        expiries
+    }
+
+    /// The ACME certificate's slot, with `--acme-domain`.
+    pub(crate) fn managed(&self) -> Option<&Arc<Managed>> {
+        self.managed.as_ref()
     }
 
     /// The certificate files in use, in order.
@@ -120,14 +136,15 @@ fn build(
     pairs: &[CertPair],
     provider: &Arc<CryptoProvider>,
     http2: Http2,
+    managed: Option<Arc<Managed>>,
 ) -> Result<Built, TlsError> {
-    let certificates = Arc::new(Certificates::load(pairs, provider)?);
+    let certificates = Arc::new(Certificates::load(pairs, provider)?.with_managed(managed));
     let warnings = certificates.warnings(pairs, std::time::SystemTime::now());
     let expiries = certificates.expiries(pairs);
     let config = server_config(certificates, Arc::clone(provider), http2.0).map_err(|err| {
         // Only a provider without TLS 1.2/1.3 or a ticketer could fail
         // here; name the first certificate so the line still says where.
-        TlsError::Key(pairs[0].key.clone(), err)
+        TlsError::Config(pairs.first().map(|p| p.key.clone()), err)
     })?;
     Ok((config, expiries, warnings))
 }
@@ -156,7 +173,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let pair = pair_for(dir.path(), "site", &["site.test"]);
         let (acceptor, warnings) =
-            Acceptor::load(std::slice::from_ref(&pair), Http2(true)).unwrap();
+            Acceptor::load(std::slice::from_ref(&pair), Http2(true), None).unwrap();
         assert!(warnings.is_empty(), "{warnings:?}");
         let before = acceptor.config();
         let first = shown(&acceptor, &pair);

@@ -14,6 +14,8 @@ use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName};
 use rustls::server::{ClientHello, ResolvesServerCert};
 use rustls::sign::CertifiedKey;
 
+use super::managed::{ALPN_ACME, Managed};
+
 /// One certificate chain and its private key, as files.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CertPair {
@@ -42,6 +44,10 @@ pub enum TlsError {
     /// The key is of a type or form the crypto provider cannot use.
     #[error("{}: unusable private key", .0.display())]
     Key(PathBuf, #[source] rustls::Error),
+    /// The TLS configuration could not be built (for the first key named,
+    /// if any).
+    #[error("{}: cannot build the TLS configuration", .0.as_ref().map_or("HTTPS".into(), |p| p.display().to_string()))]
+    Config(Option<PathBuf>, #[source] rustls::Error),
     /// The key is not the one the certificate was issued for.
     #[error("{}: this key does not match the certificate in {}", .key.display(), .cert.display())]
     Mismatch { cert: PathBuf, key: PathBuf },
@@ -85,9 +91,14 @@ pub(crate) fn load_pair(
 /// Several certificates, the first being the default: a client naming a
 /// host (SNI) gets the first certificate valid for it, any other client
 /// the default.
+///
+/// With ACME (`managed`), the files answer the names they cover, the
+/// ACME certificate its own names (and clients that name none), and any
+/// other name is refused: nothing is ordered for a name a client chooses.
 #[derive(Debug)]
 pub(crate) struct Certificates {
     keys: Vec<Arc<CertifiedKey>>,
+    managed: Option<Arc<Managed>>,
 }
 
 impl Certificates {
@@ -100,7 +111,20 @@ impl Certificates {
             .iter()
             .map(|pair| load_pair(pair, provider).map(Arc::new))
             .collect::<Result<Vec<_>, _>>()?;
-        Ok(Certificates { keys })
+        Ok(Certificates {
+            keys,
+            managed: None,
+        })
+    }
+
+    /// Whether the ACME certificate is among them.
+    pub(crate) fn has_acme(&self) -> bool {
+        self.managed.is_some()
+    }
+
+    /// The same certificates beside the ACME one.
+    pub(crate) fn with_managed(self, managed: Option<Arc<Managed>>) -> Certificates {
+        Certificates { managed, ..self }
     }
 
     /// A warning for each certificate that is expired or not yet valid at
@@ -137,28 +161,54 @@ impl Certificates {
             .collect()
     }
 
-    /// The certificate for a client that asked for `name` (or for none).
+    /// The certificate for a client that asked for `name` (or for none):
+    /// the first that covers it, else the default.
     pub(crate) fn choose(&self, name: Option<&str>) -> Option<Arc<CertifiedKey>> {
-        let named = name.and_then(|name| ServerName::try_from(name).ok());
+        name.and_then(|name| self.covering(name))
+            .or_else(|| self.keys.first().cloned())
+    }
+
+    /// The first certificate valid for `name`.
+    fn covering(&self, name: &str) -> Option<Arc<CertifiedKey>> {
+        let name = ServerName::try_from(name).ok()?;
         let covers = |key: &&Arc<CertifiedKey>| {
-            let Some(name) = &named else { return false };
             let Ok(end_entity) = key.end_entity_cert() else {
                 return false;
             };
             webpki::EndEntityCert::try_from(end_entity)
-                .is_ok_and(|cert| cert.verify_is_valid_for_subject_name(name).is_ok())
+                .is_ok_and(|cert| cert.verify_is_valid_for_subject_name(&name).is_ok())
         };
-        self.keys
-            .iter()
-            .find(covers)
-            .or(self.keys.first())
-            .map(Arc::clone)
+        self.keys.iter().find(covers).cloned()
+    }
+
+    /// With ACME: a file's certificate for the names it covers, the ACME
+    /// one for its names and for a client naming none (a file's while
+    /// there is none yet), nothing for any other name.
+    fn with_acme(&self, managed: &Managed, name: Option<&str>) -> Option<Arc<CertifiedKey>> {
+        if let Some(key) = name.and_then(|name| self.covering(name)) {
+            return Some(key);
+        }
+        match name {
+            Some(name) if !managed.covers(name) => None,
+            _ => managed.current().or_else(|| self.keys.first().cloned()),
+        }
     }
 }
 
 impl ResolvesServerCert for Certificates {
     fn resolve(&self, hello: ClientHello<'_>) -> Option<Arc<CertifiedKey>> {
-        self.choose(hello.server_name())
+        let Some(managed) = &self.managed else {
+            return self.choose(hello.server_name());
+        };
+        // RFC 8737 §3: the CA's validation handshake offers acme-tls/1
+        // and gets the challenge certificate, or nothing.
+        let validating = hello
+            .alpn()
+            .is_some_and(|mut offered| offered.any(|p| p == ALPN_ACME));
+        if validating {
+            return hello.server_name().and_then(|name| managed.challenge(name));
+        }
+        self.with_acme(managed, hello.server_name())
     }
 }
 
@@ -254,6 +304,37 @@ pub(crate) mod tests {
         assert_eq!(chosen(Some("unknown.test")), first);
         assert_eq!(chosen(None), first);
         assert_eq!(chosen(Some("not a name")), first);
+    }
+
+    #[test]
+    fn with_acme_files_answer_their_names_acme_its_own_and_others_are_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let manual = pair_for(dir.path(), "manual", &["files.test"]);
+        let acme = pair_for(dir.path(), "acme", &["acme.test"]);
+        let managed = Managed::new(&["acme.test".to_owned()]);
+        let certs = Certificates::load(std::slice::from_ref(&manual), &provider())
+            .unwrap()
+            .with_managed(Some(Arc::clone(&managed)));
+        let file_cert = load_pair(&manual, &provider()).unwrap().cert;
+        let chosen = |name| certs.with_acme(&managed, name).map(|k| k.cert.clone());
+        assert_eq!(chosen(Some("files.test")), Some(file_cert.clone()));
+        assert_eq!(
+            chosen(Some("acme.test")),
+            Some(file_cert.clone()),
+            "a file's until ACME has one"
+        );
+        assert_eq!(
+            chosen(Some("other.test")),
+            None,
+            "nothing is ordered for a client's name"
+        );
+        let acme_key = load_pair(&acme, &provider()).unwrap();
+        let acme_cert = acme_key.cert.clone();
+        managed.install(Arc::new(acme_key), 1, "acme.pem".into());
+        assert_eq!(chosen(Some("ACME.test")), Some(acme_cert.clone()));
+        assert_eq!(chosen(None), Some(acme_cert), "no SNI: the ACME one");
+        assert_eq!(chosen(Some("files.test")), Some(file_cert));
+        assert_eq!(chosen(Some("other.test")), None);
     }
 
     #[test]

@@ -10,6 +10,7 @@ use rustls::{ServerConfig, version};
 use crate::serve::limits::TLS_SESSIONS;
 
 use super::certs::Certificates;
+use super::managed::ALPN_ACME;
 
 /// HTTP/1.1's application protocol name (RFC 7301).
 pub(crate) const ALPN_HTTP11: &[u8] = b"http/1.1";
@@ -24,13 +25,15 @@ pub(crate) fn provider() -> Arc<CryptoProvider> {
 
 /// The server side of TLS, built once and shared by every connection: TLS
 /// 1.3 and 1.2 only (ring offers only AEAD suites with forward secrecy),
-/// ALPN `h2` (with `http2`) then `http/1.1`, resumption by ticket and by
-/// a bounded session cache, and `certificates` chosen by SNI.
+/// ALPN `h2` (with `http2`) then `http/1.1` (and `acme-tls/1` for the
+/// CA, with ACME), resumption by ticket and by a bounded session cache,
+/// and `certificates` chosen by SNI.
 pub(crate) fn server_config(
     certificates: Arc<Certificates>,
     provider: Arc<CryptoProvider>,
     http2: bool,
 ) -> Result<Arc<ServerConfig>, rustls::Error> {
+    let acme = certificates.has_acme();
     let mut config = ServerConfig::builder_with_provider(provider)
         .with_protocol_versions(&[&version::TLS13, &version::TLS12])?
         .with_no_client_auth()
@@ -39,6 +42,9 @@ pub(crate) fn server_config(
         true => vec![ALPN_H2.to_vec(), ALPN_HTTP11.to_vec()],
         false => vec![ALPN_HTTP11.to_vec()],
     };
+    if acme {
+        config.alpn_protocols.push(ALPN_ACME.to_vec());
+    }
     config.session_storage = ServerSessionMemoryCache::new(TLS_SESSIONS);
     config.ticketer = rustls::crypto::ring::Ticketer::new()?;
     Ok(Arc::new(config))

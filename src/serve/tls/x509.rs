@@ -1,8 +1,8 @@
 //! What staticd reads from a certificate itself: its validity period, so
 //! that it can warn at start-up about a certificate that has expired or is
 //! not valid yet (clients would refuse every handshake, and the operator
-//! had better read why in staticd's log than in a browser's) and export
-//! its end as a metric.
+//! had better read why in staticd's log than in a browser's), export its
+//! end as a metric and schedule an ACME renewal; and the names it covers.
 //!
 //! The DER is read by `x509-parser`; nothing else is checked here, since
 //! rustls and webpki judge the certificate itself. A certificate it cannot
@@ -10,7 +10,7 @@
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use x509_parser::prelude::{FromDer, X509Certificate};
+use x509_parser::prelude::{FromDer, GeneralName, X509Certificate};
 
 use crate::http::date;
 
@@ -38,6 +38,24 @@ pub(crate) fn validity(der: &[u8]) -> Option<Validity> {
         not_before: period.not_before.timestamp(),
         not_after: period.not_after.timestamp(),
     })
+}
+
+/// The DNS names of the certificate's subject alternative names (what
+/// an ACME certificate is for), `None` when it cannot be read.
+pub(crate) fn dns_names(der: &[u8]) -> Option<Vec<String>> {
+    let (_, cert) = X509Certificate::from_der(der).ok()?;
+    let Ok(Some(names)) = cert.subject_alternative_name() else {
+        return Some(Vec::new());
+    };
+    let dns = names
+        .value
+        .general_names
+        .iter()
+        .filter_map(|name| match name {
+            GeneralName::DNSName(name) => Some(name.to_ascii_lowercase()),
+            _ => None,
+        });
+    Some(dns.collect())
 }
 
 /// The one line to log when the certificate is not valid at `now`
@@ -79,7 +97,7 @@ fn unix(time: SystemTime) -> i64 {
 /// A date and time as the warning shows it, `2026-12-07 09:30:00 UTC`
 /// (1970 at the earliest: a certificate ending before then is only
 /// shown as 1970).
-fn utc(secs: i64) -> String {
+pub(crate) fn utc(secs: i64) -> String {
     let text = date::format_rfc3339(u64::try_from(secs).unwrap_or(0), 0);
     format!("{} {} UTC", &text[..10], &text[11..19])
 }
@@ -143,6 +161,17 @@ mod tests {
             Some("certificate is not valid until 2026-11-27 00:00:00 UTC".to_owned())
         );
         assert_eq!(warning(&der, at(NOW - 10 * DAY)), None);
+    }
+
+    #[test]
+    fn the_dns_names_are_read_in_lower_case() {
+        let made =
+            rcgen::generate_simple_self_signed(vec!["A.test".into(), "b.test".into()]).unwrap();
+        assert_eq!(
+            dns_names(made.cert.der()),
+            Some(vec!["a.test".to_owned(), "b.test".to_owned()])
+        );
+        assert_eq!(dns_names(b"junk"), None);
     }
 
     #[test]

@@ -35,6 +35,7 @@ pub fn certificate(dir: &Path, stem: &str, names: &[&str]) -> CertPair {
 pub fn options(pairs: &[CertPair]) -> TlsOptions {
     TlsOptions {
         certificates: pairs.to_vec(),
+        acme: None,
         hsts: None,
     }
 }
