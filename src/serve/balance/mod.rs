@@ -35,7 +35,11 @@ pub enum Balance {
 /// every worker active, if the kernel's statistics cannot be read.
 pub(crate) async fn run(pool: std::sync::Arc<Pool>, mut shutdown: Shutdown) {
     let mut sampler = Sampler::new();
-    let mut policy = Policy::new(pool.workers(), pool.active());
+    // The CPUs this process may use: its affinity mask and its CPU quota
+    // (cgroup v2 cpu.max, v1 cpu.cfs_quota_us), as the standard library
+    // reads them. More active workers than that would only wait.
+    let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let mut policy = Policy::new(pool.workers(), pool.active()).with_cpus(cpus);
     let mut tick = tokio::time::interval(BALANCE_EVERY);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {

@@ -5,19 +5,25 @@
 //!   generator or anything else): one fewer worker, and growing again is
 //!   held off for longer each time this repeats;
 //! - **spread**: active workers busy 80% of the time or more while 0.7 of
-//!   a CPU or more went idle: one more worker;
+//!   a CPU or more went idle: as many more workers as CPUs went idle
+//!   (rounded, 0.7 counting as one), so a burst on a many-core machine
+//!   gets every idle core in one decision, never more than the CPUs the
+//!   process may use (its affinity and CPU quota);
 //! - **pack**: when the work would fit in one fewer worker at half load
 //!   each: one fewer;
 //! - **even out**: one active worker saturated while another has slack
 //!   and a CPU is idle (the kernel handed most connections to one of
 //!   them): the busier ones hand their excess to the others.
 //!
-//! After any change the count holds for at least a second, so each
-//! decision is judged on what it did.
+//! After growing, the count holds for one sampling interval, so a ramp
+//! that the first decision did not finish (the new workers' share of the
+//! load shows only in the next sample) takes a few intervals, not
+//! seconds; after shrinking it holds for a second, so that shrinking
+//! stays cautious and each decision is judged on what it did.
 
 use std::time::{Duration, Instant};
 
-use crate::serve::limits::{HOLD, MAX_HOLD};
+use crate::serve::limits::{BALANCE_EVERY, HOLD, MAX_HOLD};
 
 /// Share of the time active workers must be running, on average, before
 /// another worker is considered.
@@ -57,6 +63,8 @@ pub(crate) struct Decision {
 /// The decision, with its memory of recent ones.
 #[derive(Debug, Clone)]
 pub(crate) struct Policy {
+    /// The most workers that may be active: the workers there are, and
+    /// no more than the CPUs the process may use.
     workers: usize,
     active: usize,
     hold_until: Option<Instant>,
@@ -72,6 +80,22 @@ impl Policy {
             hold_until: None,
             regrow: HOLD,
         }
+    }
+
+    /// The same, never activating more than `cpus` workers (the CPUs
+    /// the process may use: its affinity mask and CPU quota).
+    pub(crate) fn with_cpus(self, cpus: usize) -> Policy {
+        let workers = self.workers.min(cpus.max(1));
+        Policy {
+            workers,
+            active: self.active.min(workers),
+            ..self
+        }
+    }
+
+    /// How many workers are active.
+    pub(crate) fn active(&self) -> usize {
+        self.active
     }
 
     /// What to do after `sample`, taken at `now`.
@@ -99,7 +123,10 @@ impl Policy {
             && busy / n >= SPREAD_BUSY
             && sample.idle_cpus >= SPREAD_IDLE
         {
-            self.change(self.active + 1, now + HOLD);
+            // Each idle CPU can take a worker: 0.7 idle counts as one.
+            let idle = (sample.idle_cpus + (1.0 - SPREAD_IDLE)).floor() as usize;
+            let grown = (self.active + idle.max(1)).min(self.workers);
+            self.change(grown, now + BALANCE_EVERY);
         } else if self.active > 1 && busy <= (n - 1.0) * PACK_BUSY {
             self.change(self.active - 1, now + HOLD);
         } else if self.active > 1 {
@@ -165,11 +192,19 @@ mod tests {
         let t0 = Instant::now();
         let mut p = Policy::new(2, 1);
         assert_eq!(p.decide(&sample(&[0.9], &[0.0], 1.0), t0).active, 2);
-        // Even an idle pool is not packed within the hold...
+        // Growing holds for one sampling interval: an idle pool is not
+        // packed within it...
         let idle = sample(&[0.0, 0.0], &[0.0, 0.0], 2.0);
-        assert_eq!(p.decide(&idle, t0 + HOLD / 2).active, 2);
-        // ...but is after it.
-        assert_eq!(p.decide(&idle, t0 + HOLD).active, 1);
+        assert_eq!(p.decide(&idle, t0 + BALANCE_EVERY / 2).active, 2);
+        // ...but is after it, and shrinking holds for longer.
+        let t1 = t0 + BALANCE_EVERY;
+        let mut p3 = Policy::new(3, 3);
+        let idle3 = sample(&[0.0; 3], &[0.0; 3], 3.0);
+        assert_eq!(p.decide(&idle, t1).active, 1);
+        assert_eq!(p3.decide(&idle3, t1).active, 2);
+        let idle2 = sample(&[0.0; 2], &[0.0; 2], 3.0);
+        assert_eq!(p3.decide(&idle2, t1 + HOLD / 2).active, 2);
+        assert_eq!(p3.decide(&idle2, t1 + HOLD).active, 1);
     }
 
     #[test]
@@ -246,5 +281,91 @@ mod tests {
         // Then it holds, to see what that did.
         assert!(!p.decide(&lopsided, t0 + HOLD / 2).even_out);
         assert!(p.decide(&lopsided, t0 + HOLD).even_out);
+    }
+
+    /// What the active workers of a machine report: `cpus` CPUs, of
+    /// which `neighbour` are kept busy by other processes, and `demand`
+    /// CPUs' worth of work spread evenly over the `active` workers (who
+    /// wait for a CPU when there are more of them than free CPUs).
+    fn machine(cpus: f64, neighbour: f64, demand: f64, active: usize) -> Sample {
+        let a = active as f64;
+        let free = (cpus - neighbour).max(0.0);
+        let ours = demand.min(a).min(free);
+        let busy = ours / a;
+        let waiting = if a > free { 1.0 - busy } else { 0.0 };
+        Sample {
+            busy: vec![busy; active],
+            waiting: vec![waiting; active],
+            idle_cpus: (free - ours).max(0.0),
+        }
+    }
+
+    /// Runs `decisions` sampling intervals of `demand` from `at`, and
+    /// returns the active counts decided.
+    fn run(
+        p: &mut Policy,
+        at: &mut Instant,
+        decisions: usize,
+        (cpus, neighbour, demand): (f64, f64, f64),
+    ) -> Vec<usize> {
+        (0..decisions)
+            .map(|_| {
+                let sample = machine(cpus, neighbour, demand, p.active());
+                *at += BALANCE_EVERY;
+                p.decide(&sample, *at).active
+            })
+            .collect()
+    }
+
+    #[test]
+    fn idle_burst_steady_idle_on_8_32_and_64_cpus() {
+        for cpus in [8usize, 32, 64] {
+            let c = cpus as f64;
+            let mut p = Policy::new(cpus, 1).with_cpus(cpus);
+            let mut t = Instant::now();
+            assert_eq!(run(&mut p, &mut t, 8, (c, 0.0, 0.2)), vec![1; 8], "idle");
+            // A burst that would take every CPU: all of them within
+            // 4 intervals (1 s), never more.
+            let ramp = run(&mut p, &mut t, 4, (c, 0.0, c * 2.0));
+            assert_eq!(*ramp.last().unwrap(), cpus, "{cpus}: {ramp:?}");
+            assert!(ramp.iter().all(|&n| n <= cpus));
+            // Steady at half the machine: kept, not flapping.
+            let steady = run(&mut p, &mut t, 40, (c, 0.0, c / 2.0));
+            assert!(steady.iter().all(|&n| n == cpus), "{cpus}: {steady:?}");
+            // Idle again: shrinks one worker at a time, a second apart.
+            let calm = run(&mut p, &mut t, 4 * (cpus + 2), (c, 0.0, 0.2));
+            assert_eq!(*calm.last().unwrap(), 1, "{cpus}: {calm:?}");
+            assert!(calm.windows(2).all(|w| w[1] + 1 >= w[0]), "one at a time");
+            let first_drop = calm.iter().position(|&n| n < cpus).unwrap();
+            let second_drop = calm.iter().position(|&n| n < cpus - 1).unwrap();
+            assert!(second_drop - first_drop >= 4, "{calm:?}");
+        }
+    }
+
+    #[test]
+    fn a_neighbour_on_half_the_cpus_leaves_at_most_the_free_half_used() {
+        let mut p = Policy::new(64, 1).with_cpus(64);
+        let mut t = Instant::now();
+        let counts = run(&mut p, &mut t, 40, (64.0, 32.0, 128.0));
+        assert!(counts.iter().all(|&n| n <= 32), "{counts:?}");
+        assert_eq!(counts[3], 32, "the free half within a second: {counts:?}");
+    }
+
+    #[test]
+    fn a_quota_of_4_on_64_cpus_activates_at_most_4() {
+        let mut p = Policy::new(64, 1).with_cpus(4);
+        let mut t = Instant::now();
+        let counts = run(&mut p, &mut t, 40, (64.0, 0.0, 64.0));
+        assert!(counts.iter().all(|&n| n <= 4), "{counts:?}");
+        assert_eq!(counts[0], 4);
+        assert_eq!(Policy::new(8, 8).with_cpus(2).active(), 2);
+    }
+
+    #[test]
+    fn on_two_cores_a_load_generator_on_the_other_is_not_crowded_out() {
+        let mut p = Policy::new(2, 1).with_cpus(2);
+        let mut t = Instant::now();
+        let counts = run(&mut p, &mut t, 20, (2.0, 1.0, 5.0));
+        assert_eq!(counts, vec![1; 20]);
     }
 }
