@@ -40,6 +40,9 @@ pub(crate) async fn run(pool: std::sync::Arc<Pool>, mut shutdown: Shutdown) {
     // reads them. More active workers than that would only wait.
     let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
     let mut policy = Policy::new(pool.workers(), pool.active()).with_cpus(cpus);
+    if policy.active() != pool.active() {
+        pool.set_active(policy.active());
+    }
     let mut tick = tokio::time::interval(BALANCE_EVERY);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
