@@ -85,15 +85,27 @@ pub(super) fn context(
 
 /// Accepts whenever worker `index` is active, until `stop`. While it is
 /// not, its listener is off its event loop: the kernel wakes every epoll
-/// instance watching a listening socket for each new connection.
+/// instance watching a listening socket for each new connection. A
+/// `steered` listener (the worker's own) is accepted on all the time: the
+/// kernel sends it new connections only while the worker is active.
 pub(super) async fn accept_while_active(
     listener: Listener,
     index: usize,
     context: &Context,
     worker: &Worker,
     stop: impl Future<Output = ()>,
+    steered: bool,
 ) {
     tokio::pin!(stop);
+    if steered {
+        match Accepting::from_std(listener) {
+            Ok(accepting) => {
+                accept_loop(&accepting, index, context, worker, &mut stop, Follow::No).await;
+            }
+            Err(err) => tracing::error!(worker = index, error = %err, "worker cannot accept"),
+        }
+        return;
+    }
     let mut active = context.pool.watch_active();
     let mut listener = Some(listener);
     while let Some(idle) = listener.take() {
@@ -107,7 +119,9 @@ pub(super) async fn accept_while_active(
                 return tracing::error!(worker = index, error = %err, "worker cannot accept");
             }
         };
-        if accept_loop(&accepting, index, context, worker, &mut stop).await == Until::Stopped {
+        if accept_loop(&accepting, index, context, worker, &mut stop, Follow::Yes).await
+            == Until::Stopped
+        {
             return;
         }
         listener = accepting
@@ -125,18 +139,31 @@ pub(super) enum Until {
     Inactive,
 }
 
+/// Whether an accept loop ends when its worker stops being active.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Follow {
+    Yes,
+    No,
+}
+
 /// Accepts connections and starts each on worker `index` until `stop`,
-/// or until the worker stops being active.
+/// or (with [`Follow::Yes`]) until the worker stops being active.
 pub(super) async fn accept_loop<F: Future<Output = ()>>(
     listener: &Accepting,
     index: usize,
     context: &Context,
     worker: &Worker,
     stop: &mut Pin<&mut F>,
+    follow: Follow,
 ) -> Until {
     let mut last_warning: Option<std::time::Instant> = None;
     let mut active = context.pool.watch_active();
-    let mut inactive = std::pin::pin!(active.wait_for(|&n| n <= index));
+    let mut inactive = std::pin::pin!(async {
+        match follow {
+            Follow::Yes => drop(active.wait_for(|&n| n <= index).await),
+            Follow::No => std::future::pending().await,
+        }
+    });
     loop {
         // Beyond --max-connections, connections wait in the backlog.
         // Biased: once the worker is inactive it must not take one more.

@@ -109,11 +109,20 @@ impl Accepting {
 
 /// Binds and listens on `addr`.
 pub(super) fn listen(addr: SocketAddr) -> io::Result<Listener> {
+    listen_with(addr, false)
+}
+
+/// Binds and listens on `addr`, in a `SO_REUSEPORT` group with `reuse_port`
+/// (see [`crate::serve::steering`]).
+pub(crate) fn listen_with(addr: SocketAddr, reuse_port: bool) -> io::Result<Listener> {
     let socket = match addr {
         SocketAddr::V4(_) => TcpSocket::new_v4()?,
         SocketAddr::V6(_) => TcpSocket::new_v6()?,
     };
     socket.set_reuseaddr(true)?;
+    if reuse_port {
+        socket.set_reuseport(true)?;
+    }
     socket.bind(addr)?;
     if let Err(err) = defer_accept(&socket) {
         tracing::debug!(error = %err, "TCP_DEFER_ACCEPT not available");

@@ -33,7 +33,7 @@ use crate::ops::diagnostics::LIFECYCLE;
 use crate::ops::metrics::Metrics;
 use crate::shutdown::{Control, Phase, Signals};
 use crate::site::handler::Site;
-use accept::{Context, accept_loop, context};
+use accept::{Context, Follow, accept_loop, context};
 use balance::Balance;
 use connection::{Role, Worker};
 use idle::Inbox;
@@ -65,6 +65,7 @@ pub(crate) mod proxy;
 mod reload;
 mod replay;
 mod sockets;
+mod steering;
 pub(crate) mod stream;
 pub(crate) mod tls;
 mod urls;
@@ -111,6 +112,28 @@ pub struct Server {
     monitor: Option<Monitor>,
     /// The ACME task, with `--acme-domain`.
     acme: Option<acme::Acme>,
+    /// Which worker's socket gets each new connection, when each has one.
+    steering: Option<steering::Steering>,
+}
+
+/// Starts workers 1 and up, one per inbox: each on its own socket of the
+/// main listener's group when there is one, else on a copy of `listener`.
+fn spawn_workers(
+    listener: &listener::Listener,
+    own: Vec<listener::Listener>,
+    context: &Context,
+    inboxes: impl Iterator<Item = idle::Inbox>,
+) -> Result<(), StartError> {
+    let mut own = own.into_iter();
+    for (index, inbox) in inboxes.enumerate() {
+        let (socket, steered) = match own.next() {
+            Some(socket) => (socket, true),
+            None => (listener.try_clone().map_err(StartError::Workers)?, false),
+        };
+        spawn_worker(index + 1, socket, context.clone(), inbox, steered)
+            .map_err(StartError::Workers)?;
+    }
+    Ok(())
 }
 
 impl Server {
@@ -155,10 +178,11 @@ impl Server {
         let control = Control::new();
         let (mut context, mut inboxes) = context(config, site, access_log, tls, &control);
         context.role = sockets.main_role;
-        for (index, inbox) in inboxes.drain(1..).enumerate() {
-            let copy = listener.try_clone().map_err(StartError::Workers)?;
-            spawn_worker(index + 1, copy, context.clone(), inbox).map_err(StartError::Workers)?;
-        }
+        let (own, steering) = match sockets.group {
+            Some((own, steering)) => (own, Some(steering)),
+            None => (Vec::new(), None),
+        };
+        spawn_workers(&listener, own, &context, inboxes.drain(1..))?;
         Ok(Server {
             listener: Accepting::from_std(listener).map_err(StartError::Workers)?,
             others,
@@ -170,6 +194,7 @@ impl Server {
             max_connections: config.max_connections,
             monitor,
             acme,
+            steering,
         })
     }
 
@@ -223,6 +248,9 @@ impl Server {
         if let Some(monitor) = self.monitor.take() {
             tokio::spawn(monitor.serve(self.view()));
         }
+        if let Some(steering) = self.steering.take() {
+            tokio::spawn(steering::follow(steering, pool.watch_active()));
+        }
         if let Some(acme) = self.acme.take() {
             tokio::spawn(acme.run(self.context.shutdown.clone()));
         }
@@ -242,7 +270,15 @@ impl Server {
             ));
         }
         tokio::pin!(stop);
-        accept_loop(&self.listener, 0, &self.context, &worker, &mut stop).await;
+        accept_loop(
+            &self.listener,
+            0,
+            &self.context,
+            &worker,
+            &mut stop,
+            Follow::Yes,
+        )
+        .await;
         drop(self.listener);
         // New clients are refused from here on, rather than queued.
         drop(self.socket_file);
@@ -393,5 +429,5 @@ async fn side_loop(listener: Accepting, role: Role, context: Context, worker: Wo
     let mut shutdown = context.shutdown.clone();
     let stop = shutdown.stopping();
     tokio::pin!(stop);
-    accept_loop(&listener, 0, &context, &worker, &mut stop).await;
+    accept_loop(&listener, 0, &context, &worker, &mut stop, Follow::Yes).await;
 }

@@ -12,11 +12,15 @@ use crate::serve::activation::Inherited;
 use crate::serve::connection::Role;
 use crate::serve::listener::{self, Listener};
 use crate::serve::options::{Options, StartError};
+use crate::serve::steering::{Steering, listen_group};
 
 /// The listening sockets of one server.
 pub(super) struct Sockets {
-    /// What every worker accepts on.
+    /// What every worker accepts on: one socket shared by all.
     pub(super) main: Listener,
+    /// Or one socket each for the first workers (the main TCP listener,
+    /// when the server binds it), and what steers connections among them.
+    pub(super) group: Option<(Vec<Listener>, Steering)>,
     pub(super) main_role: Role,
     /// Accepted on by the first worker: the redirect listener, and any
     /// further inherited socket.
@@ -32,16 +36,18 @@ pub(super) fn open(config: &Options, tls: bool) -> Result<Sockets, StartError> {
         return inherited(&config.inherited, tls, config.redirect_http.is_some());
     }
     let addr = config.addr;
-    let (main, socket_file) = match &config.unix_socket {
+    let (main, group, socket_file) = match &config.unix_socket {
         Some(path) => {
             let bound = listener::listen_unix(path, config.socket_mode)
                 .map_err(|e| StartError::BindUnix(path.clone(), e))?;
-            (bound, Some(SocketFile(path.clone())))
+            (bound, None, Some(SocketFile(path.clone())))
         }
-        None => (
-            listener::listen(addr).map_err(|e| StartError::Bind(addr, e))?,
-            None,
-        ),
+        None => {
+            let (mut group, steering) =
+                listen_group(addr, config.workers).map_err(|e| StartError::Bind(addr, e))?;
+            let main = group.remove(0);
+            (main, Some((group, steering)), None)
+        }
     };
     let mut others = Vec::new();
     if let Some(port) = config.redirect_http {
@@ -51,6 +57,7 @@ pub(super) fn open(config: &Options, tls: bool) -> Result<Sockets, StartError> {
     }
     Ok(Sockets {
         main,
+        group,
         main_role: Role::Site,
         others,
         socket_file,
@@ -119,6 +126,7 @@ fn inherited(sockets: &[Inherited], tls: bool, redirect: bool) -> Result<Sockets
         .collect();
     Ok(Sockets {
         main,
+        group: None,
         main_role: role(main_kind),
         others,
         socket_file: None,

@@ -14,13 +14,15 @@ use crate::serve::parking::Parking;
 use crate::shutdown::{Phase, Shutdown};
 
 /// A worker thread with its own runtime: it waits for the server to run,
-/// accepts while active until shutdown, and keeps its connections going
-/// until the server is finished (or gone).
+/// accepts while active until shutdown (on a `steered` socket of its own:
+/// all the time, since only the active workers' get new connections),
+/// and keeps its connections going until the server is finished (or gone).
 pub(super) fn spawn_worker(
     index: usize,
     listener: crate::serve::listener::Listener,
     context: Context,
     inbox: Inbox,
+    steered: bool,
 ) -> io::Result<()> {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -37,7 +39,7 @@ pub(super) fn spawn_worker(
                 let worker = start_worker(&context, index, inbox);
                 let mut stopping = shutdown.clone();
                 let stop = async move { stopping.stopping().await };
-                accept_while_active(listener, index, &context, &worker, stop).await;
+                accept_while_active(listener, index, &context, &worker, stop, steered).await;
                 shutdown.reached(Phase::Finished).await;
             });
             // Dropping the runtime cuts connections still open past the

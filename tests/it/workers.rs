@@ -100,3 +100,60 @@ fn requests_survive_the_active_count_changing_under_them() {
     round(&mut conns);
     assert_eq!(pool.held().iter().sum::<usize>(), 12);
 }
+
+/// The voluntary context switches of every thread of process `pid`.
+fn voluntary_switches(pid: u32) -> u64 {
+    let tasks = std::fs::read_dir(format!("/proc/{pid}/task")).unwrap();
+    tasks
+        .map(|task| {
+            let status = std::fs::read_to_string(task.unwrap().path().join("status"));
+            let status = status.unwrap_or_default();
+            let line = status
+                .lines()
+                .find(|l| l.starts_with("voluntary_ctxt_switches:"));
+            line.and_then(|l| l.split_whitespace().nth(1)?.parse().ok())
+                .unwrap_or(0)
+        })
+        .sum()
+}
+
+/// A new connection wakes one of eight workers, not all of them: the
+/// process's voluntary context switches per connection, one connection
+/// at a time (each a request and its answer, then closed).
+#[test]
+fn a_new_connection_wakes_one_worker_of_eight() {
+    let root = fixture();
+    let args = [
+        "--root",
+        root.path().to_str().unwrap(),
+        "--workers",
+        "8",
+        "--balance",
+        "spread",
+        "--log-format",
+        "off",
+    ];
+    let server = common::process::Process::start(&args, &[]);
+    let get = b"GET /a.txt HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
+    let once = || {
+        let mut conn = connect(server.addr);
+        conn.write_all(get).unwrap();
+        let reply = common::read_to_close(&mut conn);
+        assert!(
+            reply.starts_with(b"HTTP/1.1 200"),
+            "{}",
+            String::from_utf8_lossy(&reply)
+        );
+    };
+    for _ in 0..50 {
+        once();
+    }
+    const N: u64 = 1000;
+    let before = voluntary_switches(server.child.id());
+    for _ in 0..N {
+        once();
+    }
+    let per = (voluntary_switches(server.child.id()) - before) as f64 / N as f64;
+    println!("{per:.2} voluntary context switches per connection, 8 workers");
+    assert!(per <= 1.5, "{per:.2} per connection");
+}
