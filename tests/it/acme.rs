@@ -297,6 +297,21 @@ impl Staticd {
 
 /// staticd's arguments for ACME from `pebble` for `names` on `port`.
 fn acme_args(pebble: &Pebble, root: &Path, state: &Path, port: u16, names: &[&str]) -> Vec<String> {
+    let mut args = staticd_args(root, state, port, &pebble.url, Some(&pebble.ca_file), names);
+    args.extend(["--acme-email".to_owned(), "ops@site.test".to_owned()]);
+    args
+}
+
+/// staticd's arguments for ACME from the CA at `directory` (trusting
+/// `ca_file`) for `names` on `port`, the state in `state`.
+fn staticd_args(
+    root: &Path,
+    state: &Path,
+    port: u16,
+    directory: &str,
+    ca_file: Option<&Path>,
+    names: &[&str],
+) -> Vec<String> {
     let mut args: Vec<String> = [
         "--root",
         root.to_str().unwrap(),
@@ -309,17 +324,16 @@ fn acme_args(pebble: &Pebble, root: &Path, state: &Path, port: u16, names: &[&st
         "--log-format",
         "off",
         "--acme-directory",
-        &pebble.url,
-        "--acme-ca-file",
-        pebble.ca_file.to_str().unwrap(),
+        directory,
         "--acme-state",
         state.to_str().unwrap(),
-        "--acme-email",
-        "ops@site.test",
     ]
     .iter()
     .map(|s| s.to_string())
     .collect();
+    if let Some(ca_file) = ca_file {
+        args.extend(["--acme-ca-file".to_owned(), ca_file.display().to_string()]);
+    }
     for name in names {
         args.extend(["--acme-domain".to_owned(), name.to_string()]);
     }
@@ -532,29 +546,15 @@ fn a_ca_that_is_down_at_start_is_retried_until_it_answers() {
     pebble_tls(dir.path());
     let ca_file = dir.path().join("ca.pem");
     let state = dir.path().join("acme");
-    let args: Vec<String> = [
-        "--root",
-        site.path().to_str().unwrap(),
-        "--bind",
-        "127.0.0.1",
-        "--port",
-        &port.to_string(),
-        "-w",
-        "1",
-        "--log-format",
-        "off",
-        "--acme-directory",
-        &format!("https://127.0.0.1:{pebble_port}/dir"),
-        "--acme-ca-file",
-        ca_file.to_str().unwrap(),
-        "--acme-state",
-        state.to_str().unwrap(),
-        "--acme-domain",
-        "site.test",
-    ]
-    .iter()
-    .map(|s| s.to_string())
-    .collect();
+    let directory = format!("https://127.0.0.1:{pebble_port}/dir");
+    let args = staticd_args(
+        site.path(),
+        &state,
+        port,
+        &directory,
+        Some(&ca_file),
+        &["site.test"],
+    );
     let server = Staticd::start(&args);
     let failed = server.wait_for("ACME: order from");
     assert!(
@@ -705,27 +705,8 @@ fn a_process_holding_the_state_lock_is_waited_for_and_its_certificate_used() {
         0
     );
     let port = free_port();
-    let args: Vec<String> = [
-        "--root",
-        site.path().to_str().unwrap(),
-        "--bind",
-        "127.0.0.1",
-        "--port",
-        &port.to_string(),
-        "-w",
-        "1",
-        "--log-format",
-        "off",
-        "--acme-directory",
-        &format!("https://127.0.0.1:{}/dir", free_port()),
-        "--acme-state",
-        state.to_str().unwrap(),
-        "--acme-domain",
-        "site.test",
-    ]
-    .iter()
-    .map(|s| s.to_string())
-    .collect();
+    let directory = format!("https://127.0.0.1:{}/dir", free_port());
+    let args = staticd_args(site.path(), &state, port, &directory, None, &["site.test"]);
     let server = Staticd::start(&args);
     server.wait_for("listening on");
     let made = rcgen::generate_simple_self_signed(vec!["site.test".to_owned()]).unwrap();
