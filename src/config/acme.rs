@@ -132,13 +132,7 @@ fn parse_email(text: &str) -> Result<String, String> {
 /// seconds (`45s`); at least a second.
 pub(crate) fn parse_renew_before(text: &str) -> Result<Duration, String> {
     let text = text.trim();
-    let split = text
-        .find(|c: char| !c.is_ascii_digit())
-        .unwrap_or(text.len());
-    let (number, unit) = text.split_at(split);
-    let number: u64 = number
-        .parse()
-        .map_err(|_| format!("'{text}' is not a duration (try 30d or 720h)"))?;
+    let (number, unit) = super::values::number_and_unit(text, "30d or 720h")?;
     let unit_secs = match unit {
         "d" => 86_400,
         "h" => 3_600,

@@ -176,16 +176,23 @@ pub(crate) fn parse_level(text: &str) -> Result<String, String> {
     }
 }
 
-/// Parses `500ms`, `10s`, `2m` or a bare number of seconds.
-pub fn parse_duration(text: &str) -> Result<Duration, String> {
-    let text = text.trim();
+/// `30d` as 30 and `d`: the leading digits and what follows them, or an
+/// error naming the text and suggesting `examples`.
+pub(crate) fn number_and_unit<'a>(text: &'a str, examples: &str) -> Result<(u64, &'a str), String> {
     let split = text
         .find(|c: char| !c.is_ascii_digit())
         .unwrap_or(text.len());
     let (number, unit) = text.split_at(split);
-    let number: u64 = number
+    let number = number
         .parse()
-        .map_err(|_| format!("'{text}' is not a duration (try 500ms, 10s or 2m)"))?;
+        .map_err(|_| format!("'{text}' is not a duration (try {examples})"))?;
+    Ok((number, unit))
+}
+
+/// Parses `500ms`, `10s`, `2m` or a bare number of seconds.
+pub fn parse_duration(text: &str) -> Result<Duration, String> {
+    let text = text.trim();
+    let (number, unit) = number_and_unit(text, "500ms, 10s or 2m")?;
     let millis = match unit {
         "ms" => Some(number),
         "" | "s" => number.checked_mul(1_000),
